@@ -8,7 +8,6 @@ and a session re-installs only when ``pyproject.toml`` changes. Sessions therefo
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from pathlib import Path
 
@@ -40,10 +39,6 @@ def _py(session: nox.Session, *args: str, **kwargs) -> None:
     session.run(_env(session), *args, external=True, env=env, **kwargs)
 
 
-def _fame(session: nox.Session, *args: str) -> None:
-    _py(session, "-m", "fame_bench.cli", *args, *session.posargs)
-
-
 @nox.session(venv_backend="none")
 def lint(session: nox.Session) -> None:
     """ruff: lint and import order."""
@@ -53,11 +48,94 @@ def lint(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
     """The whole pytest suite (equivalence, behaviour, CPU benchmarks skipped)."""
-    workers = os.environ.get("PYTEST_ADDOPTS", "")
-    _py(session, "-m", "pytest", "suites", "-q", *session.posargs, env={"PYTEST_ADDOPTS": workers})
+    _py(session, "-m", "pytest", "suites", "-q", *session.posargs)
 
 
 @nox.session(venv_backend="none")
 def benchmarks(session: nox.Session) -> None:
     """pytest-benchmark timings (FAME vs the bare merge, NumPy vs PyTorch)."""
     _py(session, "-m", "pytest", "suites/benchmarks", "--benchmark-only", "-q", *session.posargs)
+
+
+# --- reports regenerated from measurements (each writes reports/<name>.md) ---
+
+
+@nox.session(venv_backend="none")
+def augmentation_cost(session: nox.Session) -> None:
+    """FAME vs the bare merge, NumPy vs PyTorch, CPU (and CUDA where present)."""
+    _py(session, "-m", "fame_bench.bench.augmentation_cost", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def gallery(session: nox.Session) -> None:
+    """PNG of one synthetic clip per class with its ground-truth mask."""
+    _py(session, "-m", "fame_bench.data.gallery", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def mask_quality(session: nox.Session) -> None:
+    """IoU of each FAME mask variant against the synthetic ground truth."""
+    _py(session, "-m", "fame_bench.bench.mask_quality", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def data_throughput(session: nox.Session) -> None:
+    """Clips/s of decoding + sampling + transforms on this machine."""
+    _py(session, "-m", "fame_bench.bench.data_throughput", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def training_throughput(session: nox.Session) -> None:
+    """Clips/s per method and backbone, and FAME's share of a training step."""
+    _py(session, "-m", "fame_bench.bench.training_throughput", *session.posargs)
+
+
+# --- paper tables (default preset: cpu; pass e.g. `-- --preset ci`) ---
+
+TABLES = ["table1", "table2", "table4", "table5", "vthcl"]
+
+
+def _reproduce(session: nox.Session, table: str) -> None:
+    _py(session, "-m", "fame_bench.cli", "reproduce", table, *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def reproduce_table1(session: nox.Session) -> None:
+    """FAME's β ablation and FAME on both branches, against MoCo."""
+    _reproduce(session, "table1")
+
+
+@nox.session(venv_backend="none")
+def reproduce_table2(session: nox.Session) -> None:
+    """Diving48 stand-in: random init, MoCo, BE, FAME on the background-free variant."""
+    _reproduce(session, "table2")
+
+
+@nox.session(venv_backend="none")
+def reproduce_table4(session: nox.Session) -> None:
+    """Mask variants Gauss, Seed, Grid, FAME, with their mask IoU."""
+    _reproduce(session, "table4")
+
+
+@nox.session(venv_backend="none")
+def reproduce_table5(session: nox.Session) -> None:
+    """Supervised, MoCo, BE, FAME, VTHCL: linear probe and finetune."""
+    _reproduce(session, "table5")
+
+
+@nox.session(venv_backend="none")
+def reproduce_vthcl(session: nox.Session) -> None:
+    """VTHCL and its ablations (tempo ratio α, hierarchy levels)."""
+    _reproduce(session, "vthcl")
+
+
+@nox.session(venv_backend="none")
+def reproduce_all(session: nox.Session) -> None:
+    """Every table above, then the index reports/README.md."""
+    _py(session, "-m", "fame_bench.cli", "reproduce", "all", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def gates(session: nox.Session) -> None:
+    """CI regression gates against suites/baselines.json (ci preset, fixed seeds)."""
+    _py(session, "-m", "fame_bench.gates", *session.posargs)

@@ -1,0 +1,1 @@
+"""Measurements: augmentation cost, mask quality, data and training throughput."""

@@ -1,0 +1,1 @@
+"""NumPy reference implementation (no torch): one function per paper step."""
