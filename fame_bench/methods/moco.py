@@ -1,0 +1,162 @@
+"""MoCo v2 with an augmentation hook on the query side: none, FAME, FAME on both branches, or BE.
+
+vthcl_be_moco.md: query encoder ``f_q`` and momentum key encoder ``f_k`` (m = 0.999), MLP head to
+128-d unit vectors, a queue of ``K`` negatives, InfoNCE at T = 0.1, symmetric loss (each clip is
+once the query and once the key). FAME / BE alter only the query-side clip of each pairing, on raw
+[0, 1] clips, before colour jitter (fame.md); ``augment_both`` also merges the key clips (the FAME
+paper's ablation row). Shuffle-BN: across ranks under DDP; on one device the key batch is shuffled
+and its BN statistics are computed per ``bn_splits`` groups (SplitBatchNorm, our substitute).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from fame_bench.methods.base import (
+    Method,
+    Timer,
+    ViewAugment,
+    all_gather_concat,
+    info_nce,
+    momentum_update,
+    world,
+)
+from fame_bench.models.backbones import build_backbone
+from fame_bench.models.heads import MLPHead, convert_split_bn
+
+
+def build_clip_augment(kind: str, fame_beta: float = 0.5, fame_variant: str = "fame",
+                       fame_p: float = 1.0, be_max_weight: float = 0.3) -> nn.Module | None:
+    """The query-side augmentation from ``fame_bench.augment``: ``"none" | "fame" | "be"``."""
+    if kind == "none":
+        return None
+    from fame_bench.augment import BE, FAME
+
+    if kind == "fame":
+        return FAME(beta=fame_beta, variant=fame_variant, p=fame_p)
+    if kind == "be":
+        return BE(max_weight=be_max_weight)
+    raise ValueError(f"augment must be 'none', 'fame' or 'be', got {kind!r}")
+
+
+class Encoder(nn.Module):
+    """Backbone + MoCo v2 MLP head: clips ``(B, C, T, H, W)`` → unit vectors ``(B, dim)``."""
+
+    def __init__(self, backbone: nn.Module, dim: int):
+        super().__init__()
+        self.backbone = backbone
+        self.head = MLPHead(backbone.out_dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(x))
+
+
+class MoCo(Method):
+    """MoCo v2. ``forward({"views": (B, 2, C, T, H, W)}, generator) -> (loss, stats)``.
+
+    ``queue_size`` must be divisible by the number of keys enqueued per step, which is the
+    global batch times 2 when ``symmetric`` (both clips' keys are enqueued), else the global batch.
+    """
+
+    batch_keys = ("views",)
+
+    def __init__(self, backbone: str = "tiny_r2plus1d", dim: int = 128, queue_size: int = 1024,
+                 momentum: float = 0.999, temperature: float = 0.1, symmetric: bool = True,
+                 bn_splits: int = 2, augment: nn.Module | None = None, augment_both: bool = False,
+                 view_augment: ViewAugment | None = None, backbone_kw: dict | None = None,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        self.encoder_q = Encoder(build_backbone(backbone, **(backbone_kw or {})), dim)
+        self.encoder_k = copy.deepcopy(self.encoder_q)
+        for p in self.encoder_k.parameters():
+            p.requires_grad_(False)
+        self.bn_splits = bn_splits
+        if bn_splits > 1:
+            convert_split_bn(self.encoder_k, bn_splits)
+        self.momentum, self.temperature, self.symmetric = momentum, temperature, symmetric
+        self.augment, self.augment_both = augment, augment_both
+        self.view_augment = view_augment or ViewAugment()
+        queue = F.normalize(torch.randn(queue_size, dim, generator=generator), dim=1)
+        self.register_buffer("queue", queue)
+        self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
+        self.augment_seconds = 0.0
+
+    def eval_backbone(self) -> nn.Module:
+        return self.encoder_q.backbone
+
+    def check_queue(self, global_batch: int) -> None:
+        """Raise a clear ``ValueError`` unless the queue size fits the keys enqueued per step."""
+        per_step = global_batch * (2 if self.symmetric else 1)
+        if self.queue.shape[0] % per_step:
+            raise ValueError(
+                f"MoCo queue size K={self.queue.shape[0]} must be divisible by the keys enqueued "
+                f"per step ({per_step} = global batch {global_batch}"
+                f"{' x 2 views (symmetric loss)' if self.symmetric else ''})"
+            )
+
+    @torch.no_grad()
+    def dequeue_and_enqueue(self, keys: torch.Tensor) -> None:
+        """Replace the oldest ``len(keys)`` entries (keys already gathered from all ranks)."""
+        n, size = keys.shape[0], self.queue.shape[0]
+        if size % n:
+            raise ValueError(f"MoCo queue size K={size} is not divisible by {n} keys per step")
+        ptr = int(self.queue_ptr)
+        self.queue[ptr:ptr + n] = keys.to(self.queue.dtype)
+        self.queue_ptr.fill_((ptr + n) % size)
+
+    @torch.no_grad()
+    def _keys(self, clips: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Key embeddings with Shuffle-BN: across ranks under DDP, SplitBatchNorm on one rank."""
+        rank, size = world()
+        if size == 1:
+            perm = torch.randperm(clips.shape[0], generator=generator).to(clips.device)
+            keys = self.encoder_k(clips[perm])
+            return keys[torch.argsort(perm)]
+        gathered = all_gather_concat(clips)
+        perm = torch.randperm(gathered.shape[0], generator=generator).to(clips.device)
+        dist.broadcast(perm, src=0)
+        local = clips.shape[0]
+        keys = self.encoder_k(gathered[perm[rank * local:(rank + 1) * local]])
+        keys_all = all_gather_concat(keys)
+        return keys_all[torch.argsort(perm)][rank * local:(rank + 1) * local]
+
+    def _augment(self, clips: torch.Tensor, generator: torch.Generator | None,
+                 timer: Timer) -> torch.Tensor:
+        if self.augment is None:
+            return clips
+        return timer(self.augment, clips, generator=generator)
+
+    def forward(self, batch: dict, generator: torch.Generator | None = None):
+        self.check_batch(batch)
+        views = batch["views"]
+        if views.dim() != 6 or views.shape[1] != 2:
+            raise ValueError(f"views must be (B, 2, C, T, H, W), got {tuple(views.shape)}")
+        b = views.shape[0]
+        x1, x2 = views[:, 0], views[:, 1]
+        timer = Timer()
+        # Query side of each pairing: FAME/BE on raw clips, before colour jitter (fame.md).
+        q_in = [self._augment(x1, generator, timer)]
+        if self.symmetric:
+            q_in.append(self._augment(x2, generator, timer))
+        k_in = [x2, x1] if self.symmetric else [x2]
+        if self.augment_both:
+            k_in = [self._augment(x, generator, timer) for x in k_in]
+        jittered = self.view_augment(torch.cat(q_in + k_in), generator)
+        chunks = jittered.split(b)
+        n = len(q_in)
+        qs = [self.encoder_q(c) for c in chunks[:n]]
+        ks = [self._keys(c, generator) for c in chunks[n:]]
+        queue = self.queue.clone().detach()
+        losses = [info_nce(q, k, queue, self.temperature) for q, k in zip(qs, ks, strict=True)]
+        loss = torch.stack(losses).mean()
+        self.dequeue_and_enqueue(all_gather_concat(torch.cat(ks)))
+        self.augment_seconds = timer.seconds
+        return loss, {"augment_s": timer.seconds}
+
+    def after_step(self) -> None:
+        momentum_update(self.encoder_k, self.encoder_q, self.momentum)

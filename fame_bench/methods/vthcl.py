@@ -1,0 +1,215 @@
+"""VTHCL: visual tempo consistency with hierarchical contrastive learning (arXiv 2006.15489).
+
+Slow clip ``(B, C, T, H, W)`` and fast clip ``(B, C, αT, H, W)`` (or ``T`` frames, shorter span)
+of the same instances go through two encoders of the same architecture, not weight-shared. Each
+level n ∈ {res3, res4, res5} is pooled globally and projected by its own head ``φ_n`` to 128-d
+unit vectors. Negatives come from a memory bank per level and per tempo (one entry per training
+video, updated ``bank[i] ← normalise(0.5·bank[i] + 0.5·v_i)``) with ``K`` entries drawn uniformly
+per positive, or from a MoCo-style queue per level (option). Loss per level: slow query vs the
+fast bank and fast query vs the slow bank (CMC-style), InfoNCE at T = 0.07; ``L = Σ_n λ_n L_n``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fame_bench.methods.base import Method, ViewAugment, all_gather_concat, info_nce
+from fame_bench.models.backbones import build_backbone
+from fame_bench.models.heads import MLPHead
+
+TEMPOS = ("slow", "fast")
+
+
+def hierarchical_loss(queries: dict[str, dict[str, torch.Tensor]],
+                      positives: dict[str, dict[str, torch.Tensor]],
+                      negatives: dict[str, dict[str, torch.Tensor]],
+                      temperature: float, weights: dict[str, float] | None = None) -> tuple:
+    """``L = Σ_n λ_n (L_n^{slow→fast} + L_n^{fast→slow})``.
+
+    ``queries[tempo][level]`` is ``(B, D)``; ``positives[tempo][level]`` and
+    ``negatives[tempo][level]`` are the *other* tempo's bank entries for the query of ``tempo``:
+    ``(B, D)`` and ``(B, K, D)`` or ``(K, D)``. Returns ``(total, {level: L_n})``.
+    """
+    per_level = {}
+    for level in queries["slow"]:
+        per_level[level] = sum(
+            info_nce(queries[t][level], positives[t][level], negatives[t][level], temperature)
+            for t in TEMPOS
+        )
+    weights = weights or {}
+    total = sum(weights.get(level, 1.0) * loss for level, loss in per_level.items())
+    return total, per_level
+
+
+class TempoEncoder(nn.Module):
+    """A backbone and one MLP head ``φ_n`` per level: clips → ``{level: (B, dim)}`` unit vectors."""
+
+    def __init__(self, backbone: nn.Module, levels: tuple[str, ...], dim: int):
+        super().__init__()
+        self.backbone = backbone
+        self.levels = tuple(levels)
+        self.heads = nn.ModuleDict(
+            {lv: MLPHead(backbone.level_dims[lv], dim) for lv in self.levels}
+        )
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        maps = self.backbone.feature_maps(x)
+        return {lv: self.heads[lv](maps[lv].mean(dim=(2, 3, 4))) for lv in self.levels}
+
+
+class VTHCL(Method):
+    """``forward({"slow", "fast", "index"}, generator) -> (loss, stats)``.
+
+    ``negatives="bank"``: memory bank of ``num_instances`` entries per level and tempo, ``K``
+    uniform draws per positive (all entries when ``K >= num_instances``). ``negatives="queue"``:
+    the positive is the other tempo's current embedding (no gradient) and negatives come from a
+    queue of size ``K`` per level and tempo.
+    """
+
+    batch_keys = ("slow", "fast")
+
+    def __init__(self, backbone: str = "tiny_r2plus1d", levels=("res3", "res4", "res5"),
+                 dim: int = 128, num_instances: int = 0, num_negatives: int = 16384,
+                 temperature: float = 0.07, bank_momentum: float = 0.5, negatives: str = "bank",
+                 level_weights: dict[str, float] | None = None,
+                 view_augment: ViewAugment | None = None, backbone_kw: dict | None = None,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        if negatives not in ("bank", "queue"):
+            raise ValueError(f"negatives must be 'bank' or 'queue', got {negatives!r}")
+        if negatives == "bank" and num_instances < 2:
+            raise ValueError(f"the memory bank needs num_instances >= 2, got {num_instances}")
+        self.levels = tuple(levels)
+        bad = [lv for lv in self.levels if lv not in ("res3", "res4", "res5")]
+        if bad or not self.levels:
+            raise ValueError(f"levels must be a non-empty subset of res3/res4/res5, got {levels}")
+        kw = backbone_kw or {}
+        self.slow = TempoEncoder(build_backbone(backbone, **kw), self.levels, dim)
+        self.fast = TempoEncoder(build_backbone(backbone, **kw), self.levels, dim)
+        self.negatives, self.num_negatives = negatives, num_negatives
+        self.temperature, self.bank_momentum = temperature, bank_momentum
+        self.level_weights = dict(level_weights or {})
+        self.view_augment = view_augment or ViewAugment()
+        rows = num_instances if negatives == "bank" else num_negatives
+        for tempo in TEMPOS:
+            for lv in self.levels:
+                init = F.normalize(torch.randn(rows, dim, generator=generator), dim=1)
+                self.register_buffer(f"{negatives}_{tempo}_{lv}", init)
+        if negatives == "queue":
+            self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
+
+    def eval_backbone(self) -> nn.Module:
+        return self.slow.backbone
+
+    def memory(self, tempo: str, level: str) -> torch.Tensor:
+        return getattr(self, f"{self.negatives}_{tempo}_{level}")
+
+    def _bank_negatives(self, bank: torch.Tensor, b: int, generator) -> torch.Tensor:
+        n = bank.shape[0]
+        if self.num_negatives >= n:
+            return bank
+        idx = torch.randint(0, n, (b, self.num_negatives), generator=generator)
+        return bank[idx.to(bank.device)]
+
+    def forward(self, batch: dict, generator: torch.Generator | None = None):
+        self.check_batch(batch)
+        slow, fast = batch["slow"], batch["fast"]
+        if slow.dim() != 5 or fast.dim() != 5 or slow.shape[0] != fast.shape[0]:
+            raise ValueError(
+                f"slow and fast must be (B, C, T, H, W) with the same B, got "
+                f"{tuple(slow.shape)} and {tuple(fast.shape)}"
+            )
+        b = slow.shape[0]
+        emb = {"slow": self.slow(self.view_augment(slow, generator)),
+               "fast": self.fast(self.view_augment(fast, generator))}
+        other = {"slow": "fast", "fast": "slow"}
+        positives, negatives = {}, {}
+        if self.negatives == "bank":
+            if "index" not in batch:
+                raise ValueError("VTHCL with a memory bank needs batch['index'] (instance ids)")
+            index = batch["index"].to(slow.device)
+            for t in TEMPOS:
+                positives[t] = {lv: self.memory(other[t], lv)[index].clone() for lv in self.levels}
+                negatives[t] = {lv: self._bank_negatives(self.memory(other[t], lv), b, generator)
+                                .clone() for lv in self.levels}
+        else:
+            for t in TEMPOS:
+                positives[t] = {lv: emb[other[t]][lv].detach() for lv in self.levels}
+                negatives[t] = {lv: self.memory(other[t], lv).clone() for lv in self.levels}
+        loss, per_level = hierarchical_loss(emb, positives, negatives, self.temperature,
+                                            self.level_weights)
+        self._update_memory(emb, batch.get("index"))
+        return loss, {f"loss_{lv}": float(v.detach()) for lv, v in per_level.items()}
+
+    @torch.no_grad()
+    def _update_memory(self, emb: dict, index: torch.Tensor | None) -> None:
+        if self.negatives == "bank":
+            index = all_gather_concat(index.to(self.memory("slow", self.levels[0]).device))
+            for t in TEMPOS:
+                for lv in self.levels:
+                    bank = self.memory(t, lv)
+                    v = all_gather_concat(emb[t][lv].detach()).to(bank.dtype)
+                    m = self.bank_momentum
+                    bank[index] = F.normalize(m * bank[index] + (1 - m) * v, dim=1)
+            return
+        keys = {t: {lv: all_gather_concat(emb[t][lv].detach()) for lv in self.levels}
+                for t in TEMPOS}
+        n = keys["slow"][self.levels[0]].shape[0]
+        size = self.num_negatives
+        if size % n:
+            raise ValueError(f"VTHCL queue size K={size} must be divisible by the global batch {n}")
+        ptr = int(self.queue_ptr)
+        for t in TEMPOS:
+            for lv in self.levels:
+                self.memory(t, lv)[ptr:ptr + n] = keys[t][lv].to(self.memory(t, lv).dtype)
+        self.queue_ptr.fill_((ptr + n) % size)
+
+
+@torch.no_grad()
+def instance_correspondence_map(model: VTHCL, slow: torch.Tensor, fast: torch.Tensor,
+                                query: str = "slow") -> torch.Tensor:
+    """ICM: cosine similarity of every res5 position of one tempo, projected by ``φ_5``, with the
+    other tempo's pooled embedding; averaged over time and upsampled to the frame.
+
+    ``slow``/``fast`` raw clips ``(B, C, T, H, W)`` in [0, 1]. Returns ``(B, H, W)`` in [-1, 1].
+    """
+    if "res5" not in model.levels:
+        raise ValueError("the ICM needs the res5 head φ_5; this model was trained without it")
+    enc_q, enc_o = (model.slow, model.fast) if query == "slow" else (model.fast, model.slow)
+    x_q, x_o = (slow, fast) if query == "slow" else (fast, slow)
+    fmap = enc_q.backbone.feature_maps(x_q)["res5"]  # (B, C, T5, H5, W5)
+    b, c, t5, h5, w5 = fmap.shape
+    positions = fmap.permute(0, 2, 3, 4, 1).reshape(-1, c)
+    projected = enc_q.heads["res5"](positions).reshape(b, t5, h5, w5, -1)
+    target = enc_o(x_o)["res5"]  # (B, D), unit vectors
+    sim = torch.einsum("bthwd,bd->bthw", projected, target).mean(dim=1)
+    return F.interpolate(sim[:, None], size=slow.shape[-2:], mode="bilinear",
+                         align_corners=False)[:, 0]
+
+
+def save_icm_figure(model: VTHCL, slow: torch.Tensor, fast: torch.Tensor, path,
+                    max_clips: int = 4) -> None:
+    """Overlay the ICM on the middle slow frame for ``max_clips`` clips; save a PNG at ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    model.eval()
+    n = min(max_clips, slow.shape[0])
+    icm = instance_correspondence_map(model, slow[:n], fast[:n]).cpu()
+    frames = slow[:n, :, slow.shape[2] // 2].permute(0, 2, 3, 1).cpu().clamp(0, 1)
+    fig, axes = plt.subplots(2, n, figsize=(2.2 * n, 4.4), squeeze=False)
+    for i in range(n):
+        axes[0, i].imshow(frames[i].numpy())
+        axes[0, i].set_title(f"clip {i}", fontsize=8)
+        axes[1, i].imshow(frames[i].numpy())
+        axes[1, i].imshow(icm[i].numpy(), cmap="jet", alpha=0.5, vmin=-1, vmax=1)
+        axes[1, i].set_title("ICM (res5, slow→fast)", fontsize=8)
+        for ax in axes[:, i]:
+            ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
