@@ -1,0 +1,129 @@
+"""Evaluation settings: one dataclass, three named presets (``ci``, ``cpu``, ``paper``).
+
+The ``paper`` preset follows the FAME code's downstream settings (``fame.md``): linear probe
+lr 30, wd 0, 100 epochs with steps at 60/80 on unstandardised pooled features (the MoCo
+convention lr 30 was tuned for); finetune lr 0.025, wd 1e-4, dropout 0.7, batch 128, 10 clips per
+video at test. ``ci`` and ``cpu`` are our choices, sized for a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+import torch
+
+PRESETS = ("ci", "cpu", "paper")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How a frozen or finetuned backbone is scored.
+
+    Test-time sampling: ``num_clips`` clips of ``clip_len`` frames taken every ``stride`` frames,
+    uniformly spaced over the video; class scores (softmax) are averaged over the clips.
+    """
+
+    # test-time (and finetune-time) clip sampling
+    clip_len: int = 8
+    stride: int = 2
+    num_clips: int = 1
+    batch_size: int = 64  # videos per forward pass during feature extraction / testing
+    device: str = "cpu"  # "cpu" | "cuda" | "cuda:<i>" | "auto" (CUDA when available)
+    # cap on videos used per split (first n); 0 = all. A budget lever for CI, not a protocol.
+    max_videos: int = 0
+
+    # linear probe: frozen backbone (BN in eval mode), one linear layer on pooled res5 features
+    linear_epochs: int = 60
+    linear_lr: float = 0.5
+    linear_wd: float = 1e-4
+    linear_momentum: float = 0.9
+    linear_batch_size: int = 256  # 0 = full batch
+    linear_schedule: str = "cosine"  # "cosine" | "step"
+    linear_milestones: tuple[int, ...] = ()  # epochs, for the "step" schedule (lr × 0.1 each)
+    # standardise features with train-set mean/std (our choice for the CPU presets: one lr fits
+    # every backbone); the paper preset keeps raw features, as lr 30 assumes.
+    linear_standardize: bool = True
+
+    # finetune: whole network + dropout + linear classifier; 0 steps switches it off
+    finetune_steps: int = 100
+    finetune_lr: float = 0.05
+    finetune_wd: float = 1e-4
+    finetune_momentum: float = 0.9
+    finetune_batch_size: int = 16
+    finetune_dropout: float = 0.5
+    finetune_schedule: str = "cosine"  # "cosine" | "step"
+    finetune_milestones: tuple[float, ...] = ()  # fractions of finetune_steps, for "step"
+    finetune_color_jitter: float = 0.0  # per-clip brightness/contrast/saturation strength
+    # the finetune "motion probe": a second finetune on train_unbiased, tested on test_swapped
+    finetune_motion_probe: bool = True
+
+    # retrieval: cosine similarity of clip-averaged features, hit if a top-k neighbour agrees
+    retrieval_ks: tuple[int, ...] = field(default=(1, 5, 10, 20, 50))
+
+    def __post_init__(self) -> None:
+        positive = ("clip_len", "stride", "num_clips", "batch_size", "linear_epochs")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"EvalConfig.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("max_videos", "linear_batch_size", "finetune_steps", "finetune_batch_size"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"EvalConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if self.finetune_steps > 0 and self.finetune_batch_size < 1:
+            raise ValueError("EvalConfig.finetune_batch_size must be >= 1 when finetuning")
+        if not 0.0 <= self.finetune_dropout < 1.0:
+            raise ValueError(f"EvalConfig.finetune_dropout must be in [0, 1), got "
+                             f"{self.finetune_dropout}")
+        for name in ("linear_schedule", "finetune_schedule"):
+            if getattr(self, name) not in ("cosine", "step"):
+                raise ValueError(f"EvalConfig.{name} must be 'cosine' or 'step', got "
+                                 f"{getattr(self, name)!r}")
+        if not self.retrieval_ks or min(self.retrieval_ks) < 1:
+            raise ValueError(f"EvalConfig.retrieval_ks must be positive ints, got "
+                             f"{self.retrieval_ks}")
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> EvalConfig:
+        """The named preset, with any field overridden by keyword."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown EvalConfig preset {name!r}; expected one of {PRESETS}")
+        known = {f.name for f in fields(cls)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ValueError(f"unknown EvalConfig fields {sorted(unknown)}")
+        return replace(_PRESETS[name], **overrides)
+
+
+_PRESETS = {
+    "ci": EvalConfig(
+        clip_len=8, stride=2, num_clips=1, batch_size=64,
+        linear_epochs=60, linear_lr=0.5, linear_batch_size=256,
+        finetune_steps=60, finetune_lr=0.05, finetune_batch_size=16, finetune_dropout=0.5,
+        finetune_color_jitter=0.2,
+    ),
+    "cpu": EvalConfig(
+        clip_len=8, stride=2, num_clips=2, batch_size=64,
+        linear_epochs=100, linear_lr=0.5, linear_batch_size=256,
+        finetune_steps=200, finetune_lr=0.05, finetune_batch_size=16, finetune_dropout=0.5,
+        finetune_color_jitter=0.2,
+    ),
+    "paper": EvalConfig(
+        clip_len=16, stride=1, num_clips=10, batch_size=16, device="auto",
+        linear_epochs=100, linear_lr=30.0, linear_wd=0.0, linear_batch_size=256,
+        linear_schedule="step", linear_milestones=(60, 80), linear_standardize=False,
+        # 150 epochs of UCF101 split 1 (9,537 videos) at batch 128 ≈ 11,200 steps
+        finetune_steps=11_200, finetune_lr=0.025, finetune_wd=1e-4, finetune_batch_size=128,
+        finetune_dropout=0.7, finetune_schedule="step", finetune_milestones=(0.4, 0.8),
+        finetune_color_jitter=0.0, finetune_motion_probe=False,
+    ),
+}
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` → CUDA when available, else CPU; an explicit CUDA request without CUDA fails."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"EvalConfig.device={name!r} but no CUDA device is available; "
+                         "use 'cpu' or 'auto'")
+    return device

@@ -1,0 +1,165 @@
+"""Multi-clip sampling and frozen-backbone feature extraction.
+
+Every evaluation protocol sees a video through ``num_clips`` clips of ``clip_len`` frames taken
+every ``stride`` frames, uniformly spaced over the video (the papers' "several clips per video,
+scores averaged"). Backbones take raw float clips in [0, 1], ``(B, 3, T, H, W)``, and normalise
+internally (``docs/interfaces.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+
+def check_videos(videos: torch.Tensor, what: str = "videos") -> None:
+    """Raise ``ValueError`` unless ``videos`` is uint8 or float in [0, 1], ``(N, C, T, H, W)``."""
+    if not isinstance(videos, torch.Tensor):
+        raise ValueError(f"{what} must be a torch.Tensor (N, C, T, H, W), got {type(videos)}")
+    if videos.dim() != 5:
+        raise ValueError(f"{what} must be (N, C, T, H, W), got shape {tuple(videos.shape)}")
+    if videos.dtype == torch.uint8:
+        return
+    if not videos.is_floating_point():
+        raise ValueError(f"{what} must be uint8 or float in [0, 1], got dtype {videos.dtype}")
+    if videos.numel() and not torch.isfinite(videos).all():
+        raise ValueError(f"{what} contains NaN or Inf")
+    if videos.numel() and (videos.min() < 0 or videos.max() > 1):
+        raise ValueError(f"float {what} must lie in [0, 1], got range "
+                         f"[{videos.min().item():.3g}, {videos.max().item():.3g}]")
+
+
+def to_unit_float(clips: torch.Tensor) -> torch.Tensor:
+    """uint8 0..255 → float32 [0, 1]; float clips pass through as float32."""
+    if clips.dtype == torch.uint8:
+        return clips.float().div_(255.0)
+    return clips.float()
+
+
+def clip_indices(num_frames: int, clip_len: int, stride: int, num_clips: int) -> torch.Tensor:
+    """Frame indices ``(num_clips, clip_len)`` of clips uniformly spaced over the video.
+
+    One clip is centred; several start at ``round(linspace(0, T - span, num_clips))`` with
+    ``span = (clip_len - 1) * stride + 1``. A video shorter than ``span`` repeats its last frame
+    (our choice; the papers loop or pad, and the synthetic videos are long enough).
+    """
+    if min(num_frames, clip_len, stride, num_clips) < 1:
+        raise ValueError(f"num_frames, clip_len, stride, num_clips must be >= 1, got "
+                         f"{num_frames}, {clip_len}, {stride}, {num_clips}")
+    span = (clip_len - 1) * stride + 1
+    room = max(num_frames - span, 0)
+    if num_clips == 1:
+        starts = torch.tensor([room // 2])
+    else:
+        starts = torch.linspace(0, room, num_clips).round().long()
+    offsets = torch.arange(clip_len) * stride
+    return (starts[:, None] + offsets[None, :]).clamp_(max=num_frames - 1)
+
+
+def random_clip_indices(num_videos: int, num_frames: int, clip_len: int, stride: int,
+                        generator: torch.Generator) -> torch.Tensor:
+    """One clip per video at a random start: frame indices ``(num_videos, clip_len)``."""
+    span = (clip_len - 1) * stride + 1
+    room = max(num_frames - span, 0)
+    starts = torch.randint(0, room + 1, (num_videos,), generator=generator)
+    offsets = torch.arange(clip_len) * stride
+    return (starts[:, None] + offsets[None, :]).clamp_(max=num_frames - 1)
+
+
+def gather_clips(videos: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """One clip per video: ``videos (N, C, T, H, W)``, ``indices (N, L)`` → ``(N, C, L, H, W)``."""
+    n, c, _, h, w = videos.shape
+    if indices.dim() != 2 or indices.shape[0] != n:
+        raise ValueError(f"indices must be (N={n}, L), got {tuple(indices.shape)}")
+    idx = indices.to(videos.device)[:, None, :, None, None].expand(n, c, -1, h, w)
+    return torch.gather(videos, 2, idx)
+
+
+def multi_clips(videos: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """``videos (N, C, T, H, W)``, ``indices (K, L)`` → ``(N * K, C, L, H, W)``, video-major."""
+    n, c, _, h, w = videos.shape
+    k, length = indices.shape
+    picked = videos.index_select(2, indices.reshape(-1).to(videos.device))  # (N, C, K*L, H, W)
+    picked = picked.reshape(n, c, k, length, h, w).permute(0, 2, 1, 3, 4, 5)
+    return picked.reshape(n * k, c, length, h, w)
+
+
+@torch.no_grad()
+def embed_clips(backbone: nn.Module, clips: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Features ``(B, D)`` float32 on CPU of clips ``(B, C, T, H, W)`` (uint8 or [0, 1])."""
+    out = backbone(to_unit_float(clips.to(device, non_blocking=True)))
+    if out.dim() != 2 or out.shape[0] != clips.shape[0]:
+        raise ValueError(f"backbone must return (B, D) features, got {tuple(out.shape)} for "
+                         f"{clips.shape[0]} clips")
+    return out.float().cpu()
+
+
+def extract_features(backbone: nn.Module, videos: torch.Tensor, clip_len: int, stride: int,
+                     num_clips: int, batch_size: int, device: str | torch.device = "cpu"
+                     ) -> torch.Tensor:
+    """Frozen-backbone features ``(N, num_clips, D)`` float32 (CPU) of ``videos (N, C, T, H, W)``.
+
+    The backbone runs in eval mode (BN uses its running statistics) under ``no_grad``; its
+    training flag is restored afterwards.
+    """
+    check_videos(videos)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    device = torch.device(device)
+    indices = clip_indices(videos.shape[2], clip_len, stride, num_clips)
+    was_training = backbone.training
+    backbone.eval()
+    try:
+        chunks = []
+        for lo in range(0, videos.shape[0], batch_size):
+            clips = multi_clips(videos[lo:lo + batch_size], indices)
+            chunks.append(embed_clips(backbone, clips, device))
+    finally:
+        backbone.train(was_training)
+    if not chunks:
+        raise ValueError("videos is empty: cannot extract features from 0 videos")
+    feats = torch.cat(chunks)
+    return feats.reshape(videos.shape[0], num_clips, feats.shape[-1])
+
+
+def extract_dataset_features(backbone: nn.Module, items: Iterable[dict], batch_size: int,
+                             device: str | torch.device = "cpu"
+                             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features ``(N, K, D)`` and labels ``(N,)`` of a dataset whose items are already clipped.
+
+    Each item is ``{"clips": (K, C, T, H, W), "label": int}`` (the eval mode of
+    ``fame_bench.data.video.build_dataset``); every item must carry the same ``K``.
+    """
+    device = torch.device(device)
+    was_training = backbone.training
+    backbone.eval()
+    feats, labels, pending, pending_labels = [], [], [], []
+
+    def flush() -> None:
+        clips = torch.stack(pending)  # (b, K, C, T, H, W)
+        b, k = clips.shape[:2]
+        f = embed_clips(backbone, clips.reshape(b * k, *clips.shape[2:]), device)
+        feats.append(f.reshape(b, k, -1))
+        labels.extend(pending_labels)
+        pending.clear()
+        pending_labels.clear()
+
+    try:
+        for item in items:
+            clips = item["clips"]
+            if clips.dim() == 4:  # a single clip (C, T, H, W)
+                clips = clips[None]
+            check_videos(clips, "item['clips']")
+            pending.append(clips)
+            pending_labels.append(int(item["label"]))
+            if len(pending) == batch_size:
+                flush()
+        if pending:
+            flush()
+    finally:
+        backbone.train(was_training)
+    if not feats:
+        raise ValueError("dataset is empty: cannot extract features from 0 items")
+    return torch.cat(feats), torch.tensor(labels, dtype=torch.long)
