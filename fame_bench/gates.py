@@ -1,0 +1,251 @@
+"""CI regression gates: ``python -m fame_bench.gates [--update] [--seeds 0 1]``.
+
+Measures, on the ``ci`` preset with fixed seeds, and compares with ``suites/baselines.json``:
+
+- accuracy: MoCo + FAME (β = 0.5)'s motion probe on the swapped split and its margin over plain
+  MoCo (the biased-probe figures are printed beside them, not gated: ``synthetic_bias.md``);
+- mask quality: IoU of FAME's mask (taken from ``fame()`` itself) against the ground truth;
+- augmentation cost: FAME / bare-merge time ratio on CPU, and FAME's share of a training step.
+
+A figure beyond its tolerance fails with a message naming the figure, the baseline and the
+measured value. ``--update`` rewrites the baseline file from this measurement (keeping each
+figure's tolerance): a deliberate act, reviewed like any change of that file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BASELINES = Path(__file__).resolve().parent.parent / "suites" / "baselines.json"
+GATE_PRESET = "ci"
+GATE_SEEDS = (0, 1)
+
+#: Default tolerances used by ``--update`` for a figure that has none yet.
+DEFAULT_TOLERANCE = {
+    "fame_motion_probe_swapped": 0.08,
+    "fame_margin_over_moco": 0.08,
+    "fame_mask_iou": 0.05,
+    "fame_merge_ratio": 3.0,
+    "fame_step_share": 0.10,
+}
+DIRECTION = {
+    "fame_motion_probe_swapped": "higher_is_better",
+    "fame_margin_over_moco": "higher_is_better",
+    "fame_mask_iou": "higher_is_better",
+    "fame_merge_ratio": "lower_is_better",
+    "fame_step_share": "lower_is_better",
+}
+NOTES = {
+    "fame_motion_probe_swapped": "MoCo+FAME β=0.5, linear motion probe on the swapped split",
+    "fame_margin_over_moco": "motion probe: MoCo+FAME minus MoCo (same seeds)",
+    "fame_mask_iou": "IoU of fame()'s mask vs ground truth, ci test_biased, 32 clips, β=0.5",
+    "fame_merge_ratio": "FAME op time / bare merge time, CPU, interleaved repeats, median",
+    "fame_step_share": "FAME's share of one MoCo training step, ci preset, CPU",
+}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    figure: str
+    measured: float
+    baseline: float | None
+    tolerance: float | None
+    direction: str
+    set_by_commit: str = ""
+
+    @property
+    def gated(self) -> bool:
+        return self.baseline is not None and self.tolerance is not None
+
+    @property
+    def passed(self) -> bool:
+        if not self.gated:
+            return True
+        if self.direction == "higher_is_better":
+            return self.measured >= self.baseline - self.tolerance
+        if self.direction == "lower_is_better":
+            return self.measured <= self.baseline + self.tolerance
+        raise ValueError(f"direction of {self.figure!r} must be higher_is_better or "
+                         f"lower_is_better, got {self.direction!r}")
+
+    def message(self) -> str:
+        if not self.gated:
+            return f"{self.figure}: measured {self.measured:.4f} (no baseline: not gated)"
+        bound = ("≥ " + f"{self.baseline - self.tolerance:.4f}"
+                 if self.direction == "higher_is_better"
+                 else "≤ " + f"{self.baseline + self.tolerance:.4f}")
+        verdict = "ok" if self.passed else "REGRESSION"
+        return (f"{verdict}: {self.figure}: measured {self.measured:.4f}, baseline "
+                f"{self.baseline:.4f} ± {self.tolerance:.4f} ({self.direction}, needs {bound}; "
+                f"set by commit {self.set_by_commit or 'unknown'})")
+
+
+def compare(measured: dict[str, float], baselines: dict) -> list[GateResult]:
+    """Each measured figure against ``baselines["figures"]`` (figures without one are not gated).
+
+    A baseline figure that was not measured is a failure too: a gate must not silently vanish.
+    """
+    figures = baselines.get("figures", {})
+    results = []
+    for name, value in measured.items():
+        base = figures.get(name)
+        if base is None:
+            results.append(GateResult(name, float(value), None, None,
+                                      DIRECTION.get(name, "higher_is_better")))
+            continue
+        results.append(GateResult(name, float(value), float(base["value"]),
+                                  float(base["tolerance"]), base["direction"],
+                                  base.get("set_by_commit", "")))
+    for name, base in figures.items():
+        if name not in measured:
+            results.append(GateResult(name, float("nan"), float(base["value"]),
+                                      float(base["tolerance"]), base["direction"],
+                                      base.get("set_by_commit", "")))
+    return results
+
+
+# --- measurements -----------------------------------------------------------------------------
+
+
+def measure_accuracy(seeds: tuple[int, ...], runs_dir: Path) -> tuple[dict, dict]:
+    """Gated and informational accuracy figures from MoCo and MoCo + FAME runs."""
+    from fame_bench.reports.definitions import MOCO, fame
+    from fame_bench.reports.stats import metric_stat
+    from fame_bench.train.experiment import run_experiment
+
+    runs = {spec.name: [run_experiment(spec, GATE_PRESET, s, runs_dir=runs_dir) for s in seeds]
+            for spec in (MOCO, fame(0.5))}
+    fame_motion = metric_stat(runs["moco_fame_b0.5"], "linear", "motion_probe_swapped")
+    moco_motion = metric_stat(runs["moco"], "linear", "motion_probe_swapped")
+    gated = {"fame_motion_probe_swapped": fame_motion.mean,
+             "fame_margin_over_moco": fame_motion.mean - moco_motion.mean}
+    info = {"moco_motion_probe_swapped": moco_motion.mean,
+            "fame_motion_probe_std_over_seeds": fame_motion.std}
+    for name, records in runs.items():
+        for key in ("test_biased", "test_swapped", "test_background_only", "bias_gap"):
+            info[f"{name}: linear {key}"] = metric_stat(records, "linear", key).mean
+    return gated, info
+
+
+def measure_mask_iou(beta: float = 0.5, clips: int = 32, seed: int = 0) -> float:
+    """IoU of the mask ``fame()`` returns against the ground truth (union over time)."""
+    import torch
+
+    from fame_bench.augment import fame
+    from fame_bench.data.synthetic import SyntheticConfig, make_split
+
+    split = make_split(SyntheticConfig.preset(GATE_PRESET), "test_biased", seed=seed)
+    videos = torch.as_tensor(split.videos[:clips]).float() / 255.0  # (N, C, T, H, W)
+    truth = torch.as_tensor(split.masks[:clips]).any(dim=1)  # (N, H, W)
+    _, mask = fame(videos, beta)
+    mask = mask.bool()
+    inter = (mask & truth).flatten(1).sum(1).float()
+    union = (mask | truth).flatten(1).sum(1).float().clamp(min=1)
+    keep = truth.flatten(1).any(dim=1)
+    return float((inter / union)[keep].mean())
+
+
+def measure_cost() -> dict[str, float]:
+    from fame_bench.bench.augmentation_cost import fame_merge_ratio
+    from fame_bench.bench.training_throughput import fame_step_share
+
+    ratio = fame_merge_ratio(batch=16, frames=16, size=112, repeats=7, device="cpu", seed=0)
+    share = fame_step_share(preset=GATE_PRESET, steps=5, seed=0)
+    return {"fame_merge_ratio": float(ratio["ratio"]), "fame_step_share": float(share["share"])}
+
+
+def measure(seeds: tuple[int, ...] = GATE_SEEDS, runs_dir: Path | None = None,
+            parts: tuple[str, ...] = ("accuracy", "mask", "cost")) -> tuple[dict, dict]:
+    """All gated figures (and informational ones). Runs go to a fresh temporary directory unless
+    ``runs_dir`` is given, so the gate measures the code as it is, never a cached record."""
+    gated: dict[str, float] = {}
+    info: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="fame-gates-") as tmp:
+        root = Path(runs_dir) if runs_dir is not None else Path(tmp)
+        if "accuracy" in parts:
+            g, i = measure_accuracy(seeds, root)
+            gated.update(g)
+            info.update(i)
+        if "mask" in parts:
+            gated["fame_mask_iou"] = measure_mask_iou()
+        if "cost" in parts:
+            gated.update(measure_cost())
+    return gated, info
+
+
+# --- baseline file ----------------------------------------------------------------------------
+
+
+def load_baselines(path: Path = BASELINES) -> dict:
+    if not path.exists():
+        raise FileNotFoundError(f"no baseline file at {path}: run `python -m fame_bench.gates "
+                                "--update` once and commit it")
+    return json.loads(path.read_text())
+
+
+def updated_baselines(measured: dict[str, float], old: dict, commit: str,
+                      seeds: tuple[int, ...]) -> dict:
+    figures = {}
+    for name, value in measured.items():
+        previous = old.get("figures", {}).get(name, {})
+        figures[name] = {
+            "value": round(float(value), 4),
+            "tolerance": previous.get("tolerance", DEFAULT_TOLERANCE.get(name, 0.05)),
+            "direction": previous.get("direction", DIRECTION.get(name, "higher_is_better")),
+            "set_by_commit": commit,
+            "note": previous.get("note", NOTES.get(name, "")),
+        }
+    return {"preset": GATE_PRESET, "seeds": list(seeds), "figures": figures}
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fame_bench.gates", description=__doc__)
+    parser.add_argument("--update", action="store_true",
+                        help="rewrite the baseline file from this measurement")
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(GATE_SEEDS))
+    parser.add_argument("--baselines", type=Path, default=BASELINES)
+    parser.add_argument("--runs-dir", type=Path, default=None,
+                        help="keep the gate's runs here (default: a temporary directory)")
+    args = parser.parse_args(argv)
+    seeds = tuple(args.seeds)
+    start = time.perf_counter()
+    gated, info = measure(seeds, args.runs_dir)
+    print(f"gates: measured on preset {GATE_PRESET!r}, seeds {list(seeds)} in "
+          f"{time.perf_counter() - start:.0f} s")
+    for name, value in info.items():
+        print(f"  info: {name} = {value:.4f}")
+    if args.update:
+        old = json.loads(args.baselines.read_text()) if args.baselines.exists() else {}
+        new = updated_baselines(gated, old, _commit(), seeds)
+        args.baselines.write_text(json.dumps(new, indent=2) + "\n")
+        print(f"gates: baselines rewritten in {args.baselines} — review and commit that change")
+        return 0
+    results = compare(gated, load_baselines(args.baselines))
+    for result in results:
+        print("  " + result.message())
+    failed = [r for r in results if not r.passed]
+    if failed:
+        for r in failed:
+            print(f"GATE FAILED — {r.message()}", file=sys.stderr)
+        return 1
+    print("gates: all figures within tolerance")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

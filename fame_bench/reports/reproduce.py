@@ -1,0 +1,295 @@
+"""``fame-bench reproduce <table> [--preset cpu] [--seeds 3]``: runs what a table needs, writes it.
+
+Each table's rows are run (or taken from the run cache) for every seed, then
+``reports/<table>.md`` and its figures are written from the run records only. ``all`` does every
+table and the index ``reports/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from fame_bench.reports import figures, tables
+from fame_bench.reports.definitions import TABLES, TableDef
+from fame_bench.reports.paper import claims_for, departures_for, numbers_for
+from fame_bench.reports.stats import group_by_name
+from fame_bench.reports.verdicts import check_all
+from fame_bench.train.experiment import ExperimentSpec, run_experiment
+
+PRESETS = ("ci", "cpu", "paper")
+MASK_VARIANTS = (("Gauss", "gauss", "code"), ("Seed", "seed", "code"), ("Grid", "grid", "code"),
+                 ("FAME", "fame", "code"), ("FAME, hue='turns'", "fame", "turns"))
+
+
+def run_rows(tdef: TableDef, preset: str, seeds: list[int], runs_dir: Path,
+             data_root: str | None = None, log=print) -> list[dict]:
+    """Every row × seed of ``tdef`` (from the cache where present)."""
+    records = []
+    for _, spec in tdef.rows:
+        spec = _with_data_root(spec, data_root)
+        for seed in seeds:
+            start = time.perf_counter()
+            record = run_experiment(spec, preset, seed, runs_dir=runs_dir)
+            log(f"[{tdef.name}] {spec.name} seed {seed}: {time.perf_counter() - start:.1f} s")
+            records.append(record)
+    return records
+
+
+def _with_data_root(spec: ExperimentSpec, data_root: str | None) -> ExperimentSpec:
+    if data_root is None:
+        return spec
+    overrides = dict(spec.pretrain_overrides)
+    overrides["data_root"] = data_root
+    return dataclasses.replace(spec, pretrain_overrides=tuple(sorted(overrides.items())))
+
+
+# --- table4: mask IoU and gallery -------------------------------------------------------------
+
+
+def measure_mask_iou(preset: str, seeds: list[int], beta: float = 0.5,
+                     clips: int = 64) -> tuple[dict, dict]:
+    """IoU of each FAME mask variant against the synthetic ground truth (union over time).
+
+    Returns ``(iou, gallery)``: ``iou["variants"][label] = {"beta", "hue", "iou": [per seed]}``
+    and arrays for the gallery (first seed, first 4 clips).
+    """
+    import torch
+
+    from fame_bench.augment import foreground_mask
+    from fame_bench.data.synthetic import SyntheticConfig, make_split
+
+    cfg = SyntheticConfig.preset(preset)
+    iou: dict = {"split": "test_biased", "clips_per_seed": clips, "variants": {}}
+    gallery: dict = {}
+    for seed in seeds:
+        split = make_split(cfg, "test_biased", seed=seed)
+        videos = torch.as_tensor(split.videos[:clips]).float() / 255.0  # (N, C, T, H, W)
+        truth = torch.as_tensor(split.masks[:clips]).any(dim=1)  # (N, H, W)
+        keep = truth.flatten(1).any(dim=1)  # clips with a foreground
+        for label, variant, hue in MASK_VARIANTS:
+            mask = foreground_mask(videos, beta, variant=variant, hue=hue).bool()
+            inter = (mask & truth).flatten(1).sum(1).float()
+            union = (mask | truth).flatten(1).sum(1).float().clamp(min=1)
+            value = float((inter / union)[keep].mean())
+            entry = iou["variants"].setdefault(label, {"beta": beta, "hue": hue, "iou": []})
+            entry["iou"].append(value)
+            if seed == seeds[0]:
+                gallery.setdefault("masks", {})[label] = mask[:4].float().numpy()
+        if seed == seeds[0]:
+            middle = videos.shape[2] // 2
+            gallery["frames"] = videos[:4, :, middle].permute(0, 2, 3, 1).numpy()
+            gallery["truth"] = truth[:4].float().numpy()
+    return iou, gallery
+
+
+# --- vthcl: the Instance Correspondence Map ----------------------------------------------------
+
+
+def icm_figure(records: list[dict], preset: str, path: Path) -> str:
+    """Draw the ICM with engineer C's function when it exists; return a Markdown line."""
+    try:
+        from fame_bench.methods import vthcl as vthcl_module
+    except ImportError as error:
+        return f"_ICM not drawn: {error}._"
+    icm_fn = getattr(vthcl_module, "icm_figure", None) or getattr(
+        vthcl_module, "instance_correspondence_map", None)
+    run = next((r for r in records if r["name"] == "vthcl" and r.get("pretrain")), None)
+    if icm_fn is None or run is None:
+        return ("_ICM not drawn: `fame_bench.methods.vthcl` provides no ICM function or no VTHCL "
+                "run is recorded._")
+    try:
+        result = _call_icm(icm_fn, run, preset, path)
+    except Exception as error:  # noqa: BLE001 - a missing picture must not lose the report
+        return f"_ICM not drawn: {type(error).__name__}: {error}._"
+    return result
+
+
+def _call_icm(icm_fn, run: dict, preset: str, path: Path) -> str:
+    import inspect
+
+    from fame_bench.data.synthetic import SyntheticConfig, make_split
+
+    params = inspect.signature(icm_fn).parameters
+    if "path" in params or "out_path" in params:
+        key = "path" if "path" in params else "out_path"
+        icm_fn(run["pretrain"]["run_dir"], **{key: path})
+        return f"![Instance Correspondence Map](figures/{path.name})"
+    cfg = SyntheticConfig.preset(preset)
+    split = make_split(cfg, "test_biased", seed=run["seed"])
+    import torch
+
+    clips = torch.as_tensor(split.videos[:4]).float() / 255.0
+    maps = icm_fn(run["pretrain"]["run_dir"], clips)
+    maps = np.asarray(maps.detach().cpu() if hasattr(maps, "detach") else maps)
+    frames = clips[:, :, clips.shape[2] // 2].permute(0, 2, 3, 1).numpy()
+    figures.heatmap_overlay(frames, maps, path, "Instance Correspondence Map (VTHCL, res5)")
+    return f"![Instance Correspondence Map](figures/{path.name})"
+
+
+# --- one report -----------------------------------------------------------------------------
+
+
+def _chance(records: list[dict]) -> float | None:
+    for record in records:
+        classes = (record.get("config", {}).get("data") or {}).get("num_classes")
+        if classes:
+            return 1.0 / float(classes)
+    return None
+
+
+def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[int],
+                 reports_dir: Path, wall_time_s: float, extras: dict | None = None) -> Path:
+    """``reports/<table>.md`` and its figures, from ``records`` (and ``extras`` for table4)."""
+    extras = extras or {}
+    fig_dir = reports_dir / "figures"
+    groups = group_by_name(records)
+    ordered = {name: groups[name] for name in tdef.names if name in groups}
+    labels = {spec.name: label for label, spec in tdef.rows}
+    rows = [(label, spec.name) for label, spec in tdef.rows]
+
+    figures.loss_curves(ordered, labels, fig_dir / f"{tdef.name}_loss.png")
+    figures.bar_chart(ordered, labels, list(tdef.bar_metrics), fig_dir / f"{tdef.name}_bars.png",
+                      chance=_chance(records))
+    out = [
+        f"# {tdef.title}",
+        "",
+        f"_Generated by `nox -s reproduce_{tdef.name} -- --preset {preset}` "
+        f"({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC) from the run records in "
+        f"`runs/{preset}/`. Do not edit by hand._",
+        "",
+        tdef.what,
+        "",
+        "## What was run",
+        "",
+        tables.header_block(records, preset, seeds, wall_time_s),
+        "",
+        "Metrics (synthetic benchmark, `synthetic_bias.md`): top-1 on the biased, swapped and "
+        "background-only test splits; **motion probe**: a linear probe trained on unbiased data, "
+        "tested on the swapped split; **bias gap** = biased − swapped; **background reliance** "
+        "= background-only accuracy − chance. All in %.",
+        "",
+        "## Results — linear probe (frozen backbone)",
+        "",
+        tables.results_table(groups, rows, "linear"),
+        "",
+    ]
+    if tables.has_protocol(groups, "finetune"):
+        out += ["## Results — finetune", "", tables.results_table(groups, rows, "finetune"), ""]
+    if tables.has_protocol(groups, "retrieval"):
+        out += ["## Retrieval (test clips query the train set)", "",
+                tables.retrieval_table(groups, rows), ""]
+    if "mask_iou" in extras:
+        out += ["## Mask IoU against the ground truth (our measurement; the paper had none)", "",
+                tables.mask_iou_table(extras["mask_iou"]), "",
+                f"Split `{extras['mask_iou']['split']}`, "
+                f"{extras['mask_iou']['clips_per_seed']} clips per seed, union of the per-frame "
+                "masks over time.", ""]
+    out += [
+        "## The papers' numbers (printed by the papers, not measured here)",
+        "",
+        tables.paper_table(numbers_for(tdef.name)),
+        "",
+        "## Verdicts (computed from the numbers above)",
+        "",
+        tables.verdict_list(check_all(claims_for(tdef.name), groups)),
+        "",
+        "## Augmentation cost (from the runs' own step timings)",
+        "",
+        tables.cost_table(groups, rows),
+        "",
+        "Timings are on a shared CPU: read the share of the step, not the absolute ms.",
+        "",
+        "## Figures",
+        "",
+        f"![mean ± std over seeds](figures/{tdef.name}_bars.png)",
+        "",
+        f"![loss curves](figures/{tdef.name}_loss.png)",
+        "",
+    ]
+    if tdef.violin_rows:
+        figures.temporal_violins(groups, labels, list(tdef.violin_rows),
+                                 fig_dir / f"{tdef.name}_figure2.png")
+        out += [f"![temporal kernel weights per stage](figures/{tdef.name}_figure2.png)", ""]
+    if "gallery" in extras:
+        g = extras["gallery"]
+        figures.mask_gallery(g["frames"], g["truth"], g["masks"],
+                             fig_dir / f"{tdef.name}_masks.png")
+        out += [f"![mask gallery: frame, ground truth, each variant](figures/{tdef.name}"
+                "_masks.png)", ""]
+    if "icm" in extras:
+        out += [extras["icm"], ""]
+    out += ["## Where this differs from the papers", "",
+            *(f"- {d}" for d in departures_for(tdef.name)), ""]
+    path = reports_dir / f"{tdef.name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(out))
+    return path
+
+
+def reproduce_table(name: str, preset: str, seeds: list[int], runs_dir: Path, reports_dir: Path,
+                    data_root: str | None = None) -> Path:
+    if name not in TABLES:
+        raise ValueError(f"unknown table {name!r}; expected one of {sorted(TABLES)} or 'all'")
+    tdef = TABLES[name]
+    start = time.perf_counter()
+    records = run_rows(tdef, preset, seeds, runs_dir, data_root)
+    extras: dict = {}
+    if tdef.mask_gallery:
+        iou, gallery = measure_mask_iou(preset, seeds)
+        (runs_dir / preset).mkdir(parents=True, exist_ok=True)
+        (runs_dir / preset / f"{name}_mask_iou.json").write_text(json.dumps(iou, indent=1))
+        extras.update(mask_iou=iou, gallery=gallery)
+    if tdef.icm:
+        extras["icm"] = icm_figure(records, preset, reports_dir / "figures" / f"{name}_icm.png")
+    return write_report(tdef, records, preset, seeds, reports_dir,
+                        time.perf_counter() - start, extras)
+
+
+def write_index(reports_dir: Path, written: list[Path], preset: str) -> Path:
+    lines = ["# fame-bench reports", "",
+             f"_Generated by `nox -s reproduce_all -- --preset {preset}` "
+             f"({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)._", ""]
+    for path in written:
+        title = path.read_text().splitlines()[0].lstrip("# ")
+        lines.append(f"- [{title}]({path.name})")
+    lines.append("")
+    index = reports_dir / "README.md"
+    index.write_text("\n".join(lines))
+    return index
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fame-bench reproduce", description=__doc__)
+    parser.add_argument("table", choices=[*TABLES, "all"])
+    parser.add_argument("--preset", default="cpu", choices=PRESETS)
+    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0..n-1), ≥ 1")
+    parser.add_argument("--runs-dir", default="runs")
+    parser.add_argument("--reports-dir", default="reports")
+    parser.add_argument("--data-root", default=None,
+                        help="root of the real datasets (paper preset)")
+    args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
+    seeds = list(range(args.seeds))
+    names = list(TABLES) if args.table == "all" else [args.table]
+    written = []
+    for name in names:
+        path = reproduce_table(name, args.preset, seeds, Path(args.runs_dir),
+                               Path(args.reports_dir), args.data_root)
+        print(f"wrote {path}")
+        written.append(path)
+    if args.table == "all":
+        print(f"wrote {write_index(Path(args.reports_dir), written, args.preset)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

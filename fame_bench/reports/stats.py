@@ -1,0 +1,59 @@
+"""Mean ± std over seeds, from run records only."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean and sample standard deviation (ddof = 1; 0 for a single seed) over ``n`` seeds."""
+
+    mean: float
+    std: float
+    n: int
+
+    def fmt(self, scale: float = 100.0, digits: int = 1) -> str:
+        if self.n == 0 or math.isnan(self.mean):
+            return "—"
+        return f"{self.mean * scale:.{digits}f} ± {self.std * scale:.{digits}f}"
+
+
+def stat(values: list[float]) -> Stat:
+    """Mean ± std of finite values (NaN/None are ignored and not counted)."""
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not finite:
+        return Stat(float("nan"), float("nan"), 0)
+    arr = np.asarray(finite, dtype=np.float64)
+    std = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
+    return Stat(float(arr.mean()), std, int(arr.size))
+
+
+def group_by_name(records: list[dict]) -> dict[str, list[dict]]:
+    """Records grouped by experiment name, in first-seen order, seeds sorted."""
+    groups: dict[str, list[dict]] = {}
+    for record in records:
+        groups.setdefault(record["name"], []).append(record)
+    return {name: sorted(rs, key=lambda r: r["seed"]) for name, rs in groups.items()}
+
+
+def metric_values(records: list[dict], protocol: str, key: str) -> list[float]:
+    """``record["eval"][protocol][key]`` of each record that has it."""
+    out = []
+    for record in records:
+        value = (record.get("eval") or {}).get(protocol, {}).get(key)
+        if value is not None:
+            out.append(float(value))
+    return out
+
+
+def metric_stat(records: list[dict], protocol: str, key: str) -> Stat:
+    return stat(metric_values(records, protocol, key))
+
+
+def pretrain_stat(records: list[dict], key: str) -> Stat:
+    """Mean ± std of ``record["pretrain"][key]`` (step_ms, augment_ms, augment_share)."""
+    return stat([(r.get("pretrain") or {}).get(key) for r in records])

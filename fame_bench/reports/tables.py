@@ -1,0 +1,152 @@
+"""Markdown tables from run records only (and from the papers' data, in separate tables)."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from fame_bench.reports.paper import PaperNumber
+from fame_bench.reports.stats import Stat, metric_stat, pretrain_stat, stat
+from fame_bench.reports.verdicts import Verdict
+
+SPLIT_COLUMNS = (
+    ("test_biased", "biased"),
+    ("test_swapped", "swapped"),
+    ("test_background_only", "background-only"),
+    ("motion_probe_swapped", "motion probe (swapped)"),
+    ("bias_gap", "bias gap"),
+    ("background_reliance", "background reliance"),
+)
+RETRIEVAL_COLUMNS = ("R@1", "R@5", "R@10", "R@20", "R@50")
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def has_protocol(groups: dict[str, list[dict]], protocol: str) -> bool:
+    return any((r.get("eval") or {}).get(protocol) for rs in groups.values() for r in rs)
+
+
+def results_table(groups: dict[str, list[dict]], rows: list[tuple[str, str]],
+                  protocol: str) -> str:
+    """Accuracy (%) per split, mean ± std over seeds; ``rows`` are ``(label, name)``."""
+    headers = ["row", "seeds", *(title for _, title in SPLIT_COLUMNS)]
+    body = []
+    for label, name in rows:
+        records = groups.get(name, [])
+        cells = [metric_stat(records, protocol, key).fmt() for key, _ in SPLIT_COLUMNS]
+        body.append([label, str(len(records)), *cells])
+    return _table(headers, body)
+
+
+def retrieval_table(groups: dict[str, list[dict]], rows: list[tuple[str, str]]) -> str:
+    headers = ["row", "seeds", *RETRIEVAL_COLUMNS]
+    body = []
+    for label, name in rows:
+        records = groups.get(name, [])
+        body.append([label, str(len(records)),
+                     *(metric_stat(records, "retrieval", k).fmt() for k in RETRIEVAL_COLUMNS)])
+    return _table(headers, body)
+
+
+def cost_table(groups: dict[str, list[dict]], rows: list[tuple[str, str]]) -> str:
+    """Augmentation cost per pretrained row: ms per batch, step ms, share of the step."""
+    headers = ["row", "augmentation ms / batch", "training step ms", "augmentation share of step",
+               "pretrain steps", "final loss"]
+    body = []
+    for label, name in rows:
+        records = groups.get(name, [])
+        if not records or all(r.get("pretrain") is None for r in records):
+            continue
+        aug = pretrain_stat(records, "augment_ms")
+        step = pretrain_stat(records, "step_ms")
+        share = pretrain_stat(records, "augment_share")
+        steps = {(r.get("pretrain") or {}).get("steps") for r in records}
+        final = stat([_final_loss(r) for r in records])
+        body.append([label, aug.fmt(1.0, 2), step.fmt(1.0, 1), share.fmt(100.0, 1) + " %",
+                     "/".join(str(s) for s in sorted(steps, key=str)), final.fmt(1.0, 3)])
+    if not body:
+        return "_No pretrained rows._"
+    return _table(headers, body)
+
+
+def _final_loss(record: dict) -> float | None:
+    curve = (record.get("pretrain") or {}).get("loss_curve") or []
+    return float(curve[-1][1]) if curve else None
+
+
+def paper_table(numbers: list[PaperNumber]) -> str:
+    """The papers' numbers, labelled with their source (never mixed with ours)."""
+    if not numbers:
+        return "_The papers give only shapes for this table (checked in the verdicts below)._"
+    headers = ["source", "row", "pretrain", "evaluation", "value"]
+    body = [[n.source, n.row, n.pretrain, n.evaluation, f"{n.value:g} {n.unit}"]
+            for n in numbers]
+    return _table(headers, body)
+
+
+def verdict_list(verdicts: list[Verdict]) -> str:
+    if not verdicts:
+        return "_No claims to check._"
+    return "\n".join(f"- {v.sentence()}" for v in verdicts)
+
+
+def mask_iou_table(iou: dict) -> str:
+    """``iou``: ``{"variants": {variant: {"beta": b, "hue": h, "iou": [per seed]}}}``."""
+    headers = ["mask variant", "β", "hue", "IoU vs ground truth (mean ± std over seeds)"]
+    body = []
+    for label, entry in iou.get("variants", {}).items():
+        body.append([label, f"{entry['beta']:g}", entry.get("hue", "code"),
+                     stat(entry["iou"]).fmt(1.0, 3)])
+    return _table(headers, body)
+
+
+def header_block(records: list[dict], preset: str, seeds: list[int],
+                 wall_time_s: float) -> str:
+    """What was run: preset, dataset, backbone, clip shape, steps, β, seeds, env."""
+    def values(getter) -> str:
+        found = []
+        for r in records:
+            try:
+                v = getter(r)
+            except (KeyError, TypeError):
+                continue
+            if v is not None and v not in found:
+                found.append(v)
+        return ", ".join(str(v) for v in found) if found else "—"
+
+    pre = lambda r: r["config"]["pretrain"]  # noqa: E731
+    data = lambda r: r["config"]["data"]  # noqa: E731
+    devices = values(lambda r: f"{r['env']['device']} ({r['env']['device_name']})")
+    cuda_note = "" if "cuda" in devices else " — no CUDA device in this run"
+    lines = [
+        f"- **preset**: `{preset}` (a {preset}-scale run: it reproduces the *shape* of the "
+        "papers' results, not their numbers)",
+        f"- **datasets**: {values(lambda r: r['dataset'])}",
+        f"- **backbone**: {values(lambda r: pre(r).get('backbone'))}",
+        f"- **clip shape (C, T, H, W)**: {values(lambda r: _clip_shape(data(r)))}",
+        f"- **pretraining steps**: {values(lambda r: (r.get('pretrain') or {}).get('steps'))}; "
+        f"batch size {values(lambda r: pre(r).get('batch_size'))}",
+        f"- **FAME β**: {values(lambda r: r['augment']['beta'] if r['augment']['kind'] == 'fame' else None)}",  # noqa: E501
+        f"- **seeds**: {', '.join(str(s) for s in seeds)} (mean ± sample std over seeds)",
+        f"- **environment**: torch {values(lambda r: r['env']['torch'])}, device {devices}"
+        f"{cuda_note}, python {values(lambda r: r['env']['python'])}, "
+        f"threads {values(lambda r: r['env']['threads'])}",
+        f"- **commit(s) of the runs**: {values(lambda r: r['env']['commit'])}",
+        f"- **wall time**: {wall_time_s:.0f} s for this report (runs reused from the cache cost "
+        f"nothing); sum of the runs' own wall times "
+        f"{sum(float(r.get('wall_time_s') or 0) for r in records):.0f} s",
+    ]
+    return "\n".join(lines)
+
+
+def _clip_shape(data_cfg: dict) -> str | None:
+    frames = data_cfg.get("frames") or data_cfg.get("T") or data_cfg.get("num_frames")
+    size = data_cfg.get("size") or data_cfg.get("H") or data_cfg.get("height")
+    if frames is None or size is None:
+        return None
+    return f"(3, {frames}, {size}, {size})"
+
+
+def stat_cell(s: Stat) -> str:
+    return s.fmt()

@@ -1,0 +1,254 @@
+"""The run-record layer: one experiment = pretrain (optional) → evaluate → ``record.json``.
+
+``run_experiment(spec, preset, seed)`` writes ``runs/<preset>/<name>/seed<k>/record.json``
+(schema in ``docs/interfaces.md``) and is a cache: a record on disk whose ``spec_hash`` matches
+(same spec, preset, seed, pretraining and evaluation configs) is returned as-is, so tables share
+runs (the MoCo baseline appears in tables 1, 4 and 5). Reports read these records only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+METHODS = ("moco", "vthcl", "supervised", "random")
+AUGMENTS = ("none", "fame", "be")
+VARIANTS = ("fame", "seed", "grid", "gauss")
+SYNTHETIC_DATASETS = {"synthetic": "bias", "synthetic_finegrained": "finegrained"}
+
+#: Statistics of the temporal kernels kept in the record (for the paper's Figure 2): at most
+#: this many |w| values per stage, an evenly spaced subsample of the sorted weights.
+TEMPORAL_SAMPLES_PER_STAGE = 400
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """What one row of a table runs. ``method="random"`` evaluates a random-init backbone.
+
+    ``pretrain_overrides`` are extra ``PretrainConfig`` fields as ``(name, value)`` pairs (a
+    tuple, so the spec stays hashable).
+    """
+
+    name: str
+    method: str
+    augment: str = "none"
+    beta: float = 0.5
+    variant: str = "fame"
+    both: bool = False
+    dataset: str = "synthetic"
+    vthcl_alpha: float | None = None
+    vthcl_levels: tuple[str, ...] | None = None
+    pretrain_overrides: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.augment not in AUGMENTS:
+            raise ValueError(f"augment must be one of {AUGMENTS}, got {self.augment!r}")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if not 0.0 < self.beta < 1.0:
+            raise ValueError(f"beta must be in (0, 1), got {self.beta}")
+        if self.method == "random" and self.augment != "none":
+            raise ValueError("a random-init row has no pretraining, so augment must be 'none'")
+
+    def augment_record(self) -> dict:
+        """The run record's ``augment`` block."""
+        return {"kind": self.augment, "beta": self.beta, "variant": self.variant,
+                "both": self.both}
+
+    def overrides(self) -> dict:
+        """``PretrainConfig.preset`` overrides for this spec."""
+        out: dict[str, Any] = {"method": self.method, "augment": self.augment,
+                               "dataset": self.dataset}
+        if self.augment == "fame":
+            out.update(fame_beta=self.beta, fame_variant=self.variant, fame_both=self.both)
+        if self.vthcl_alpha is not None:
+            out["vthcl_alpha"] = self.vthcl_alpha
+        if self.vthcl_levels is not None:
+            out["vthcl_levels"] = tuple(self.vthcl_levels)
+        out.update(dict(self.pretrain_overrides))
+        return out
+
+
+def _jsonable(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    if isinstance(obj, Path):
+        return str(obj)
+    return repr(obj)
+
+
+def spec_hash(payload: dict) -> str:
+    """Hash of everything that decides a run's numbers (spec, preset, seed, configs)."""
+    text = json.dumps(_jsonable(payload), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def environment(device: str) -> dict:
+    """torch version, device and its name, commit, python, threads."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                                text=True, check=True,
+                                cwd=Path(__file__).resolve().parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    if device.startswith("cuda") and torch.cuda.is_available():
+        device_name = torch.cuda.get_device_name(torch.device(device))
+    else:
+        device_name = platform.processor() or platform.machine()
+    return {"torch": torch.__version__, "device": device, "device_name": device_name,
+            "commit": commit, "python": platform.python_version(),
+            "threads": torch.get_num_threads()}
+
+
+def _pretrain_config(spec: ExperimentSpec, preset: str, seed: int, out_dir: Path):
+    from fame_bench.train.config import PretrainConfig
+
+    overrides = spec.overrides()
+    known = {f.name for f in dataclasses.fields(PretrainConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"PretrainConfig has no field(s) {unknown} needed by experiment "
+                         f"{spec.name!r}; known fields: {sorted(known)}")
+    if spec.method == "random":
+        # No pretraining: the preset still names the backbone and the device.
+        overrides = {k: v for k, v in overrides.items() if k in ("dataset",)}
+    return PretrainConfig.preset(preset, **overrides, seed=seed, out_dir=str(out_dir))
+
+
+def _data_config(spec: ExperimentSpec, preset: str):
+    if spec.dataset not in SYNTHETIC_DATASETS:
+        raise ValueError(f"evaluation of dataset {spec.dataset!r} is not wired into the run "
+                         f"records; expected one of {sorted(SYNTHETIC_DATASETS)}")
+    from fame_bench.data.synthetic import SyntheticConfig
+
+    cfg = SyntheticConfig.preset(preset)
+    return dataclasses.replace(cfg, variant=SYNTHETIC_DATASETS[spec.dataset])
+
+
+def _random_backbone(name: str, seed: int) -> torch.nn.Module:
+    """A random-init backbone; its init is drawn from ``seed`` without leaking global state."""
+    from fame_bench.models.backbones import build_backbone
+
+    # build_backbone initialises from torch's global RNG: fork it so the caller's state is kept.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        backbone = build_backbone(name)
+    return backbone.eval()
+
+
+def temporal_kernel_weights(backbone: torch.nn.Module,
+                            samples: int = TEMPORAL_SAMPLES_PER_STAGE) -> dict[str, list[float]]:
+    """|w| of the temporal convolutions (kernels ``(t, 1, 1)``, t > 1) per stage.
+
+    The stage is the first component of the module's name (``layer1``, ``res3`` …). The paper's
+    Figure 2 plots these weights per stage; the record keeps an evenly spaced subsample of the
+    sorted magnitudes (quantiles), enough for a violin plot.
+    """
+    per_stage: dict[str, list[torch.Tensor]] = {}
+    for name, module in backbone.named_modules():
+        if isinstance(module, torch.nn.Conv3d):
+            kt, kh, kw = module.kernel_size
+            if kt > 1 and kh == 1 and kw == 1:
+                stage = name.split(".")[0] if "." in name else name
+                per_stage.setdefault(stage, []).append(module.weight.detach().abs().flatten())
+    out = {}
+    for stage, tensors in per_stage.items():
+        values = torch.sort(torch.cat(tensors).float().cpu()).values
+        index = torch.linspace(0, values.numel() - 1, min(samples, values.numel())).round()
+        out[stage] = [round(float(v), 6) for v in values[index.long()]]
+    return out
+
+
+def record_path(runs_dir: str | Path, preset: str, name: str, seed: int) -> Path:
+    return Path(runs_dir) / preset / name / f"seed{seed}" / "record.json"
+
+
+def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
+                   runs_dir: str | Path = "runs") -> dict:
+    """Pretrain (unless ``spec.method == "random"``), evaluate, write and return the record.
+
+    A record on disk with the same ``spec_hash`` is returned without re-running.
+    """
+    from fame_bench.evaluate.config import EvalConfig
+
+    path = record_path(runs_dir, preset, spec.name, seed)
+    run_dir = path.parent
+    cfg = _pretrain_config(spec, preset, seed, run_dir / "pretrain")
+    data_cfg = _data_config(spec, preset)
+    eval_cfg = EvalConfig.preset(preset)
+    config_for_hash = {k: v for k, v in _jsonable(cfg).items() if k not in ("out_dir",)}
+    key = spec_hash({"spec": spec, "preset": preset, "seed": seed, "pretrain": config_for_hash,
+                     "data": data_cfg, "eval": eval_cfg})
+    if path.exists():
+        cached = json.loads(path.read_text())
+        if cached.get("spec_hash") == key:
+            return cached
+
+    device = str(getattr(cfg, "device", "cpu") or "cpu")
+    start = time.perf_counter()
+    pretrain_block = None
+    if spec.method == "random":
+        backbone = _random_backbone(cfg.backbone, seed)
+    else:
+        from fame_bench.train.checkpoint import load_backbone
+        from fame_bench.train.loop import pretrain
+
+        result = pretrain(cfg)
+        pretrain_block = {k: result.get(k) for k in
+                          ("steps", "loss_curve", "step_ms", "augment_ms", "augment_share",
+                           "wall_time_s")}
+        pretrain_block["run_dir"] = str(result["run_dir"])
+        backbone = load_backbone(result["run_dir"])
+    evaluation = _evaluate(backbone, data_cfg, eval_cfg, seed)
+    record = {
+        "name": spec.name, "method": spec.method, "augment": spec.augment_record(),
+        "dataset": spec.dataset, "preset": preset, "seed": seed,
+        "config": {"pretrain": _jsonable(cfg), "data": _jsonable(data_cfg),
+                   "eval": _jsonable(eval_cfg), "spec": _jsonable(spec)},
+        "env": environment(device),
+        "wall_time_s": round(time.perf_counter() - start, 3),
+        "pretrain": pretrain_block,
+        "eval": _jsonable(evaluation),
+        "temporal_kernels": temporal_kernel_weights(backbone),
+        "spec_hash": key,
+    }
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=1))
+    tmp.replace(path)
+    return record
+
+
+def _evaluate(backbone, data_cfg, eval_cfg, seed: int) -> dict:
+    from fame_bench.evaluate.bias import evaluate_synthetic
+
+    return evaluate_synthetic(backbone, data_cfg, eval_cfg, seed)
+
+
+def load_records(runs_dir: str | Path, preset: str, names: list[str],
+                 seeds: list[int]) -> list[dict]:
+    """The records on disk for ``names × seeds`` (missing ones are skipped)."""
+    out = []
+    for name in names:
+        for seed in seeds:
+            path = record_path(runs_dir, preset, name, seed)
+            if path.exists():
+                out.append(json.loads(path.read_text()))
+    return out
