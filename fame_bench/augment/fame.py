@@ -1,0 +1,257 @@
+"""FAME, foreground-background merging (Ding et al., CVPR 2022), as a batched PyTorch op.
+
+Same functions, names and meaning as ``reference/fame.py`` (``shared/specs/fame.md``), on
+tensors ``(B, C=3, T, H, W)`` of any device; float32/float16/bfloat16/float64 in [0, 1] or uint8
+(statistics on ``x / 255``). Statistics run in float32 (colour quantisation in float64) whatever
+the input dtype; the merge keeps the input dtype and is exact (the mask is binary).
+
+Cost: the batch is read once for the statistics (frame differences and mean frame accumulated
+frame by frame, a loop over T, never over B) and once for the merge (one ``torch.where``); the
+rest works on ``(B, H, W)`` maps, 1/(C·T) of the batch. No sort: ``top`` is a selection.
+
+All-static clips (seed region all zero): every score ties and the tie rule decides, so the mask
+is the first ``floor(beta * N)`` pixels in row-major order (the top rows). Never NaN.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from fame_bench.augment.maps import (
+    EPS,
+    LAYOUT,
+    blur,
+    bottom,
+    check_beta,
+    check_clips,
+    check_finite,
+    minmax,
+    top,
+    unit_frame,
+)
+from fame_bench.augment.variants import gauss_mask, grid_cell_mask
+
+COLOUR_BINS = 1000  # 10 x 10 x 10 quantised HSV colours, numbered 1..1000 (bin 0 unused)
+VARIANTS = ("fame", "seed", "grid", "gauss")
+HUES = ("code", "turns")
+
+
+# --- step 1: seed region ----------------------------------------------------------------------
+
+
+def frame_statistics(clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One read of the batch: mean absolute frame difference ``(B, H, W)`` and mean frame
+    ``x̄`` ``(B, C, H, W)``, both float32.
+
+    Accumulated frame by frame so no ``(B, C, T-1, H, W)`` temporary is ever built; the order
+    of the sums matches the reference. Refuses NaN/inf (they reach the mean frame).
+    """
+    frames = clips.shape[2]
+    previous = unit_frame(clips, 0)
+    mean_frame = previous.clone()
+    motion = torch.zeros_like(previous[:, 0])
+    for t in range(1, frames):
+        current = unit_frame(clips, t)
+        step = (current - previous).abs_()
+        motion += step[:, 0] + step[:, 1] + step[:, 2]
+        mean_frame += current
+        previous = current
+    mean_frame /= frames
+    check_finite(mean_frame)
+    return motion / (frames - 1), mean_frame
+
+
+def seed_region(clips: torch.Tensor) -> torch.Tensor:
+    """Step 1, the seed region ``S`` ``(B, H, W)`` float32.
+
+    ``S = minmax(blur(mean_t sum_c |x[:, c, t] - x[:, c, t+1]|))``; 0 everywhere for a clip that
+    does not move.
+    """
+    motion, _ = frame_statistics(check_clips(clips))
+    return minmax(blur(motion))
+
+
+# --- step 2: foreground completion by colour statistics ---------------------------------------
+
+
+def hsv(mean_frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Step 2.2: hue (radians in [0, 2π)), saturation, value of ``x̄`` ``(B, 3, H, W)``, float64.
+
+    The first channel wins a tie for the maximum; hue is 0 where max = min.
+    """
+    rgb = mean_frame.to(torch.float64)
+    r, g, b = rgb.unbind(dim=1)
+    value = rgb.amax(dim=1)
+    delta = value - rgb.amin(dim=1)
+    saturation = delta / (value + EPS)
+    safe = torch.where(delta > 0, delta, torch.ones_like(delta))
+    red_hue = torch.remainder((g - b) / safe, 6.0)
+    green_hue = (b - r) / safe + 2.0
+    blue_hue = (r - g) / safe + 4.0
+    winner = rgb.argmax(dim=1)  # first maximum: red, then green, then blue
+    sextant = torch.where(winner == 0, red_hue, torch.where(winner == 1, green_hue, blue_hue))
+    hue = torch.where(delta > 0, sextant * (math.pi / 3.0), torch.zeros_like(sextant))
+    return hue, saturation, value
+
+
+def quantise_colours(mean_frame: torch.Tensor, hue: str = "code") -> torch.Tensor:
+    """Step 2.3: colour index in 1..1000 per pixel, int64 ``(B, H, W)``.
+
+    ``hue="code"`` keeps the authors' quirk (``h`` in radians multiplied by 2π again);
+    ``hue="turns"`` uses ``h / 2π``. Rounding is half to even, as in the reference.
+    """
+    if hue not in HUES:
+        raise ValueError(f"hue must be one of {HUES}; got {hue!r}")
+    h, s, v = hsv(mean_frame)
+    angle = 2.0 * math.pi * h if hue == "code" else h
+    hx = (s * torch.cos(angle) + 1.0) / 2.0
+    hy = (s * torch.sin(angle) + 1.0) / 2.0
+    i = torch.round(9.0 * hx).long() + 1
+    j = torch.round(9.0 * hy).long() + 1
+    level = torch.round(9.0 * v).long() + 1
+    return i + 10 * (j - 1) + 100 * (level - 1)
+
+
+def colour_histograms(colours: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """Step 2.4: per-clip colour counts ``(B, 1001)`` float32 inside the boolean ``region``.
+
+    One ``scatter_add_`` over flat indices ``b * 1001 + colour`` for the whole batch.
+    """
+    batch = colours.shape[0]
+    bins = COLOUR_BINS + 1
+    offsets = torch.arange(batch, device=colours.device).view(batch, 1, 1) * bins
+    counts = torch.zeros(batch * bins, dtype=torch.float32, device=colours.device)
+    counts.scatter_add_(0, (colours + offsets).reshape(-1), region.reshape(-1).to(torch.float32))
+    return counts.view(batch, bins)
+
+
+def foreground_likelihood(colours, likely_fg, likely_bg) -> torch.Tensor:
+    """Steps 2.4-2.5: ``R = pF[c] / (pG[c] + pF[c])`` per pixel ``(B, H, W)`` float32.
+
+    ``pF = hF / (sum hF + eps)``; ``pG = (hG + 1) / (sum(hG + 1) + eps)`` (Laplace smoothing over
+    bins 1..1000, so ``pG > 0``).
+    """
+    h_fg = colour_histograms(colours, likely_fg)
+    h_bg = colour_histograms(colours, likely_bg)[:, 1:] + 1.0
+    p_fg = h_fg / (h_fg.sum(dim=1, keepdim=True) + EPS)
+    p_bg = torch.cat(
+        [torch.ones_like(h_fg[:, :1]), h_bg / (h_bg.sum(dim=1, keepdim=True) + EPS)], dim=1
+    )
+    flat = colours.reshape(colours.shape[0], -1)
+    pf = p_fg.gather(1, flat)
+    pg = p_bg.gather(1, flat)
+    return (pf / (pg + pf)).view(colours.shape)
+
+
+def fame_scores(motion: torch.Tensor, mean_frame: torch.Tensor, hue: str = "code"):
+    """Steps 1-2 from the frame statistics: the completed score ``minmax(blur(R))``, (B, H, W)."""
+    seed = minmax(blur(motion))
+    pixels = seed.shape[1] * seed.shape[2]
+    likely_fg = top(seed, pixels // 2)  # F = top(S, floor(0.5 N))
+    likely_bg = bottom(seed, pixels // 10)  # G = bottom(S, floor(0.1 N))
+    colours = quantise_colours(mean_frame, hue)
+    return minmax(blur(foreground_likelihood(colours, likely_fg, likely_bg)))
+
+
+def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code") -> torch.Tensor:
+    """Step 2.6 and the ablation's variants: the mask ``M`` ``(B, H, W)``, float32 in {0, 1}.
+
+    ``M = 1`` on ``top(score, floor(beta * N))``: ``"fame"`` scores with ``minmax(blur(R))``,
+    ``"seed"`` with ``S``, ``"gauss"`` with a centred Gaussian; ``"grid"`` keeps the 8 of 4x4
+    cells with the largest sum of ``S`` (β = 0.5 by construction; ``beta`` is checked, unused).
+    """
+    check_clips(clips)
+    beta = check_beta(beta)
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}; got {variant!r}")
+    if hue not in HUES:
+        raise ValueError(f"hue must be one of {HUES}; got {hue!r}")
+    batch, _, _, height, width = clips.shape
+    if variant == "grid" and (height < 4 or width < 4):
+        raise ValueError(f"the grid variant needs H, W >= 4; got {height} x {width}")
+    count = int(math.floor(beta * height * width))
+    with torch.no_grad():
+        if variant == "gauss":
+            if clips.dtype != torch.uint8:  # the Gaussian ignores the pixels; still refuse NaN
+                check_finite(clips)
+            chosen = gauss_mask(batch, height, width, count, clips.device)
+        else:
+            motion, mean_frame = frame_statistics(clips)
+            if variant == "fame":
+                chosen = top(fame_scores(motion, mean_frame, hue), count)
+            elif variant == "seed":
+                chosen = top(minmax(blur(motion)), count)
+            else:
+                chosen = grid_cell_mask(minmax(blur(motion)))
+    return chosen.to(torch.float32)
+
+
+# --- step 3: merge ----------------------------------------------------------------------------
+
+
+def _check_pair(foreground_clips, background_clips, mask) -> torch.Tensor:
+    check_clips(foreground_clips, min_frames=1, name="foreground_clips")
+    check_clips(background_clips, min_frames=1, name="background_clips")
+    if foreground_clips.shape != background_clips.shape:
+        raise ValueError(
+            f"foreground and background clips must have the same shape {LAYOUT}; got "
+            f"{tuple(foreground_clips.shape)} and {tuple(background_clips.shape)}"
+        )
+    if foreground_clips.dtype != background_clips.dtype:
+        raise ValueError(
+            f"foreground and background clips must share a dtype; got {foreground_clips.dtype} "
+            f"and {background_clips.dtype}"
+        )
+    batch, _, _, height, width = foreground_clips.shape
+    if not isinstance(mask, torch.Tensor) or tuple(mask.shape) != (batch, height, width):
+        got = tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__
+        raise ValueError(f"mask must be a (B, H, W) = {(batch, height, width)} tensor; got {got}")
+    return mask.to(device=foreground_clips.device, dtype=torch.bool)[:, None, None]
+
+
+def merge(foreground_clips, background_clips, mask) -> torch.Tensor:
+    """Step 3: ``M x_fg + (1 - M) x_bg``, ``M`` ``(B, H, W)`` binary, broadcast over C and T.
+
+    With a binary mask the formula is a selection: one ``torch.where`` pass, exact in every dtype.
+    """
+    keep = _check_pair(foreground_clips, background_clips, mask)
+    return torch.where(keep, foreground_clips, background_clips)
+
+
+def _background_index(background_index, batch: int, device) -> torch.Tensor:
+    index = torch.as_tensor(background_index, device=device)
+    if index.shape != (batch,) or index.dtype.is_floating_point or index.dtype == torch.bool:
+        raise ValueError(f"background_index must be ({batch},) integers in [0, {batch})")
+    if bool((index < 0).any() | (index >= batch).any()):
+        raise ValueError(f"background_index must be ({batch},) integers in [0, {batch})")
+    return index.long()
+
+
+def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "code"):
+    """FAME on a batch: ``(merged, mask)``, merged ``(B, C, T, H, W)`` (input dtype), mask
+    ``(B, H, W)`` float32.
+
+    The foreground of clip ``i`` goes on the background of clip ``background_index[i]``; the
+    default is the batch rolled by one (clip ``i - 1``, never itself), done with two slices
+    instead of a gathered copy of the batch. A batch of one has no other background: refused.
+    """
+    check_clips(clips)
+    batch = clips.shape[0]
+    if batch < 2:
+        raise ValueError(f"FAME needs B >= 2 clips in {LAYOUT} (a background from another clip)")
+    index = None
+    if background_index is not None:
+        index = _background_index(background_index, batch, clips.device)
+    mask = foreground_mask(clips, beta, variant, hue)
+    keep = mask.to(torch.bool)[:, None, None]
+    with torch.no_grad():
+        if index is None:
+            merged = torch.empty_like(clips)
+            torch.where(keep[1:], clips[1:], clips[:-1], out=merged[1:])
+            torch.where(keep[:1], clips[:1], clips[-1:], out=merged[:1])
+        else:
+            merged = clips.index_select(0, index)
+            torch.where(keep, clips, merged, out=merged)
+    return merged, mask

@@ -1,0 +1,129 @@
+"""Input checks and the per-clip map helpers FAME uses twice: blur, minmax, top (fame.md).
+
+Maps are ``(B, H, W)``. The arithmetic mirrors ``reference/fame.py`` operation for operation
+(float32, fixed summation order) so the two agree bit for bit on the CPU.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+EPS = 1e-8
+LAYOUT = "(B, C, T, H, W) with C = 3 (RGB)"
+CLIP_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.uint8)
+
+
+def check_clips(clips, min_frames: int = 2, name: str = "clips") -> torch.Tensor:
+    """Validate a batch ``(B, C=3, T, H, W)`` (float in [0, 1] or uint8); return it unchanged.
+
+    Finiteness is checked later on the temporal mean frame (a NaN or inf anywhere reaches it),
+    which saves a pass over the batch.
+    """
+    if not isinstance(clips, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor {LAYOUT}; got {type(clips).__name__}")
+    if clips.dim() != 5 or clips.shape[1] != 3:
+        raise ValueError(f"{name} must have layout {LAYOUT}; got shape {tuple(clips.shape)}")
+    batch, _, frames, height, width = clips.shape
+    if batch < 1 or height < 1 or width < 1:
+        raise ValueError(f"{name} must be non-empty {LAYOUT}; got shape {tuple(clips.shape)}")
+    if frames < min_frames:
+        raise ValueError(
+            f"{name} need T >= {min_frames} frames in {LAYOUT} (the seed region is a frame "
+            f"difference); got T = {frames}"
+        )
+    if clips.dtype not in CLIP_DTYPES:
+        raise ValueError(f"{name} must be float in [0, 1] or uint8; got dtype {clips.dtype}")
+    return clips
+
+
+def check_finite(values: torch.Tensor, name: str = "clips") -> None:
+    """Refuse NaN or inf (one device sync)."""
+    if not bool(torch.isfinite(values).all()):
+        raise ValueError(f"{name} contain NaN or inf; expected finite values in [0, 1]")
+
+
+def check_beta(beta) -> float:
+    """``beta`` (the paper's foreground ratio β) must be a number in (0, 1]."""
+    try:
+        value = float(beta)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"beta must be a number in (0, 1]; got {beta!r}") from None
+    if not (0.0 < value <= 1.0):
+        raise ValueError(f"beta must be in (0, 1]; got {beta!r}")
+    return value
+
+
+def unit_frame(clips: torch.Tensor, t: int) -> torch.Tensor:
+    """Frame ``t`` ``(B, C, H, W)`` as float32 in [0, 1] (uint8 read as ``x / 255``)."""
+    frame = clips[:, :, t]
+    if frame.dtype == torch.uint8:
+        return frame.to(torch.float32) / 255.0
+    return frame.to(torch.float32)
+
+
+def blur_taps(size: int) -> list[float]:
+    """1-D Gaussian taps: odd ``k = floor(0.1 * size) // 2 * 2 + 1``, ``σ = k / 3``, sum 1."""
+    k = int(math.floor(0.1 * size)) // 2 * 2 + 1
+    sigma = k / 3.0
+    raw = [math.exp(-((i - k // 2) ** 2) / (2.0 * sigma * sigma)) for i in range(k)]
+    total = math.fsum(raw)
+    return [r / total for r in raw]
+
+
+def _blur_last_axis(maps: torch.Tensor, taps: list[float]) -> torch.Tensor:
+    # Shifted copies summed in tap order rather than conv1d: the order of the additions is
+    # then fixed, which keeps plateaus of equal values exactly equal (the tie rule needs that).
+    half = len(taps) // 2
+    width = maps.shape[-1]
+    rows = maps.reshape(-1, 1, width)
+    padded = F.pad(rows, (half, half), mode="reflect").view(*maps.shape[:-1], width + 2 * half)
+    out = taps[0] * padded[..., 0:width]
+    for i in range(1, len(taps)):
+        out += taps[i] * padded[..., i : i + width]
+    return out
+
+
+def blur(maps: torch.Tensor) -> torch.Tensor:
+    """Separable Gaussian blur of float32 ``(B, H, W)``, along W then H, mirrored borders."""
+    taps = blur_taps(min(maps.shape[-2:]))
+    if len(taps) == 1:
+        return maps
+    along_w = _blur_last_axis(maps, taps)
+    return _blur_last_axis(along_w.transpose(1, 2), taps).transpose(1, 2)
+
+
+def minmax(maps: torch.Tensor) -> torch.Tensor:
+    """Per clip ``(m - min m) / (max(m - min m) + eps)`` over its ``H * W`` values."""
+    shifted = maps - maps.amin(dim=(1, 2), keepdim=True)
+    return shifted / (shifted.amax(dim=(1, 2), keepdim=True) + EPS)
+
+
+def top(maps: torch.Tensor, count: int) -> torch.Tensor:
+    """The paper's top(m, n): boolean ``(B, H, W)``, true on the ``count`` largest values per clip.
+
+    Tie rule (fame.md): among equal values the lower flat index ``h * W + w`` wins, as in a
+    stable descending sort. A selection, not a sort: the ``count``-th largest value ``v`` comes
+    from ``kthvalue``; everything above ``v`` is in, and of the values equal to ``v`` the first
+    ones in flat order fill the remaining places.
+    """
+    batch, height, width = maps.shape
+    pixels = height * width
+    flat = maps.reshape(batch, pixels)
+    if count <= 0:
+        return torch.zeros_like(flat, dtype=torch.bool).view(batch, height, width)
+    if count >= pixels:
+        return torch.ones_like(flat, dtype=torch.bool).view(batch, height, width)
+    threshold = torch.kthvalue(flat, pixels - count + 1, dim=1, keepdim=True).values
+    above = flat > threshold
+    tied = flat == threshold
+    places_left = count - above.sum(dim=1, keepdim=True)
+    chosen = above | (tied & (tied.cumsum(dim=1) <= places_left))
+    return chosen.view(batch, height, width)
+
+
+def bottom(maps: torch.Tensor, count: int) -> torch.Tensor:
+    """bottom(m, n) = top(-m, n): the ``count`` smallest values, same tie rule."""
+    return top(-maps, count)

@@ -1,0 +1,94 @@
+"""``nn.Module`` wrappers for training loops: ``FAME`` and ``BE``.
+
+All randomness comes from the ``generator`` passed to ``forward`` (``None`` means torch's
+default generator); a CPU generator works for clips on any device (the draws are tiny and are
+moved to the clips' device).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from fame_bench.augment.be import background_erasing
+from fame_bench.augment.fame import HUES, VARIANTS, fame
+from fame_bench.augment.maps import check_beta, check_clips
+
+
+def _draw_device(generator) -> torch.device:
+    return torch.device("cpu") if generator is None else generator.device
+
+
+def random_backgrounds(batch: int, p: float, allow_self: bool, generator=None) -> torch.Tensor:
+    """Background index ``(B,)`` for a training step (fame.md, step 3).
+
+    A uniformly random permutation, as the authors' code (it may map a clip to itself); with
+    ``allow_self=False`` a uniformly random single cycle instead (Sattolo's construction, no
+    fixed points; not uniform over all derangements). Each clip is merged with probability
+    ``p``; a clip that is not merged takes its own background, i.e. stays unchanged.
+    """
+    device = _draw_device(generator)
+    order = torch.randperm(batch, generator=generator, device=device)
+    if allow_self:
+        index = order
+    else:
+        index = torch.empty_like(order)
+        index[order] = order.roll(1)  # order[k] takes the background of order[k - 1]
+    merged = torch.rand(batch, generator=generator, device=device) < p
+    return torch.where(merged, index, torch.arange(batch, device=device))
+
+
+class FAME(nn.Module):
+    """FAME for a training loop: ``forward(clips, generator=None)`` -> merged clips.
+
+    ``clips`` ``(B, C=3, T, H, W)`` raw (float in [0, 1] or uint8), output of the same shape,
+    dtype and device. ``beta``: the foreground ratio β; ``variant``: ``"fame" | "seed" | "grid" |
+    "gauss"``; ``p``: probability that a clip is merged; ``allow_self``: whether the random
+    permutation may give a clip its own background (the code's behaviour).
+    """
+
+    def __init__(self, beta: float = 0.5, variant: str = "fame", p: float = 1.0,
+                 allow_self: bool = True, hue: str = "code"):
+        super().__init__()
+        self.beta = check_beta(beta)
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}; got {variant!r}")
+        if hue not in HUES:
+            raise ValueError(f"hue must be one of {HUES}; got {hue!r}")
+        if not 0.0 <= float(p) <= 1.0:
+            raise ValueError(f"p (probability of merging a clip) must be in [0, 1]; got {p!r}")
+        self.variant, self.hue, self.p, self.allow_self = variant, hue, float(p), bool(allow_self)
+
+    def forward(self, clips: torch.Tensor, generator: torch.Generator | None = None):
+        check_clips(clips)
+        index = random_backgrounds(clips.shape[0], self.p, self.allow_self, generator)
+        merged, _ = fame(clips, self.beta, index.to(clips.device), self.variant, self.hue)
+        return merged
+
+    def extra_repr(self) -> str:
+        return (f"beta={self.beta}, variant={self.variant!r}, p={self.p}, "
+                f"allow_self={self.allow_self}, hue={self.hue!r}")
+
+
+class BE(nn.Module):
+    """Background erasing for a training loop: ``forward(clips, generator=None)`` -> clips.
+
+    Per batch ``λ = max_weight · U(0, 1)``; per clip one frame index ``j ~ U{0..T-1}``.
+    """
+
+    def __init__(self, max_weight: float = 0.3):
+        super().__init__()
+        if not 0.0 <= float(max_weight) <= 1.0:
+            raise ValueError(f"max_weight (BE's largest λ) must be in [0, 1]; got {max_weight!r}")
+        self.max_weight = float(max_weight)
+
+    def forward(self, clips: torch.Tensor, generator: torch.Generator | None = None):
+        check_clips(clips, min_frames=1)
+        batch, _, frames = clips.shape[:3]
+        device = _draw_device(generator)
+        weight = self.max_weight * torch.rand((), generator=generator, device=device)
+        frame_index = torch.randint(0, frames, (batch,), generator=generator, device=device)
+        return background_erasing(clips, frame_index.to(clips.device), weight.to(clips.device))
+
+    def extra_repr(self) -> str:
+        return f"max_weight={self.max_weight}"

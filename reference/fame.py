@@ -1,0 +1,356 @@
+"""FAME, foreground-background merging (Ding et al., CVPR 2022), in plain NumPy.
+
+The readable reference for ``fame_bench.augment``: one function per step of
+``shared/specs/fame.md``, batched over the leading axis. Clips are arrays ``(B, C, T, H, W)``
+with ``C = 3`` (RGB), float in [0, 1] or uint8 in 0..255 (read as ``x / 255``).
+
+Numerics are chosen so that the PyTorch op can agree with this file bit for bit: every step runs
+in float32 (the colour quantisation in float64), sums over time and channels are explicit loops
+in a fixed order, the blur is a fixed-order sum of shifted copies, and ``top`` follows the tie
+rule (among equal scores the lower flat index ``h * W + w`` wins, the order of a stable
+descending sort).
+
+All-static clips: when a clip does not move, the seed region ``S`` is all zero, every score
+ties, and the tie rule decides: the mask is the first ``floor(beta * N)`` pixels in row-major
+order (the top rows). Defined and deterministic, never NaN.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+EPS = 1e-8
+COLOUR_BINS = 1000  # 10 x 10 x 10 quantised HSV colours, numbered 1..1000 (bin 0 unused)
+VARIANTS = ("fame", "seed", "grid", "gauss")
+HUES = ("code", "turns")
+LAYOUT = "(B, C, T, H, W) with C = 3 (RGB)"
+
+
+# --- input checks -----------------------------------------------------------------------------
+
+
+def check_clips(clips, min_frames: int = 2, name: str = "clips") -> np.ndarray:
+    """Validate a batch ``(B, C=3, T, H, W)`` and return it as float32 in [0, 1] units."""
+    if not isinstance(clips, np.ndarray):
+        raise ValueError(f"{name} must be a numpy array {LAYOUT}; got {type(clips).__name__}")
+    if clips.ndim != 5 or clips.shape[1] != 3:
+        raise ValueError(f"{name} must have layout {LAYOUT}; got shape {clips.shape}")
+    batch, _, frames, height, width = clips.shape
+    if batch < 1 or height < 1 or width < 1:
+        raise ValueError(f"{name} must be non-empty {LAYOUT}; got shape {clips.shape}")
+    if frames < min_frames:
+        raise ValueError(
+            f"{name} need T >= {min_frames} frames in {LAYOUT} (the seed region is a frame "
+            f"difference); got T = {frames}"
+        )
+    if clips.dtype == np.uint8:
+        return clips.astype(np.float32) / np.float32(255)
+    if not np.issubdtype(clips.dtype, np.floating):
+        raise ValueError(f"{name} must be float in [0, 1] or uint8; got dtype {clips.dtype}")
+    if not np.isfinite(clips).all():
+        raise ValueError(f"{name} contain NaN or inf; expected finite values in [0, 1]")
+    return clips.astype(np.float32)
+
+
+def check_beta(beta) -> float:
+    """``beta`` (the paper's foreground ratio β) must be a number in (0, 1]."""
+    try:
+        value = float(beta)
+    except (TypeError, ValueError):
+        raise ValueError(f"beta must be a number in (0, 1]; got {beta!r}") from None
+    if not (0.0 < value <= 1.0):
+        raise ValueError(f"beta must be in (0, 1]; got {beta!r}")
+    return value
+
+
+# --- helpers used twice: blur, minmax, top ----------------------------------------------------
+
+
+def blur_taps(size: int) -> list[float]:
+    """1-D Gaussian taps of the blur: odd ``k = floor(0.1 * size) // 2 * 2 + 1``, ``σ = k / 3``."""
+    k = int(math.floor(0.1 * size)) // 2 * 2 + 1
+    sigma = k / 3.0
+    raw = [math.exp(-((i - k // 2) ** 2) / (2.0 * sigma * sigma)) for i in range(k)]
+    total = math.fsum(raw)
+    return [r / total for r in raw]
+
+
+def _blur_axis(maps: np.ndarray, taps: list[float], axis: int) -> np.ndarray:
+    """Convolve along ``axis`` with mirrored borders (``d c b | a b c d | c b a``)."""
+    k = len(taps)
+    if k == 1:
+        return maps
+    half = k // 2
+    pad = [(0, 0)] * maps.ndim
+    pad[axis] = (half, half)
+    padded = np.pad(maps, pad, mode="reflect")
+    length = maps.shape[axis]
+    out = None
+    for i, tap in enumerate(taps):
+        shifted = np.take(padded, np.arange(i, i + length), axis=axis)
+        term = np.float32(tap) * shifted
+        out = term if out is None else out + term
+    return out
+
+
+def blur(maps: np.ndarray) -> np.ndarray:
+    """Separable Gaussian blur of ``(B, H, W)`` maps, along W then H; ``k`` from ``min(H, W)``."""
+    taps = blur_taps(min(maps.shape[-2:]))
+    return _blur_axis(_blur_axis(maps, taps, axis=2), taps, axis=1)
+
+
+def minmax(maps: np.ndarray) -> np.ndarray:
+    """Per clip ``(m - min m) / (max(m - min m) + eps)`` over its ``H * W`` values."""
+    shifted = maps - maps.min(axis=(1, 2), keepdims=True)
+    return shifted / (shifted.max(axis=(1, 2), keepdims=True) + np.float32(EPS))
+
+
+def top(maps: np.ndarray, count: int) -> np.ndarray:
+    """The paper's top(m, n): boolean ``(B, H, W)``, true on the ``count`` largest pixels per clip.
+
+    Tie rule: a stable descending sort, so among equal values the lower flat index wins.
+    """
+    batch, height, width = maps.shape
+    flat = maps.reshape(batch, height * width)
+    order = np.argsort(-flat, axis=1, kind="stable")
+    chosen = np.zeros(flat.shape, dtype=bool)
+    np.put_along_axis(chosen, order[:, :count], True, axis=1)
+    return chosen.reshape(batch, height, width)
+
+
+def bottom(maps: np.ndarray, count: int) -> np.ndarray:
+    """bottom(m, n) = top(-m, n): the ``count`` smallest pixels, same tie rule."""
+    return top(-maps, count)
+
+
+# --- step 1: seed region ----------------------------------------------------------------------
+
+
+def frame_statistics(clips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean absolute frame difference ``(B, H, W)`` and temporal mean frame ``x̄`` ``(B, C, H, W)``.
+
+    ``clips`` are float32 in [0, 1]. Sums run over time (and channels) in a fixed order so the
+    PyTorch op can reproduce them exactly.
+    """
+    frames = clips.shape[2]
+    motion = np.zeros((clips.shape[0],) + clips.shape[3:], dtype=np.float32)
+    mean_frame = clips[:, :, 0].copy()
+    for t in range(1, frames):
+        step = np.abs(clips[:, :, t] - clips[:, :, t - 1])
+        motion = motion + (step[:, 0] + step[:, 1] + step[:, 2])
+        mean_frame = mean_frame + clips[:, :, t]
+    return motion / np.float32(frames - 1), mean_frame / np.float32(frames)
+
+
+def seed_region(clips: np.ndarray) -> np.ndarray:
+    """Step 1, the seed region ``S`` ``(B, H, W)``.
+
+    ``S = minmax(blur(mean_t sum_c |x[:, c, t] - x[:, c, t+1]|))``. A clip that does not move has
+    ``S = 0`` everywhere (minmax divides by ``0 + eps``, never NaN).
+    """
+    motion, _ = frame_statistics(check_clips(clips))
+    return minmax(blur(motion))
+
+
+# --- step 2: foreground completion by colour statistics ---------------------------------------
+
+
+def hsv(mean_frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 2.2: hue (radians in [0, 2π)), saturation and value of ``x̄`` ``(B, 3, H, W)``.
+
+    Computed in float64. The first channel wins a tie for the maximum; hue is 0 where max = min.
+    """
+    rgb = mean_frame.astype(np.float64)
+    r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    value = rgb.max(axis=1)
+    delta = value - rgb.min(axis=1)
+    saturation = delta / (value + EPS)
+    safe = np.where(delta > 0, delta, 1.0)
+    red_hue = np.mod((g - b) / safe, 6.0)
+    green_hue = (b - r) / safe + 2.0
+    blue_hue = (r - g) / safe + 4.0
+    winner = rgb.argmax(axis=1)  # first maximum: red, then green, then blue
+    sextant = np.where(winner == 0, red_hue, np.where(winner == 1, green_hue, blue_hue))
+    hue = np.where(delta > 0, sextant * (math.pi / 3.0), 0.0)
+    return hue, saturation, value
+
+
+def quantise_colours(mean_frame: np.ndarray, hue: str = "code") -> np.ndarray:
+    """Step 2.3: colour index in 1..1000 per pixel, int64 ``(B, H, W)``.
+
+    ``hx = (s cos(2π h) + 1) / 2``, ``hy = (s sin(2π h) + 1) / 2``; ``i, j, l`` = round-half-even
+    of ``9 hx, 9 hy, 9 v`` plus one; colour ``= i + 10 (j - 1) + 100 (l - 1)``.
+    ``hue="code"`` keeps the authors' quirk (``h`` in radians times 2π again); ``hue="turns"``
+    uses ``h / 2π``, the evident intent.
+    """
+    if hue not in HUES:
+        raise ValueError(f"hue must be one of {HUES}; got {hue!r}")
+    h, s, v = hsv(mean_frame)
+    angle = 2.0 * math.pi * h if hue == "code" else h
+    hx = (s * np.cos(angle) + 1.0) / 2.0
+    hy = (s * np.sin(angle) + 1.0) / 2.0
+    i = np.round(9.0 * hx).astype(np.int64) + 1
+    j = np.round(9.0 * hy).astype(np.int64) + 1
+    level = np.round(9.0 * v).astype(np.int64) + 1
+    return i + 10 * (j - 1) + 100 * (level - 1)
+
+
+def colour_histograms(colours: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Step 2.4: per-clip counts ``(B, 1001)`` of the colours inside the boolean ``region``."""
+    batch = colours.shape[0]
+    counts = np.zeros((batch, COLOUR_BINS + 1), dtype=np.float32)
+    for clip in range(batch):
+        counts[clip] = np.bincount(colours[clip][region[clip]], minlength=COLOUR_BINS + 1)
+    return counts
+
+
+def foreground_likelihood(colours: np.ndarray, likely_fg: np.ndarray, likely_bg: np.ndarray):
+    """Steps 2.4-2.5: ``R = pF[c] / (pG[c] + pF[c])`` per pixel ``(B, H, W)``.
+
+    ``pF = hF / (sum hF + eps)`` and the Laplace-smoothed ``pG = (hG + 1) / (sum(hG + 1) + eps)``
+    over bins 1..1000, so ``pG > 0`` and ``R`` is always defined.
+    """
+    eps = np.float32(EPS)
+    h_fg = colour_histograms(colours, likely_fg)
+    h_bg = colour_histograms(colours, likely_bg)[:, 1:] + np.float32(1)
+    p_fg = h_fg / (h_fg.sum(axis=1, keepdims=True) + eps)
+    p_bg = np.concatenate(
+        [np.ones_like(h_fg[:, :1]), h_bg / (h_bg.sum(axis=1, keepdims=True) + eps)], axis=1
+    )
+    pf = np.take_along_axis(p_fg, colours.reshape(colours.shape[0], -1), axis=1)
+    pg = np.take_along_axis(p_bg, colours.reshape(colours.shape[0], -1), axis=1)
+    return (pf / (pg + pf)).reshape(colours.shape)
+
+
+def fame_scores(x: np.ndarray, hue: str = "code") -> np.ndarray:
+    """Steps 1-2 on float32 clips: the completed foreground score ``minmax(blur(R))``."""
+    motion, mean_frame = frame_statistics(x)
+    seed = minmax(blur(motion))
+    pixels = seed.shape[1] * seed.shape[2]
+    likely_fg = top(seed, pixels // 2)  # F = top(S, floor(0.5 N))
+    likely_bg = bottom(seed, pixels // 10)  # G = bottom(S, floor(0.1 N))
+    colours = quantise_colours(mean_frame, hue)
+    return minmax(blur(foreground_likelihood(colours, likely_fg, likely_bg)))
+
+
+# --- mask variants ----------------------------------------------------------------------------
+
+
+def gauss_scores(batch: int, height: int, width: int) -> np.ndarray:
+    """The Gauss variant's score: a centred 2-D Gaussian, ranked through ``-d²``.
+
+    ``exp(-d² / 2σ²)`` is decreasing in the squared distance ``d²`` to the frame centre whatever
+    ``σ``, so its top-β set is the top-β set of ``-d²``, which is computed exactly in integer
+    half-pixel units (ties between symmetric pixels then go to the lower flat index).
+    """
+    rows = (2 * np.arange(height) - (height - 1)) ** 2
+    cols = (2 * np.arange(width) - (width - 1)) ** 2
+    score = -(rows[:, None] + cols[None, :]).astype(np.float64)
+    return np.broadcast_to(score, (batch, height, width))
+
+
+def grid_cell_mask(seed: np.ndarray, cells: int = 4, keep: int = 8) -> np.ndarray:
+    """The Grid variant: ``cells x cells`` cells scored by the sum of ``S``; the ``keep`` best win.
+
+    Cell edges are ``floor(i * H / cells)``. The sums are taken on ``S`` in fixed point (integer
+    units of 2^-24), so they are exact whatever the order of summation; ties between cells go to
+    the lower cell index (row-major), as in ``top``.
+    """
+    batch, height, width = seed.shape
+    row_cell = np.arange(height) * cells // height
+    col_cell = np.arange(width) * cells // width
+    cell_of_pixel = (row_cell[:, None] * cells + col_cell[None, :]).ravel()
+    fixed_point = np.round(seed.astype(np.float64) * 2.0**24).astype(np.int64)
+    sums = np.zeros((batch, cells * cells), dtype=np.int64)
+    for cell in range(cells * cells):
+        sums[:, cell] = fixed_point.reshape(batch, -1)[:, cell_of_pixel == cell].sum(axis=1)
+    chosen = top(sums.reshape(batch, 1, cells * cells), keep).reshape(batch, cells * cells)
+    return chosen[:, cell_of_pixel].reshape(batch, height, width)
+
+
+def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code") -> np.ndarray:
+    """Step 2.6 (and the ablation's variants): the foreground mask ``M``, float32 ``(B, H, W)``.
+
+    ``M = 1`` on ``top(score, floor(beta * N))``, 0 elsewhere, with ``score`` by ``variant``:
+    ``"fame"`` ``minmax(blur(R))`` (seed + colour statistics), ``"seed"`` ``S``, ``"gauss"`` a
+    centred Gaussian. ``"grid"`` keeps the 8 of 4x4 cells with the largest sum of ``S`` (β = 0.5
+    by construction; ``beta`` is validated but unused). A static clip gives the tie-rule mask.
+    """
+    x = check_clips(clips)
+    beta = check_beta(beta)
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}; got {variant!r}")
+    if hue not in HUES:
+        raise ValueError(f"hue must be one of {HUES}; got {hue!r}")
+    batch, _, _, height, width = x.shape
+    count = int(math.floor(beta * height * width))
+    if variant == "fame":
+        chosen = top(fame_scores(x, hue), count)
+    elif variant == "seed":
+        chosen = top(minmax(blur(frame_statistics(x)[0])), count)
+    elif variant == "gauss":
+        chosen = top(gauss_scores(batch, height, width), count)
+    else:
+        if height < 4 or width < 4:
+            raise ValueError(f"the grid variant needs H, W >= 4; got {height} x {width}")
+        chosen = grid_cell_mask(minmax(blur(frame_statistics(x)[0])))
+    return chosen.astype(np.float32)
+
+
+# --- step 3: merge ----------------------------------------------------------------------------
+
+
+def merge(foreground_clips, background_clips, mask) -> np.ndarray:
+    """Step 3: ``M x_fg + (1 - M) x_bg`` with ``M`` ``(B, H, W)`` broadcast over C and T.
+
+    Inputs keep their dtype (uint8 merges exactly: ``M`` is 0 or 1).
+    """
+    if not isinstance(foreground_clips, np.ndarray) or not isinstance(background_clips, np.ndarray):
+        raise ValueError(f"foreground and background clips must be numpy arrays {LAYOUT}")
+    if foreground_clips.ndim != 5 or foreground_clips.shape[1] != 3:
+        raise ValueError(f"clips must have layout {LAYOUT}; got {foreground_clips.shape}")
+    if foreground_clips.shape != background_clips.shape:
+        raise ValueError(
+            f"foreground and background clips must have the same shape {LAYOUT}; got "
+            f"{foreground_clips.shape} and {background_clips.shape}"
+        )
+    batch, _, _, height, width = foreground_clips.shape
+    mask = np.asarray(mask)
+    if mask.shape != (batch, height, width):
+        raise ValueError(f"mask must be (B, H, W) = {(batch, height, width)}; got {mask.shape}")
+    keep = mask[:, None, None].astype(bool)
+    if foreground_clips.dtype == np.uint8:
+        return np.where(keep, foreground_clips, background_clips)
+    m = keep.astype(foreground_clips.dtype)
+    return m * foreground_clips + (1 - m) * background_clips
+
+
+def default_background_index(batch: int) -> np.ndarray:
+    """The batch rolled by one: clip ``i`` takes the background of clip ``i - 1`` (mod B)."""
+    return (np.arange(batch) - 1) % batch
+
+
+def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "code"):
+    """FAME on a batch: ``(merged, mask)``, merged ``(B, C, T, H, W)``, mask ``(B, H, W)``.
+
+    The foreground of clip ``i`` is pasted on clip ``background_index[i]`` (default: the batch
+    rolled by one, never itself). A batch of one has no other background and is refused.
+    """
+    check_clips(clips)
+    batch = clips.shape[0]
+    if batch < 2:
+        raise ValueError(f"FAME needs B >= 2 clips in {LAYOUT} (a background from another clip)")
+    if background_index is None:
+        background_index = default_background_index(batch)
+    background_index = np.asarray(background_index)
+    if (
+        background_index.shape != (batch,)
+        or not np.issubdtype(background_index.dtype, np.integer)
+        or background_index.min() < 0
+        or background_index.max() >= batch
+    ):
+        raise ValueError(f"background_index must be integers in [0, {batch}) of shape ({batch},)")
+    mask = foreground_mask(clips, beta, variant, hue)
+    return merge(clips, clips[background_index], mask), mask
