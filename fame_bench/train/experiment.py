@@ -28,6 +28,8 @@ SYNTHETIC_DATASETS = {"synthetic": "bias", "synthetic_finegrained": "finegrained
 #: Statistics of the temporal kernels kept in the record (for the paper's Figure 2): at most
 #: this many |w| values per stage, an evenly spaced subsample of the sorted weights.
 TEMPORAL_SAMPLES_PER_STAGE = 400
+#: torchvision-style module names of the video ResNets → the paper's stage names.
+STAGE_NAMES = {"layer1": "res2", "layer2": "res3", "layer3": "res4", "layer4": "res5"}
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,8 @@ def temporal_kernel_weights(backbone: torch.nn.Module,
                             samples: int = TEMPORAL_SAMPLES_PER_STAGE) -> dict[str, list[float]]:
     """|w| of the temporal convolutions (kernels ``(t, 1, 1)``, t > 1) per stage.
 
-    The stage is the first component of the module's name (``layer1``, ``res3`` …). The paper's
+    The stage is the first component of the module's name (``stem``; ``layer1..4`` are reported
+    as ``res2..res5``). The paper's
     Figure 2 plots these weights per stage; the record keeps an evenly spaced subsample of the
     sorted magnitudes (quantiles), enough for a violin plot.
     """
@@ -166,7 +169,8 @@ def temporal_kernel_weights(backbone: torch.nn.Module,
         if isinstance(module, torch.nn.Conv3d):
             kt, kh, kw = module.kernel_size
             if kt > 1 and kh == 1 and kw == 1:
-                stage = name.split(".")[0] if "." in name else name
+                top = name.split(".")[0]
+                stage = STAGE_NAMES.get(top, top)
                 per_stage.setdefault(stage, []).append(module.weight.detach().abs().flatten())
     out = {}
     for stage, tensors in per_stage.items():

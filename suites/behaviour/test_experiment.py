@@ -1,0 +1,85 @@
+"""The run-record layer: spec validation, hashing, caching, temporal-kernel statistics."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from fame_bench.train import experiment
+from fame_bench.train.experiment import ExperimentSpec, spec_hash, temporal_kernel_weights
+
+
+def test_spec_rejects_bad_fields():
+    with pytest.raises(ValueError, match="method"):
+        ExperimentSpec("x", "simclr")
+    with pytest.raises(ValueError, match="augment"):
+        ExperimentSpec("x", "moco", augment="mixup")
+    with pytest.raises(ValueError, match="beta"):
+        ExperimentSpec("x", "moco", augment="fame", beta=1.5)
+    with pytest.raises(ValueError, match="random-init"):
+        ExperimentSpec("x", "random", augment="fame")
+
+
+def test_overrides_name_pretrain_fields():
+    spec = ExperimentSpec("f", "moco", augment="fame", beta=0.3, both=True,
+                          pretrain_overrides=(("steps", 7),))
+    over = spec.overrides()
+    assert over == {"method": "moco", "augment": "fame", "dataset": "synthetic",
+                    "fame_beta": 0.3, "fame_variant": "fame", "fame_both": True, "steps": 7}
+
+
+def test_spec_hash_is_stable_and_sensitive():
+    a = {"spec": ExperimentSpec("m", "moco"), "preset": "ci", "seed": 0}
+    assert spec_hash(a) == spec_hash(dict(a))
+    assert spec_hash(a) != spec_hash({**a, "seed": 1})
+    assert spec_hash(a) != spec_hash({**a, "spec": ExperimentSpec("m", "moco", beta=0.3)})
+
+
+def test_temporal_kernels_per_stage():
+    from fame_bench.models.backbones import build_backbone
+
+    torch.manual_seed(0)
+    weights = temporal_kernel_weights(build_backbone("tiny_r2plus1d"), samples=50)
+    assert {"res2", "res3", "res4", "res5"} <= set(weights)
+    for values in weights.values():
+        assert 0 < len(values) <= 50
+        assert values == sorted(values) and min(values) >= 0
+
+
+def test_random_init_is_seeded_without_touching_global_rng():
+    state = torch.random.get_rng_state()
+    a = experiment._random_backbone("tiny_r2plus1d", 3)
+    b = experiment._random_backbone("tiny_r2plus1d", 3)
+    c = experiment._random_backbone("tiny_r2plus1d", 4)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    wa, wb, wc = (next(m.parameters()) for m in (a, b, c))
+    assert torch.equal(wa, wb) and not torch.equal(wa, wc)
+
+
+def test_record_is_written_and_cached(tmp_path, monkeypatch):
+    pytest.importorskip("fame_bench.train.config")
+    calls = []
+
+    def fake_eval(backbone, data_cfg, eval_cfg, seed):
+        calls.append(seed)
+        return {"linear": {"motion_probe_swapped": 0.1 * (seed + 1)}}
+
+    monkeypatch.setattr(experiment, "_evaluate", fake_eval)
+    spec = ExperimentSpec("random", "random")
+    record = experiment.run_experiment(spec, "ci", 1, runs_dir=tmp_path)
+    path = tmp_path / "ci" / "random" / "seed1" / "record.json"
+    on_disk = json.loads(path.read_text())
+    assert on_disk == record
+    for key in ("name", "method", "augment", "dataset", "preset", "seed", "config", "env",
+                "wall_time_s", "pretrain", "eval", "spec_hash"):
+        assert key in record
+    assert record["env"]["torch"] == torch.__version__ and record["pretrain"] is None
+    again = experiment.run_experiment(spec, "ci", 1, runs_dir=tmp_path)
+    assert again == record and calls == [1]
+    # A changed record hash (e.g. a config change) re-runs.
+    on_disk["spec_hash"] = "stale"
+    path.write_text(json.dumps(on_disk))
+    experiment.run_experiment(spec, "ci", 1, runs_dir=tmp_path)
+    assert calls == [1, 1]
