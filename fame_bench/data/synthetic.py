@@ -230,10 +230,10 @@ def _family_table(num_families: int) -> dict[str, np.ndarray]:
     hues = (np.arange(num_families) / num_families + rng.uniform(0, 0.03, num_families)) % 1.0
     order = rng.permutation(num_families)  # neighbouring families do not get neighbouring hues
     hues = hues[order]
-    colour_a = _hsv_to_rgb(hues, np.full(num_families, 0.55), np.full(num_families, 0.35))
+    colour_a = _hsv_to_rgb(hues, np.full(num_families, 0.7), np.full(num_families, 0.4))
     colour_b = _hsv_to_rgb(
-        (hues + rng.uniform(0.08, 0.2, num_families)) % 1.0,
-        np.full(num_families, 0.45),
+        (hues + rng.uniform(0.04, 0.1, num_families)) % 1.0,
+        np.full(num_families, 0.6),
         np.full(num_families, 0.75),
     )
     return {
@@ -370,7 +370,7 @@ def _render_background(cfg, families, pan_x, pan_y, d: _Draws, table) -> np.ndar
     blob_xy = d.take(8).reshape(n, 4, 2).astype(np.float32)
     noise_dirs = (d.take(3) * 2 * np.pi).astype(np.float32)
     noise_freqs = (2.0 + 3.0 * d.take(3)).astype(np.float32)
-    jitter = (d.take(3).astype(np.float32) - 0.5) * 0.1
+    jitter = (d.take(3).astype(np.float32) - 0.5) * 0.06
 
     along = x * np.cos(angle) + y * np.sin(angle)  # (n, T, H, W)
     mix = np.zeros((n, t_len, size, size), np.float32)
