@@ -120,7 +120,7 @@ def top(maps: torch.Tensor, count: int) -> torch.Tensor:
     above = flat > threshold
     tied = flat == threshold
     places_left = count - above.sum(dim=1, keepdim=True)
-    chosen = above | (tied & (tied.cumsum(dim=1) <= places_left))
+    chosen = above | (tied & (tied.cumsum(dim=1, dtype=torch.int32) <= places_left))
     return chosen.view(batch, height, width)
 
 

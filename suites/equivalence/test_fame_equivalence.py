@@ -1,0 +1,132 @@
+"""The NumPy reference and the PyTorch op agree: masks, merged clips, BE, the tie rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fame_bench.augment as op
+from fame_bench.augment import maps
+from fame_bench.augment.fame import fame_scores
+from reference import be as ref_be
+from reference import fame as ref
+from suites.equivalence.clips import KINDS, make_clips
+
+MIN_AGREEMENT = 0.999  # the issue's bar; in practice the two agree bit for bit on the CPU
+
+
+def agreement(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a == b).mean())
+
+
+@pytest.mark.parametrize("variant", ref.VARIANTS)
+@pytest.mark.parametrize("hue", ref.HUES)
+@pytest.mark.parametrize("beta", [0.3, 0.5, 0.7])
+def test_fixed_vectors_masks_and_merge_agree(variant, hue, beta):
+    clips = np.concatenate(
+        [make_clips(kind, 2, 6, 40, 40, seed=7) for kind in KINDS], axis=0
+    )
+    expected_merged, expected_mask = ref.fame(clips, beta, variant=variant, hue=hue)
+    merged, mask = op.fame(torch.from_numpy(clips), beta, variant=variant, hue=hue)
+    assert agreement(mask.numpy(), expected_mask) >= MIN_AGREEMENT
+    same = (mask.numpy() == expected_mask)[:, None, None]
+    np.testing.assert_allclose(
+        np.where(same, merged.numpy(), 0), np.where(same, expected_merged, 0), atol=1e-5
+    )
+
+
+def test_fixed_vectors_112_seed_region_and_scores_are_bitwise_equal():
+    clips = make_clips("noise", 2, 4, 112, 112, seed=3)
+    np.testing.assert_array_equal(op.seed_region(torch.from_numpy(clips)).numpy(),
+                                  ref.seed_region(clips))
+    motion, mean_frame = ref.frame_statistics(clips)
+    torch_scores = fame_scores(torch.from_numpy(motion), torch.from_numpy(mean_frame))
+    np.testing.assert_array_equal(torch_scores.numpy(), ref.fame_scores(clips))
+
+
+clip_cases = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(KINDS),
+        "batch": st.integers(2, 3),
+        "frames": st.integers(2, 4),
+        "height": st.integers(4, 24),
+        "width": st.integers(4, 24),
+        "seed": st.integers(0, 2**16),
+        "beta": st.floats(0.05, 1.0),
+        "variant": st.sampled_from(ref.VARIANTS),
+        "hue": st.sampled_from(ref.HUES),
+    }
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=clip_cases)
+def test_generated_clips_agree(case):
+    clips = make_clips(case["kind"], case["batch"], case["frames"], case["height"],
+                       case["width"], case["seed"])
+    expected_merged, expected_mask = ref.fame(clips, case["beta"], variant=case["variant"],
+                                              hue=case["hue"])
+    merged, mask = op.fame(torch.from_numpy(clips), case["beta"], variant=case["variant"],
+                           hue=case["hue"])
+    assert agreement(mask.numpy(), expected_mask) >= MIN_AGREEMENT
+    np.testing.assert_allclose(merged.numpy(), expected_merged, atol=1e-5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), batch=st.integers(2, 3), size=st.integers(6, 20),
+       beta=st.floats(0.05, 1.0))
+def test_uint8_clips_agree_and_merge_exactly(seed, batch, size, beta):
+    rng = np.random.default_rng(seed)
+    clips = rng.integers(0, 256, size=(batch, 3, 3, size, size), dtype=np.uint8)
+    expected_merged, expected_mask = ref.fame(clips, beta)
+    merged, mask = op.fame(torch.from_numpy(clips), beta)
+    assert merged.dtype == torch.uint8
+    assert agreement(mask.numpy(), expected_mask) >= MIN_AGREEMENT
+    np.testing.assert_array_equal(merged.numpy(), expected_merged)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), count=st.integers(0, 30), levels=st.integers(1, 4))
+def test_top_with_many_ties_follows_the_stable_sort(seed, count, levels):
+    values = np.random.default_rng(seed).integers(0, levels, size=(3, 5, 6)).astype(np.float32)
+    expected = ref.top(values, count)
+    np.testing.assert_array_equal(maps.top(torch.from_numpy(values), count).numpy(), expected)
+
+
+def test_tie_rule_pinned_lower_flat_index_wins():
+    values = np.array([[[1.0, 2.0, 2.0], [2.0, 0.0, 2.0]]], dtype=np.float32)
+    expected = np.array([[[False, True, True], [False, False, False]]])
+    np.testing.assert_array_equal(ref.top(values, 2), expected)
+    np.testing.assert_array_equal(maps.top(torch.from_numpy(values), 2).numpy(), expected)
+    np.testing.assert_array_equal(ref.bottom(values, 2), [[[True, False, False],
+                                                            [False, True, False]]])
+
+
+@pytest.mark.parametrize("variant", ["fame", "seed"])
+def test_static_clip_mask_is_the_first_pixels_in_both(variant):
+    clips = make_clips("constant", 2, 3, 10, 10, seed=1)
+    expected = np.zeros((2, 10, 10), dtype=np.float32)
+    expected[:, :5] = 1  # floor(0.5 * 100) = 50 pixels: the top five rows
+    np.testing.assert_array_equal(ref.foreground_mask(clips, 0.5, variant), expected)
+    np.testing.assert_array_equal(op.foreground_mask(torch.from_numpy(clips), 0.5, variant),
+                                  expected)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), batch=st.integers(1, 3), frames=st.integers(1, 4),
+       weight=st.floats(0.0, 1.0), uint8=st.booleans())
+def test_background_erasing_agrees(seed, batch, frames, weight, uint8):
+    rng = np.random.default_rng(seed)
+    clips = rng.random((batch, 3, frames, 5, 7), dtype=np.float32)
+    if uint8:
+        clips = (clips * 255).astype(np.uint8)
+    index = rng.integers(0, frames, size=batch)
+    expected = ref_be.background_erasing(clips, index, weight)
+    got = op.background_erasing(torch.from_numpy(clips), torch.from_numpy(index), weight)
+    if uint8:
+        np.testing.assert_array_equal(got.numpy(), expected)
+    else:
+        np.testing.assert_allclose(got.numpy(), expected, atol=1e-6)
