@@ -1,0 +1,124 @@
+"""Decoding the frames a sampler asked for, with PyAV (FFmpeg), seeking instead of decoding all.
+
+Why PyAV: it is installed with the project (``av`` wheels bundle FFmpeg), its seek + decode is
+what ``reports/data_throughput.md`` measures; torchcodec was measured against it on the same file
+(see that report for the numbers and for why torchcodec is not the default here).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+
+
+class VideoDecodeError(RuntimeError):
+    """A video that cannot be opened or yields no frame: missing, empty, truncated, corrupt."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    num_frames: int
+    fps: float
+    height: int
+    width: int
+
+
+def _open(path: str | Path):
+    path = Path(path)
+    if not path.is_file():
+        raise VideoDecodeError(f"missing video file: {path}")
+    if path.stat().st_size == 0:
+        raise VideoDecodeError(f"empty video file: {path}")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError, ValueError) as err:
+        raise VideoDecodeError(f"cannot open {path}: {err}") from err
+    if not container.streams.video:
+        container.close()
+        raise VideoDecodeError(f"no video stream in {path}")
+    return container
+
+
+def _fps(stream) -> float:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    return float(rate) if rate else 25.0
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Frame count (from the header; from the duration when the header has none), fps, size."""
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        fps = _fps(stream)
+        count = int(stream.frames or 0)
+        if count <= 0:
+            duration = stream.duration * stream.time_base if stream.duration else None
+            if duration is None and container.duration:
+                duration = container.duration / av.time_base
+            count = int(round(float(duration) * fps)) if duration else 0
+        if count <= 0:
+            raise VideoDecodeError(f"no frames in {path}")
+        return VideoInfo(count, fps, stream.codec_context.height, stream.codec_context.width)
+
+
+def _scaled_size(height: int, width: int, short_side: int | None) -> tuple[int, int]:
+    if not short_side:
+        return height, width
+    if height <= width:
+        return short_side, max(1, int(round(width * short_side / height)))
+    return max(1, int(round(height * short_side / width))), short_side
+
+
+def decode_frames(
+    path: str | Path, indices, short_side: int | None = None
+) -> torch.Tensor:
+    """Frames ``indices`` (any order, repeats allowed) as uint8 ``(T, C, H, W)``, resized by
+    FFmpeg's scaler so the short side is ``short_side`` (``None``: native size).
+
+    Seeks to the key frame before the first wanted frame and decodes forward to the last one.
+    A frame past the real end (a header that over-counts, a truncated file) repeats the last
+    decoded frame; no decodable frame at all raises :class:`VideoDecodeError`.
+    """
+    wanted = np.asarray(indices, dtype=np.int64).reshape(-1)
+    if wanted.size == 0:
+        raise ValueError("indices must not be empty")
+    first, last = int(wanted.min()), int(wanted.max())
+    needed = set(wanted.tolist())
+    decoded: dict[int, np.ndarray] = {}
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        fps, time_base = _fps(stream), stream.time_base
+        start_pts = stream.start_time or 0
+        height, width = _scaled_size(
+            stream.codec_context.height, stream.codec_context.width, short_side
+        )
+        try:
+            if first > 0:
+                target = start_pts + int(first / fps / time_base)
+                container.seek(target, stream=stream, backward=True, any_frame=False)
+            position = None
+            for frame in container.decode(stream):
+                if frame.pts is not None:
+                    position = int(round(float((frame.pts - start_pts) * time_base) * fps))
+                else:  # no timestamp: count from the previous frame
+                    position = 0 if position is None else position + 1
+                if position < first:
+                    continue
+                if position in needed:
+                    decoded[position] = frame.to_ndarray(format="rgb24", width=width, height=height)
+                if position >= last:
+                    break
+        except (av.error.FFmpegError, OSError, ValueError) as err:
+            if not decoded:
+                raise VideoDecodeError(f"cannot decode {path}: {err}") from err
+    if not decoded:
+        raise VideoDecodeError(f"no frame decoded from {path} at indices {first}..{last}")
+    have = np.array(sorted(decoded))
+    # Each wanted index takes the nearest decoded frame at or before it (or the first one).
+    pick = have[np.clip(np.searchsorted(have, wanted, side="right") - 1, 0, have.size - 1)]
+    frames = np.stack([decoded[int(p)] for p in pick])  # (T, H, W, C)
+    return torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous()

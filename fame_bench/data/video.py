@@ -1,0 +1,319 @@
+"""Real video datasets in their official layouts (``shared/specs/datasets.md``), from a local root.
+
+``build_dataset(name, root, split, fold, mode, ...)`` reads the split files of UCF101 (folds 1-3),
+HMDB51 (folds 1-3), Diving48 V2 or Kinetics-400 and returns a :class:`VideoClipDataset` whose
+items are dicts (``mode``):
+
+- ``"pretrain"``: ``{"clips": uint8 (2, C, T, S, S), "index", "label"}`` — two clips from random
+  timestamps (MoCo / FAME query and key), each with its own random resized crop and flip.
+- ``"vthcl"``: ``{"slow": uint8 (C, T, S, S), "fast": uint8 (C, α·T or T, S, S), "index",
+  "label"}`` — one instance at tempo ratio α.
+- ``"eval"``: ``{"clips": uint8 (N, C, T, S, S), "label", "index"}`` — ``num_clips`` uniformly
+  spaced clips × ``num_crops`` crops (N = clips × crops, clip-major).
+
+A missing, empty, truncated or corrupt video yields ``None``: the epoch goes on. The dataset
+names it in a warning and in the ``fame_bench.data`` log and keeps ``skipped`` (path → reason,
+in the process that decoded it); :class:`SkipCollate` (or :func:`collate_skip`) drops the ``None``
+items of a batch and counts them in the main process. A wrong root or a missing split file is a
+:class:`DatasetLayoutError` when the dataset is built, naming the file that was expected.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset, default_collate
+
+from fame_bench.data.decode import VideoDecodeError, decode_frames, probe
+from fame_bench.data.sampling import slow_fast_indices, two_clip_indices, uniform_clip_indices
+from fame_bench.data.transforms import ClipTransform, eval_crops
+
+LOG = logging.getLogger("fame_bench.data")
+DATASETS = ("ucf101", "hmdb51", "diving48", "k400")
+MODES = ("pretrain", "vthcl", "eval")
+
+
+class DatasetLayoutError(FileNotFoundError):
+    """The root or a split file is not where the dataset's official layout puts it."""
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    path: Path
+    label: int  # 0-based; -1 when the split has no labels
+
+
+def _require(path: Path, what: str) -> Path:
+    if not path.exists():
+        raise DatasetLayoutError(f"{what}: expected {path} (check --data-root)")
+    return path
+
+
+def _check_fold(fold: int, name: str) -> None:
+    if fold not in (1, 2, 3):
+        raise ValueError(f"{name} has folds 1, 2, 3; got fold={fold}")
+
+
+def _check_split(split: str, allowed: tuple[str, ...], name: str) -> None:
+    if split not in allowed:
+        raise ValueError(f"{name} split must be one of {allowed}, got {split!r}")
+
+
+# ----------------------------------------------------------------------------- split files
+
+
+def ucf101_records(root: str | Path, split: str = "train", fold: int = 1) -> list[VideoRecord]:
+    """``root/UCF-101/<Class>/v_*.avi`` and ``root/ucfTrainTestlist/{classInd,trainlist0k,
+    testlist0k}.txt``; class names are matched without case (folder vs list differ)."""
+    _check_split(split, ("train", "test"), "ucf101")
+    _check_fold(fold, "ucf101")
+    root = _require(Path(root), "UCF101 root")
+    lists = _require(root / "ucfTrainTestlist", "UCF101 split folder")
+    videos = _require(root / "UCF-101", "UCF101 video folder")
+    class_index = {}
+    for line in _require(lists / "classInd.txt", "UCF101 class list").read_text().splitlines():
+        if line.strip():
+            number, name = line.split()
+            class_index[name.lower()] = int(number) - 1
+    list_file = _require(lists / f"{split}list0{fold}.txt", f"UCF101 {split} list, fold {fold}")
+    # The real folder of each class, whatever the list's spelling (HandStandPushups ...).
+    folders = {p.name.lower(): p for p in videos.iterdir() if p.is_dir()}
+    records = []
+    for line in list_file.read_text().splitlines():
+        if not line.strip():
+            continue
+        rel = line.split()[0]
+        folder, file_name = rel.split("/")[0], rel.split("/")[-1]
+        if folder.lower() not in class_index:
+            raise ValueError(f"{list_file}: class {folder!r} of {rel!r} is not in classInd.txt")
+        directory = folders.get(folder.lower(), videos / folder)
+        records.append(VideoRecord(directory / file_name, class_index[folder.lower()]))
+    return records
+
+
+def hmdb51_records(root: str | Path, split: str = "train", fold: int = 1) -> list[VideoRecord]:
+    """``root/<class>/<video>.avi`` and ``root/testTrainMulti_7030_splits/<class>_test_split<k>
+    .txt`` with flags 1 = train, 2 = test, 0 = unused; labels = classes in sorted order."""
+    _check_split(split, ("train", "test"), "hmdb51")
+    _check_fold(fold, "hmdb51")
+    root = _require(Path(root), "HMDB51 root")
+    split_dir = _require(root / "testTrainMulti_7030_splits", "HMDB51 split folder")
+    suffix = f"_test_split{fold}.txt"
+    files = sorted(split_dir.glob(f"*{suffix}"))
+    if not files:
+        raise DatasetLayoutError(f"HMDB51 split files: expected {split_dir}/<class>{suffix}")
+    flag = "1" if split == "train" else "2"
+    records = []
+    for label, file in enumerate(files):
+        cls = file.name[: -len(suffix)]
+        for line in file.read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1] == flag:
+                records.append(VideoRecord(root / cls / parts[0], label))
+    return records
+
+
+def diving48_records(root: str | Path, split: str = "train", fold: int = 1) -> list[VideoRecord]:
+    """``root/rgb/<vid_name>.mp4`` and ``root/Diving48_V2_{train,test}.json`` (0-based labels)."""
+    _check_split(split, ("train", "test"), "diving48")
+    root = _require(Path(root), "Diving48 root")
+    videos = _require(root / "rgb", "Diving48 video folder")
+    file = _require(root / f"Diving48_V2_{split}.json", f"Diving48 V2 {split} annotations")
+    try:
+        entries = json.loads(file.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{file} is not valid JSON: {err}") from err
+    return [VideoRecord(videos / f"{e['vid_name']}.mp4", int(e["label"])) for e in entries]
+
+
+def k400_records(root: str | Path, split: str = "train", fold: int = 1) -> list[VideoRecord]:
+    """``root/kinetics400/{train,validate}.csv`` (``label,youtube_id,time_start,time_end,split``)
+    and ``root/<train|validate>/<label>/<youtube_id>_<start:06d>_<end:06d>.mp4``. ``split="test"``
+    reads ``validate`` (the official test csv has no labels). Labels: sorted train classes."""
+    _check_split(split, ("train", "val", "validate", "test"), "k400")
+    root = _require(Path(root), "Kinetics-400 root")
+    ann = _require(root / "kinetics400", "Kinetics-400 annotation folder")
+    part = "train" if split == "train" else "validate"
+    train_csv = _require(ann / "train.csv", "Kinetics-400 train annotations")
+    split_csv = _require(ann / f"{part}.csv", f"Kinetics-400 {part} annotations")
+    with train_csv.open(newline="") as f:
+        classes = sorted({row["label"] for row in csv.DictReader(f)})
+    index = {name: i for i, name in enumerate(classes)}
+    records = []
+    with split_csv.open(newline="") as f:
+        for row in csv.DictReader(f):
+            name = f"{row['youtube_id']}_{int(row['time_start']):06d}_{int(row['time_end']):06d}"
+            records.append(
+                VideoRecord(root / part / row["label"] / f"{name}.mp4", index.get(row["label"], -1))
+            )
+    return records
+
+
+RECORD_READERS = {
+    "ucf101": ucf101_records,
+    "hmdb51": hmdb51_records,
+    "diving48": diving48_records,
+    "k400": k400_records,
+}
+
+
+# ----------------------------------------------------------------------------- dataset
+
+
+class VideoClipDataset(Dataset):
+    """Clips of the videos in ``records`` (see the module docstring for items and modes).
+
+    Randomness: item ``i`` of epoch ``e`` draws from ``torch.Generator`` seeded with
+    ``(seed, e, i)`` — reproducible whatever the worker; call :meth:`set_epoch` each epoch.
+    """
+
+    def __init__(
+        self,
+        records: list[VideoRecord],
+        mode: str = "pretrain",
+        clip_len: int = 16,
+        stride: int = 2,
+        size: int = 112,
+        short_side: int | None = 128,
+        num_clips: int = 10,
+        num_crops: int = 1,
+        alpha: int = 4,
+        same_span: bool = True,
+        crop_scale: tuple[float, float] = (0.2, 1.0),
+        flip_p: float = 0.5,
+        color: bool = False,
+        seed: int = 0,
+        name: str = "",
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        self.records, self.mode, self.name = records, mode, name
+        self.clip_len, self.stride, self.size, self.short_side = clip_len, stride, size, short_side
+        self.num_clips, self.num_crops = num_clips, num_crops
+        self.alpha, self.same_span, self.seed, self.epoch = alpha, same_span, seed, 0
+        self.transform = ClipTransform(size=size, scale=crop_scale, flip_p=flip_p, color=color)
+        self.skipped: dict[str, str] = {}
+        self._frame_counts: dict[Path, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def num_skipped(self) -> int:
+        return len(self.skipped)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _generator(self, index: int) -> torch.Generator:
+        return torch.Generator().manual_seed(
+            (self.seed * 1_000_003 + self.epoch) * 10_000_019 + index
+        )
+
+    def _num_frames(self, path: Path) -> int:
+        if path not in self._frame_counts:
+            self._frame_counts[path] = probe(path).num_frames
+        return self._frame_counts[path]
+
+    def _clip(self, path: Path, indices: torch.Tensor, generator) -> torch.Tensor:
+        frames = decode_frames(path, indices, short_side=self.short_side)  # (T, C, H, W)
+        return self.transform(frames, generator)  # (C, T, S, S)
+
+    def __getitem__(self, index: int) -> dict | None:
+        record = self.records[index]
+        try:
+            return self._item(index, record)
+        except (VideoDecodeError, OSError, ValueError, RuntimeError) as err:
+            reason = f"{type(err).__name__}: {err}"
+            self.skipped[str(record.path)] = reason
+            message = f"skipped video {record.path} ({reason})"
+            LOG.warning(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+            return None
+
+    def _item(self, index: int, record: VideoRecord) -> dict:
+        generator = self._generator(index)
+        num_frames = self._num_frames(record.path)
+        base = {"index": index, "label": record.label}
+        if self.mode == "pretrain":
+            first, second = two_clip_indices(num_frames, self.clip_len, self.stride, generator)
+            clips = [self._clip(record.path, idx, generator) for idx in (first, second)]
+            return {"clips": torch.stack(clips), **base}
+        if self.mode == "vthcl":
+            slow, fast = slow_fast_indices(
+                num_frames, self.clip_len, self.stride, self.alpha, generator, self.same_span
+            )
+            return {
+                "slow": self._clip(record.path, slow, generator),
+                "fast": self._clip(record.path, fast, generator),
+                **base,
+            }
+        starts = uniform_clip_indices(num_frames, self.clip_len, self.stride, self.num_clips)
+        size = self.short_side or self.size
+        crops = [
+            eval_crops(decode_frames(record.path, idx, short_side=size), self.size, self.num_crops)
+            for idx in starts
+        ]
+        return {"clips": torch.cat(crops), **base}  # (num_clips * num_crops, C, T, S, S)
+
+
+class SkipCollate:
+    """``collate_fn`` that drops ``None`` items (bad videos), counts them in ``count`` and warns.
+    Returns ``None`` for a batch with no good item."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, batch: list):
+        good = [item for item in batch if item is not None]
+        dropped = len(batch) - len(good)
+        if dropped:
+            self.count += dropped
+            message = f"dropped {dropped} unreadable video(s) from a batch ({self.count} so far)"
+            LOG.warning(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+        return default_collate(good) if good else None
+
+
+def collate_skip(batch: list):
+    """Stateless :class:`SkipCollate` (warns; use an instance to keep the running count)."""
+    return SkipCollate()(batch)
+
+
+def build_dataset(
+    name: str,
+    root: str | Path,
+    split: str = "train",
+    fold: int = 1,
+    mode: str = "pretrain",
+    clip_len: int = 16,
+    stride: int = 2,
+    size: int = 112,
+    num_clips: int = 10,
+    **kwargs,
+) -> VideoClipDataset:
+    """The dataset ``name`` (``ucf101 | hmdb51 | diving48 | k400``) read from ``root`` in its
+    official layout; ``kwargs`` go to :class:`VideoClipDataset` (``num_crops``, ``alpha``,
+    ``short_side``, ``flip_p``, ``color``, ``seed`` ...). Missing videos listed in the split are
+    counted in one warning here and skipped when drawn."""
+    if name not in RECORD_READERS:
+        raise ValueError(f"dataset must be one of {DATASETS}, got {name!r}")
+    records = RECORD_READERS[name](root, split, fold)
+    if not records:
+        raise ValueError(f"{name} {split} fold {fold} under {root}: the split lists no video")
+    missing = [r.path for r in records if not r.path.is_file()]
+    if missing:
+        message = (f"{name} {split}: {len(missing)} of {len(records)} listed videos are missing "
+                   f"(first: {missing[0]}); they will be skipped")
+        LOG.warning(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+    return VideoClipDataset(
+        records, mode=mode, clip_len=clip_len, stride=stride, size=size, num_clips=num_clips,
+        name=name, **kwargs,
+    )
