@@ -41,12 +41,12 @@ HUES = ("code", "turns")
 # --- step 1: seed region ----------------------------------------------------------------------
 
 
-def frame_statistics(clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def accumulate_frames(clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """One read of the batch: mean absolute frame difference ``(B, H, W)`` and mean frame
-    ``x̄`` ``(B, C, H, W)``, both float32.
+    ``x̄`` ``(B, C, H, W)``, both float32 (unchecked; see ``frame_statistics``).
 
     Accumulated frame by frame so no ``(B, C, T-1, H, W)`` temporary is ever built; the order
-    of the sums matches the reference. Refuses NaN/inf (they reach the mean frame).
+    of the sums matches the reference.
     """
     frames = clips.shape[2]
     previous = unit_frame(clips, 0)
@@ -63,8 +63,14 @@ def frame_statistics(clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean_frame += current
         previous = current
     mean_frame /= frames
-    check_finite(mean_frame)
     return motion / (frames - 1), mean_frame
+
+
+def frame_statistics(clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``accumulate_frames``, refusing NaN/inf (any of them reaches the mean frame)."""
+    motion, mean_frame = accumulate_frames(clips)
+    check_finite(mean_frame)
+    return motion, mean_frame
 
 
 def seed_region(clips: torch.Tensor) -> torch.Tensor:
@@ -161,6 +167,26 @@ def fame_scores(motion: torch.Tensor, mean_frame: torch.Tensor, hue: str = "code
     return minmax(blur(foreground_likelihood(colours, likely_fg, likely_bg)))
 
 
+def mask_stage(clips: torch.Tensor, count: int, variant: str = "fame", hue: str = "code"):
+    """Boolean mask ``(B, H, W)`` of clips whose layout is checked; refuses NaN/inf.
+
+    Tensor code with one device sync (the NaN/inf check between statistics and scores), so
+    ``torch.compile`` takes it as two graphs.
+    """
+    batch, _, _, height, width = clips.shape
+    if variant == "gauss":
+        if clips.dtype != torch.uint8:  # the Gaussian ignores the pixels; still refuse NaN
+            check_finite(clips)
+        return gauss_mask(batch, height, width, count, clips.device)
+    motion, mean_frame = frame_statistics(clips)
+    if variant == "fame":
+        return top(fame_scores(motion, mean_frame, hue), count)
+    seed = minmax(blur(motion))
+    if variant == "seed":
+        return top(seed, count)
+    return grid_cell_mask(seed)
+
+
 def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code") -> torch.Tensor:
     """Step 2.6 and the ablation's variants: the mask ``M`` ``(B, H, W)``, float32 in {0, 1}.
 
@@ -168,29 +194,22 @@ def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code") -> to
     ``"seed"`` with ``S``, ``"gauss"`` with a centred Gaussian; ``"grid"`` keeps the 8 of 4x4
     cells with the largest sum of ``S`` (β = 0.5 by construction; ``beta`` is checked, unused).
     """
+    return _foreground_mask(clips, beta, variant, hue, mask_stage)
+
+
+def _foreground_mask(clips, beta, variant, hue, stage) -> torch.Tensor:
     check_clips(clips)
     beta = check_beta(beta)
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}; got {variant!r}")
     if hue not in HUES:
         raise ValueError(f"hue must be one of {HUES}; got {hue!r}")
-    batch, _, _, height, width = clips.shape
+    height, width = clips.shape[-2:]
     if variant == "grid" and (height < 4 or width < 4):
         raise ValueError(f"the grid variant needs H, W >= 4; got {height} x {width}")
     count = int(math.floor(beta * height * width))
     with torch.no_grad():
-        if variant == "gauss":
-            if clips.dtype != torch.uint8:  # the Gaussian ignores the pixels; still refuse NaN
-                check_finite(clips)
-            chosen = gauss_mask(batch, height, width, count, clips.device)
-        else:
-            motion, mean_frame = frame_statistics(clips)
-            if variant == "fame":
-                chosen = top(fame_scores(motion, mean_frame, hue), count)
-            elif variant == "seed":
-                chosen = top(minmax(blur(motion)), count)
-            else:
-                chosen = grid_cell_mask(minmax(blur(motion)))
+        chosen = stage(clips, count, variant, hue)
     return chosen.to(torch.float32)
 
 
@@ -256,7 +275,13 @@ def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "
     The foreground of clip ``i`` goes on the background of clip ``background_index[i]``; the
     default is the batch rolled by one (clip ``i - 1``, never itself), done with two slices
     instead of a gathered copy of the batch. A batch of one has no other background: refused.
+    Not differentiable (an augmentation): computed under ``torch.no_grad()``.
     """
+    return fame_with_stage(clips, beta, background_index, variant, hue, mask_stage)
+
+
+def fame_with_stage(clips, beta, background_index, variant, hue, stage):
+    """``fame`` with the mask computed by ``stage`` (``mask_stage`` or a compiled copy of it)."""
     check_clips(clips)
     batch = clips.shape[0]
     if batch < 2:
@@ -264,7 +289,7 @@ def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "
     index = None
     if background_index is not None:
         index = _background_index(background_index, batch, clips.device)
-    mask = foreground_mask(clips, beta, variant, hue)
+    mask = _foreground_mask(clips, beta, variant, hue, stage)
     keep = mask.to(torch.bool)[:, None, None]
     with torch.no_grad():
         if index is None:

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from fame_bench.augment.be import background_erasing
-from fame_bench.augment.fame import HUES, VARIANTS, fame
+from fame_bench.augment.fame import HUES, VARIANTS, fame_with_stage, mask_stage
 from fame_bench.augment.maps import check_beta, check_clips
 
 
@@ -44,11 +44,13 @@ class FAME(nn.Module):
     ``clips`` ``(B, C=3, T, H, W)`` raw (float in [0, 1] or uint8), output of the same shape,
     dtype and device. ``beta``: the foreground ratio β; ``variant``: ``"fame" | "seed" | "grid" |
     "gauss"``; ``p``: probability that a clip is merged; ``allow_self``: whether the random
-    permutation may give a clip its own background (the code's behaviour).
+    permutation may give a clip its own background (the code's behaviour); ``compile``: run the
+    mask stage through ``torch.compile`` (same masks; pays a compilation per input shape, worth
+    it on a GPU where the eager op is bound by kernel launches).
     """
 
     def __init__(self, beta: float = 0.5, variant: str = "fame", p: float = 1.0,
-                 allow_self: bool = True, hue: str = "code"):
+                 allow_self: bool = True, hue: str = "code", compile: bool = False):
         super().__init__()
         self.beta = check_beta(beta)
         if variant not in VARIANTS:
@@ -58,11 +60,13 @@ class FAME(nn.Module):
         if not 0.0 <= float(p) <= 1.0:
             raise ValueError(f"p (probability of merging a clip) must be in [0, 1]; got {p!r}")
         self.variant, self.hue, self.p, self.allow_self = variant, hue, float(p), bool(allow_self)
+        self._stage = torch.compile(mask_stage, dynamic=False) if compile else mask_stage
 
     def forward(self, clips: torch.Tensor, generator: torch.Generator | None = None):
         check_clips(clips)
         index = random_backgrounds(clips.shape[0], self.p, self.allow_self, generator)
-        merged, _ = fame(clips, self.beta, index.to(clips.device), self.variant, self.hue)
+        merged, _ = fame_with_stage(clips, self.beta, index.to(clips.device), self.variant,
+                                    self.hue, self._stage)
         return merged
 
     def extra_repr(self) -> str:
