@@ -1,0 +1,140 @@
+"""Training batches: index a uint8 video tensor, gather frames, convert on the device.
+
+Synthetic data lives in memory as uint8 ``(N, C, T, H, W)``; a step's batch is drawn by index
+(no DataLoader), its frames gathered by index, and only then moved to the device and turned into
+float clips in [0, 1]. Every random draw comes from a generator derived from ``(seed, step)``, so
+step ``s`` gets the same batch whether or not the run was interrupted before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def step_generator(seed: int, step: int, stream: int, device: str | torch.device = "cpu"
+                   ) -> torch.Generator:
+    """A generator for one (seed, step, stream): independent streams without global state."""
+    state = np.random.SeedSequence([seed, step, stream]).generate_state(2, dtype=np.uint32)
+    g = torch.Generator(device=device)
+    g.manual_seed(int(state[0]) << 32 | int(state[1]))
+    return g
+
+
+def epoch_batch_indices(num_videos: int, batch_size: int, step: int, seed: int) -> torch.Tensor:
+    """Video indices ``(batch_size,)`` of global step ``step``: a fresh permutation per epoch
+    (drop-last), so every video is seen once per epoch."""
+    if batch_size > num_videos:
+        raise ValueError(f"batch_size {batch_size} exceeds the {num_videos} videos available")
+    per_epoch = num_videos // batch_size
+    epoch, pos = divmod(step, per_epoch)
+    perm = torch.randperm(num_videos, generator=step_generator(seed, epoch, stream=101))
+    return perm[pos * batch_size:(pos + 1) * batch_size]
+
+
+def clip_frame_indices(num_frames: int, batch: int, clip_len: int, stride: int,
+                       generator: torch.Generator, num_clips: int = 1) -> torch.Tensor:
+    """Frame indices ``(batch, num_clips, clip_len)`` of clips starting at uniform random times."""
+    span = (clip_len - 1) * stride + 1
+    if span > num_frames:
+        raise ValueError(
+            f"a clip of {clip_len} frames at stride {stride} spans {span} frames; "
+            f"the videos have {num_frames}"
+        )
+    starts = torch.randint(0, num_frames - span + 1, (batch, num_clips), generator=generator)
+    return starts[..., None] + torch.arange(clip_len) * stride
+
+
+def gather_frames(videos: torch.Tensor, frame_index: torch.Tensor) -> torch.Tensor:
+    """``videos (B, C, T, H, W)``, ``frame_index (B, L)`` → ``(B, C, L, H, W)`` (same dtype)."""
+    index = frame_index[:, None, :, None, None].to(videos.device)
+    return torch.take_along_dim(videos, index, dim=2)
+
+
+def to_float_clips(clips: torch.Tensor, device: torch.device, size: int = 0) -> torch.Tensor:
+    """uint8 ``(B, C, T, H, W)`` → float32 in [0, 1] on ``device``, resized to ``size`` if set."""
+    clips = clips.to(device, non_blocking=True).float().div_(255.0)
+    if size and clips.shape[-1] != size:
+        b, c, t, h, w = clips.shape
+        frames = clips.transpose(1, 2).reshape(b * t, c, h, w)
+        frames = F.interpolate(frames, size=(size, size), mode="bilinear", align_corners=False)
+        clips = frames.reshape(b, t, c, size, size).transpose(1, 2).clamp_(0, 1)
+    return clips
+
+
+@dataclass
+class InMemoryVideos:
+    """uint8 videos ``(N, C, T, H, W)`` and int64 labels ``(N,)``, held in memory."""
+
+    videos: torch.Tensor
+    labels: torch.Tensor
+
+    def __post_init__(self) -> None:
+        if self.videos.dtype != torch.uint8 or self.videos.dim() != 5:
+            raise ValueError(
+                f"videos must be uint8 (N, C, T, H, W), got {self.videos.dtype} "
+                f"{tuple(self.videos.shape)}"
+            )
+        if self.labels.shape != (self.videos.shape[0],):
+            raise ValueError(f"labels must be ({self.videos.shape[0]},), got "
+                             f"{tuple(self.labels.shape)}")
+
+    def __len__(self) -> int:
+        return self.videos.shape[0]
+
+
+def make_batch(data: InMemoryVideos, cfg, step: int, rank: int, world_size: int,
+               device: torch.device) -> dict:
+    """This rank's slice of global step ``step``'s batch, as the method's batch dict."""
+    if cfg.batch_size % world_size:
+        raise ValueError(f"global batch {cfg.batch_size} is not divisible by {world_size} ranks")
+    index = epoch_batch_indices(len(data), cfg.batch_size, step, cfg.seed)
+    g = step_generator(cfg.seed, step, stream=202)
+    t = data.videos.shape[2]
+    b = cfg.batch_size
+    if cfg.method == "moco":
+        frames = clip_frame_indices(t, b, cfg.clip_len, cfg.frame_stride, g, num_clips=2)
+    elif cfg.method == "vthcl":
+        tau, alpha = cfg.vthcl_slow_stride, cfg.vthcl_alpha
+        fast_len = cfg.clip_len * alpha if cfg.vthcl_same_span else cfg.clip_len
+        span = max((cfg.clip_len - 1) * tau, (fast_len - 1) * (tau // alpha)) + 1
+        if span > t:
+            raise ValueError(f"the slow/fast clips span {span} frames; the videos have {t}")
+        # both clips start at the same time (same instance, two tempos)
+        starts = torch.randint(0, t - span + 1, (b, 1), generator=g)
+        slow = starts + torch.arange(cfg.clip_len) * tau
+        fast = starts + torch.arange(fast_len) * (tau // alpha)
+    else:
+        frames = clip_frame_indices(t, b, cfg.clip_len, cfg.frame_stride, g, num_clips=1)
+    lo, hi = rank * b // world_size, (rank + 1) * b // world_size
+    index_local = index[lo:hi]
+    videos = data.videos[index_local]
+    out = {"index": index_local.to(device), "labels": data.labels[index_local].to(device)}
+    if cfg.method == "moco":
+        f = frames[lo:hi]
+        views = [gather_frames(videos, f[:, k]) for k in range(2)]
+        out["views"] = to_float_clips(torch.stack(views, dim=1).flatten(0, 1), device,
+                                      cfg.crop_size).unflatten(0, (hi - lo, 2))
+    elif cfg.method == "vthcl":
+        out["slow"] = to_float_clips(gather_frames(videos, slow[lo:hi]), device, cfg.crop_size)
+        out["fast"] = to_float_clips(gather_frames(videos, fast[lo:hi]), device, cfg.crop_size)
+    else:
+        out["clips"] = to_float_clips(gather_frames(videos, frames[lo:hi, 0]), device,
+                                      cfg.crop_size)
+    return out
+
+
+def load_synthetic(cfg, split: str) -> InMemoryVideos:
+    """The synthetic split for ``cfg`` (first ``cfg.num_videos`` clips when set)."""
+    from fame_bench.data.synthetic import SyntheticConfig, make_split, render_clips
+
+    variant = "finegrained" if cfg.dataset == "synthetic_finegrained" else "bias"
+    data_cfg = SyntheticConfig.preset(cfg.synthetic_preset, variant=variant)
+    if cfg.num_videos:
+        data = render_clips(data_cfg, split, range(cfg.num_videos), cfg.data_seed)
+    else:
+        data = make_split(data_cfg, split, seed=cfg.data_seed)
+    return InMemoryVideos(data.videos, data.labels)

@@ -1,0 +1,89 @@
+"""Checkpoints: written atomically, loaded with ``weights_only=True``.
+
+A checkpoint holds the method's ``state_dict`` (encoders, queue, memory banks), the optimiser and
+GradScaler states, the step, the config (a plain dict) and the global torch RNG state. Batches and
+augmentations draw from generators derived from ``(seed, step)`` (``batches.step_generator``), so
+these states are enough to continue a killed run to the same final weights.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def save_checkpoint(run_dir: str | Path, state: dict) -> Path:
+    """Write ``run_dir/checkpoint.pt`` via a temporary file and ``os.replace`` (never half)."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / CHECKPOINT
+    fd, tmp = tempfile.mkstemp(dir=run_dir, suffix=".pt.tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def load_checkpoint(run_dir: str | Path, map_location="cpu") -> dict | None:
+    """The checkpoint dict of ``run_dir``, or ``None`` when there is none."""
+    path = Path(run_dir) / CHECKPOINT
+    if not path.exists():
+        return None
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def build_method_from_config(cfg, num_instances: int = 0, num_classes: int = 10,
+                             generator: torch.Generator | None = None) -> nn.Module:
+    """The method object a config describes (same construction in training and loading)."""
+    from fame_bench.methods.base import ViewAugment
+
+    view_augment = ViewAugment(tuple(cfg.jitter), cfg.jitter_p, cfg.grayscale_p)
+    if cfg.method == "moco":
+        from fame_bench.methods.moco import MoCo, build_clip_augment
+
+        augment = build_clip_augment(cfg.augment, cfg.fame_beta, cfg.fame_variant, cfg.fame_p,
+                                     cfg.be_max_weight)
+        return MoCo(cfg.backbone, cfg.dim, cfg.queue_size, cfg.moco_momentum, cfg.temperature,
+                    cfg.symmetric, cfg.bn_splits, augment, cfg.fame_both, view_augment,
+                    generator=generator)
+    if cfg.method == "vthcl":
+        from fame_bench.methods.vthcl import VTHCL
+
+        return VTHCL(cfg.backbone, tuple(cfg.vthcl_levels), cfg.dim, num_instances,
+                     cfg.vthcl_num_negatives, cfg.vthcl_temperature, cfg.vthcl_bank_momentum,
+                     cfg.vthcl_negatives, view_augment=view_augment, generator=generator)
+    from fame_bench.methods.supervised import Supervised
+
+    return Supervised(cfg.backbone, num_classes, view_augment=view_augment)
+
+
+def load_method(run_dir: str | Path, map_location="cpu") -> nn.Module:
+    """The trained method of ``run_dir`` (eval mode)."""
+    from fame_bench.train.config import PretrainConfig
+
+    state = load_checkpoint(run_dir, map_location)
+    if state is None:
+        raise FileNotFoundError(f"no {CHECKPOINT} in {run_dir}")
+    cfg = PretrainConfig.from_dict(state["config"])
+    method = build_method_from_config(cfg, state.get("num_instances", 0),
+                                      state.get("num_classes", 10))
+    method.load_state_dict(state["method"])
+    return method.to(map_location).eval()
+
+
+def load_backbone(run_dir: str | Path, map_location="cpu") -> nn.Module:
+    """The backbone evaluated downstream (MoCo's query encoder, VTHCL's slow encoder), eval mode.
+
+    Input raw float clips in [0, 1] ``(B, 3, T, H, W)``; ``forward`` gives pooled res5 features.
+    """
+    return load_method(run_dir, map_location).eval_backbone().eval()

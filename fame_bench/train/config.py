@@ -1,0 +1,147 @@
+"""Pretraining configuration: one dataclass, named presets ``ci``, ``cpu``, ``paper``."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+METHODS = ("moco", "vthcl", "supervised")
+AUGMENTS = ("none", "fame", "be")
+
+
+@dataclass
+class PretrainConfig:
+    """Every knob of one pretraining run. Build with :meth:`preset`, override any field.
+
+    ``batch_size`` is the global batch (split across ranks under DDP). ``lr`` is the learning rate
+    at this batch (``paper``: 0.01 × batch/64, vthcl_be_moco.md). Clips: ``clip_len`` frames at
+    ``frame_stride`` from the generated videos. VTHCL: the slow clip has ``clip_len`` frames at
+    stride ``vthcl_slow_stride`` (τ); the fast clip ``vthcl_alpha × clip_len`` frames at stride
+    τ / α when ``vthcl_same_span`` (same time span, SlowFast convention), else ``clip_len``.
+    """
+
+    preset_name: str = "ci"
+    method: str = "moco"
+    augment: str = "none"
+    fame_beta: float = 0.5
+    fame_variant: str = "fame"
+    fame_both: bool = False
+    fame_p: float = 1.0
+    be_max_weight: float = 0.3
+    # data
+    dataset: str = "synthetic"
+    data_root: str = ""
+    data_preset: str = ""  # synthetic preset; empty: same as preset_name
+    data_seed: int = 0
+    num_videos: int = 0  # first N clips of the pretraining split; 0: all
+    fold: int = 1
+    num_workers: int = 2
+    clip_len: int = 8
+    frame_stride: int = 1
+    crop_size: int = 0  # resize clips to this side on the device; 0: as stored
+    # model
+    backbone: str = "tiny_r2plus1d"
+    dim: int = 128
+    # MoCo v2
+    queue_size: int = 1024
+    moco_momentum: float = 0.99
+    temperature: float = 0.1
+    symmetric: bool = True
+    bn_splits: int = 2
+    # VTHCL
+    vthcl_alpha: int = 2
+    vthcl_slow_stride: int = 2  # τ of the slow clip; the fast clip's stride is τ / α
+    vthcl_same_span: bool = True
+    vthcl_levels: tuple = ("res3", "res4", "res5")
+    vthcl_negatives: str = "bank"
+    vthcl_num_negatives: int = 16384
+    vthcl_temperature: float = 0.07
+    vthcl_bank_momentum: float = 0.5
+    # supervised
+    supervised_split: str = "train"
+    # colour augmentation after FAME/BE (no flips on synthetic data)
+    jitter: tuple = (0.4, 0.4, 0.4, 0.1)
+    jitter_p: float = 0.8
+    grayscale_p: float = 0.2
+    # optimisation
+    steps: int = 100
+    batch_size: int = 32
+    lr: float = 0.05
+    sgd_momentum: float = 0.9
+    weight_decay: float = 1e-4
+    warmup_steps: int = 0
+    # run
+    seed: int = 0
+    out_dir: str = "runs/pretrain"
+    ckpt_every: int = 50
+    log_every: int = 5
+    device: str = "auto"  # "auto": cuda when available, else cpu
+    amp: bool = True  # autocast + GradScaler on CUDA only
+    # torch threads on CPU for this run (restored after); 0: leave as is. The CPU presets use 1:
+    # on a shared 2-core machine two OpenMP threads slowed a step ~30x under contention.
+    threads: int = 0
+    progress: bool = True
+    extra: dict = field(default_factory=dict)  # free-form notes carried into the run record
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.augment not in AUGMENTS:
+            raise ValueError(f"augment must be one of {AUGMENTS}, got {self.augment!r}")
+        if self.augment != "none" and self.method != "moco":
+            raise ValueError(f"augment={self.augment!r} is defined for method 'moco' only")
+        for name in ("steps", "batch_size", "clip_len", "frame_stride", "ckpt_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.vthcl_alpha < 1 or self.vthcl_slow_stride % self.vthcl_alpha:
+            raise ValueError(
+                f"vthcl_alpha={self.vthcl_alpha} must be >= 1 and divide vthcl_slow_stride="
+                f"{self.vthcl_slow_stride} (the fast clip's stride is τ / α)"
+            )
+        self.vthcl_levels = tuple(self.vthcl_levels)
+        self.jitter = tuple(self.jitter)
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> PretrainConfig:
+        """Named presets; unknown override names raise ``ValueError``.
+
+        ``ci`` (tuned once, then frozen): tiny_r2plus1d (≈0.37 M params) on the synthetic ``ci``
+        split (2000 clips, 32², 16 frames), 8-frame clips at stride 1, batch 32, queue 1024,
+        m = 0.99 (short runs: 0.999 would leave the key encoder at its init), lr 0.05, 100 steps.
+        ``cpu``: same model and clips on the synthetic ``cpu`` split (5000 clips), 250 steps.
+        ``paper``: r2plus1d_18, 16×112×112, batch 64, queue 2048 (65536 for K400), m = 0.999,
+        lr 0.01 × batch/64, cosine; steps = 200 epochs of UCF101's split-1 train set
+        (9537 videos / 64 ≈ 149 steps per epoch). Never run on this machine.
+        Measured step times and loss curves: see ``reports/training_throughput.md``.
+        """
+        presets = {
+            "ci": dict(threads=1),
+            "cpu": dict(threads=1, steps=250, ckpt_every=125, log_every=10),
+            "paper": dict(
+                dataset="ucf101", backbone="r2plus1d_18", clip_len=16, frame_stride=1,
+                crop_size=112, vthcl_slow_stride=8, batch_size=64, queue_size=2048,
+                moco_momentum=0.999,
+                lr=0.01, steps=200 * 149, ckpt_every=1000, log_every=50,
+                vthcl_num_negatives=16384, num_workers=8,
+            ),
+        }
+        if name not in presets:
+            raise ValueError(f"preset must be one of {sorted(presets)}, got {name!r}")
+        values = {**presets[name], **overrides}
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown PretrainConfig fields {unknown}")
+        return cls(preset_name=name, **values)
+
+    @property
+    def synthetic_preset(self) -> str:
+        return self.data_preset or self.preset_name
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> PretrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})

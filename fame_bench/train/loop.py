@@ -1,0 +1,287 @@
+"""The one training loop: method-agnostic, resumable, DDP-aware, with JSON-lines metrics.
+
+``pretrain(cfg)`` builds the method from the config, draws batches (synthetic data from memory,
+real datasets through a DataLoader + DistributedSampler), steps SGD with a cosine schedule, runs
+the method's non-gradient updates, logs one JSON line per step to ``run_dir/metrics.jsonl`` and
+checkpoints every ``ckpt_every`` steps and at the end. A run directory that already holds a
+checkpoint is resumed from it; on CPU the resumed run ends with the same weights, bit for bit,
+as an uninterrupted one (every random draw comes from generators derived from (seed, step)).
+AMP (float16 autocast + GradScaler) on CUDA when ``cfg.amp``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from fame_bench.train import distributed
+from fame_bench.train.batches import InMemoryVideos, load_synthetic, make_batch, step_generator
+from fame_bench.train.checkpoint import build_method_from_config, load_checkpoint, save_checkpoint
+from fame_bench.train.config import PretrainConfig
+
+METRICS = "metrics.jsonl"
+RESULT = "result.json"
+# Config fields that may differ between a run and its resumption.
+_RESUME_FREE = {"out_dir", "progress", "device", "threads", "num_workers", "extra"}
+
+
+def cosine_lr(cfg: PretrainConfig, step: int) -> float:
+    """Linear warm-up then cosine decay to 0 over ``cfg.steps`` (the schedule of MoCo v2)."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def _load_data(cfg: PretrainConfig) -> InMemoryVideos | None:
+    if cfg.dataset in ("synthetic", "synthetic_finegrained"):
+        split = cfg.supervised_split if cfg.method == "supervised" else "pretrain"
+        return load_synthetic(cfg, split)
+    return None  # real datasets stream through a DataLoader
+
+
+def _real_dataset_batches(cfg: PretrainConfig, info: distributed.DistInfo, start_step: int):
+    """Batches from a real video dataset (``fame_bench.data.video``), resumable by step."""
+    from torch.utils.data import DataLoader, DistributedSampler
+
+    from fame_bench.data.video import build_dataset, collate_skip
+
+    mode = "vthcl" if cfg.method == "vthcl" else "pretrain"
+    dataset = build_dataset(cfg.dataset, cfg.data_root, "train", cfg.fold, mode=mode)
+    sampler = DistributedSampler(dataset, num_replicas=info.world_size, rank=info.rank,
+                                 shuffle=True, seed=cfg.seed, drop_last=True)
+    loader = DataLoader(dataset, batch_size=cfg.batch_size // info.world_size, sampler=sampler,
+                        num_workers=cfg.num_workers, collate_fn=collate_skip, drop_last=True,
+                        pin_memory=info.device.type == "cuda", persistent_workers=False)
+    per_epoch = len(loader)
+    if per_epoch == 0:
+        raise ValueError(f"{cfg.dataset}: fewer videos than one batch of {cfg.batch_size}")
+    step = start_step
+    while True:
+        epoch, skip = divmod(step, per_epoch)
+        sampler.set_epoch(epoch)
+        for i, items in enumerate(loader):
+            if i < skip:
+                continue
+            yield _real_batch(items, cfg, info.device)
+            step += 1
+        # next epoch starts at its first batch
+        step = (epoch + 1) * per_epoch
+
+
+def _real_batch(items: dict, cfg: PretrainConfig, device: torch.device) -> dict:
+    from fame_bench.train.batches import to_float_clips
+
+    out = {"index": items["index"].to(device)} if "index" in items else {}
+    if "label" in items:
+        out["labels"] = items["label"].to(device)
+    if cfg.method == "moco":
+        clips = items["clips"]  # uint8 (B, 2, C, T, H, W)
+        out["views"] = to_float_clips(clips.flatten(0, 1), device, cfg.crop_size).unflatten(
+            0, clips.shape[:2])
+    elif cfg.method == "vthcl":
+        out["slow"] = to_float_clips(items["slow"], device, cfg.crop_size)
+        out["fast"] = to_float_clips(items["fast"], device, cfg.crop_size)
+    else:
+        out["clips"] = to_float_clips(items["clips"][:, 0], device, cfg.crop_size)
+    return out
+
+
+def _read_metrics(path: Path, before_step: int) -> list[dict]:
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut by a kill
+        if row.get("step", before_step) < before_step:
+            rows.append(row)
+    return rows
+
+
+def _loss_curve(rows: list[dict], log_every: int, last_step: int) -> list[list]:
+    return [[r["step"], r["loss"]] for r in rows
+            if r["step"] % log_every == 0 or r["step"] == last_step]
+
+
+def _check_resumable(saved: dict, cfg: PretrainConfig) -> None:
+    now = cfg.to_dict()
+    diff = sorted(k for k in now if k not in _RESUME_FREE and k in saved
+                  and json.dumps(saved[k]) != json.dumps(now[k]))
+    if diff:
+        raise ValueError(
+            f"{cfg.out_dir} holds a checkpoint of a different run (fields {diff} differ); "
+            f"use another out_dir or delete it"
+        )
+
+
+def pretrain(cfg: PretrainConfig, data: InMemoryVideos | None = None) -> dict:
+    """Train (or resume) the run ``cfg`` describes; returns ``run_dir, steps, loss_curve,
+    step_ms, augment_ms, augment_share, wall_time_s`` (also written to ``run_dir/result.json``).
+
+    ``data``: optional in-memory uint8 videos replacing the configured synthetic split.
+    """
+    info = distributed.setup(cfg.device)
+    threads = torch.get_num_threads()
+    try:
+        if cfg.threads and info.device.type == "cpu":
+            torch.set_num_threads(cfg.threads)
+        return _pretrain(cfg, info, data)
+    finally:
+        torch.set_num_threads(threads)
+        distributed.teardown(info)
+
+
+def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
+    wall_start = time.perf_counter()
+    device = info.device
+    run_dir = Path(cfg.out_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if data is None:
+        data = _load_data(cfg)
+    num_instances = len(data) if data is not None else int(cfg.extra.get("num_instances", 0))
+    num_classes = int(data.labels.max()) + 1 if data is not None else int(
+        cfg.extra.get("num_classes", 101))
+
+    # Parameter init draws from the global RNG inside torch.nn; fork it so the caller's RNG is
+    # left untouched and the init is a function of cfg.seed only.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        method = build_method_from_config(cfg, num_instances, num_classes,
+                                          generator=step_generator(cfg.seed, 0, stream=303))
+    method.to(device)
+    if cfg.method == "moco":
+        method.check_queue(cfg.batch_size)
+    if cfg.batch_size % info.world_size:
+        raise ValueError(f"batch_size {cfg.batch_size} not divisible by {info.world_size} ranks")
+    params = [p for p in method.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.sgd_momentum,
+                                weight_decay=cfg.weight_decay)
+    use_amp = cfg.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+
+    start_step = 0
+    state = load_checkpoint(run_dir, map_location=device)
+    if state is not None:
+        _check_resumable(state["config"], cfg)
+        method.load_state_dict(state["method"])
+        optimizer.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng"]["torch"])
+        start_step = int(state["step"])
+    metrics_path = run_dir / METRICS
+    rows = _read_metrics(metrics_path, start_step)
+    if info.is_main:
+        metrics_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    model = method
+    if info.world_size > 1:
+        ids = [device.index] if device.type == "cuda" else None
+        model = DistributedDataParallel(method, device_ids=ids, broadcast_buffers=False)
+
+    real_batches = _real_dataset_batches(cfg, info, start_step) if data is None else None
+    step_times, augment_times = [], []
+    from tqdm import tqdm
+
+    bar = tqdm(total=cfg.steps, initial=start_step, disable=not (cfg.progress and info.is_main),
+               desc=f"{cfg.method}/{cfg.augment}", leave=False)
+    method.train()
+    with open(metrics_path, "a") if info.is_main else _NullFile() as log:
+        for step in range(start_step, cfg.steps):
+            lr = cosine_lr(cfg, step)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            if data is not None:
+                batch = make_batch(data, cfg, step, info.rank, info.world_size, device)
+            else:
+                batch = next(real_batches)
+            # CPU generator: every op draws on the CPU and moves the draw to the device
+            generator = step_generator(cfg.seed, step, stream=1000 + info.rank)
+            _sync(device)
+            t0 = time.perf_counter()
+            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+                loss, stats = model(batch, generator)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss is {float(loss)} at step {step}")
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            method.after_step()
+            _sync(device)
+            step_s = time.perf_counter() - t0
+            loss_value = float(distributed.mean_over_ranks(loss.detach()))
+            augment_s = float(stats.pop("augment_s", 0.0))
+            step_times.append(step_s)
+            augment_times.append(augment_s)
+            row = {"step": step, "loss": loss_value, "lr": lr, "step_ms": 1000 * step_s,
+                   "augment_ms": 1000 * augment_s, **stats}
+            rows.append(row)
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_value:.3f}")
+            if (step + 1) % cfg.ckpt_every == 0 or step + 1 == cfg.steps:
+                if info.is_main:
+                    save_checkpoint(run_dir, {
+                        "method": method.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scaler": scaler.state_dict(), "step": step + 1,
+                        "config": cfg.to_dict(), "rng": {"torch": torch.get_rng_state()},
+                        "num_instances": num_instances, "num_classes": num_classes,
+                    })
+                if info.world_size > 1:
+                    torch.distributed.barrier()
+    bar.close()
+
+    result = _result(cfg, run_dir, rows, step_times, augment_times, wall_start)
+    if info.is_main:
+        (run_dir / RESULT).write_text(json.dumps(result, indent=1))
+    return result
+
+
+def _result(cfg, run_dir, rows, step_times, augment_times, wall_start) -> dict:
+    """Timings exclude the first step of this process (allocation and warm-up)."""
+    timed = step_times[1:] or step_times
+    timed_aug = augment_times[1:] or augment_times
+    if not timed:  # nothing left to train: report what the earlier process measured
+        prev = run_dir / RESULT
+        if prev.exists():
+            old = json.loads(prev.read_text())
+            timed = [old["step_ms"] / 1000.0]
+            timed_aug = [old["augment_ms"] / 1000.0]
+    step_ms = 1000 * statistics.mean(timed) if timed else float("nan")
+    augment_ms = 1000 * statistics.mean(timed_aug) if timed_aug else float("nan")
+    return {
+        "run_dir": str(run_dir), "steps": cfg.steps,
+        "loss_curve": _loss_curve(rows, cfg.log_every, cfg.steps - 1),
+        "step_ms": step_ms, "augment_ms": augment_ms,
+        "augment_share": augment_ms / step_ms if step_ms else float("nan"),
+        "wall_time_s": time.perf_counter() - wall_start,
+    }
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class _NullFile:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def write(self, _text: str) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
