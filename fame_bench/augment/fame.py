@@ -151,10 +151,9 @@ def foreground_likelihood(colours, likely_fg, likely_bg) -> torch.Tensor:
     p_bg = torch.cat(
         [torch.ones_like(h_fg[:, :1]), h_bg / (h_bg.sum(dim=1, keepdim=True) + EPS)], dim=1
     )
-    flat = colours.reshape(colours.shape[0], -1)
-    pf = p_fg.gather(1, flat)
-    pg = p_bg.gather(1, flat)
-    return (pf / (pg + pf)).view(colours.shape)
+    # R per colour first, then one gather: the same numbers as per pixel, fewer passes.
+    ratio_of_colour = p_fg / (p_bg + p_fg)
+    return ratio_of_colour.gather(1, colours.reshape(colours.shape[0], -1)).view(colours.shape)
 
 
 def fame_scores(motion: torch.Tensor, mean_frame: torch.Tensor, hue: str = "code"):

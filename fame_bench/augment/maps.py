@@ -73,16 +73,16 @@ def blur_taps(size: int) -> list[float]:
     return [r / total for r in raw]
 
 
-def _blur_last_axis(maps: torch.Tensor, taps: list[float]) -> torch.Tensor:
+def _blur_axis(maps: torch.Tensor, taps: list[float], axis: int) -> torch.Tensor:
     # Shifted copies summed in tap order rather than conv1d: the order of the additions is
     # then fixed, which keeps plateaus of equal values exactly equal (the tie rule needs that).
     half = len(taps) // 2
-    width = maps.shape[-1]
-    rows = maps.reshape(-1, 1, width)
-    padded = F.pad(rows, (half, half), mode="reflect").view(*maps.shape[:-1], width + 2 * half)
-    out = taps[0] * padded[..., 0:width]
+    length = maps.shape[axis]
+    pad = (half, half, 0, 0) if axis == 2 else (0, 0, half, half)
+    padded = F.pad(maps.unsqueeze(1), pad, mode="reflect").squeeze(1)
+    out = taps[0] * padded.narrow(axis, 0, length)
     for i in range(1, len(taps)):
-        out += taps[i] * padded[..., i : i + width]
+        out += taps[i] * padded.narrow(axis, i, length)
     return out
 
 
@@ -91,8 +91,7 @@ def blur(maps: torch.Tensor) -> torch.Tensor:
     taps = blur_taps(min(maps.shape[-2:]))
     if len(taps) == 1:
         return maps
-    along_w = _blur_last_axis(maps, taps)
-    return _blur_last_axis(along_w.transpose(1, 2), taps).transpose(1, 2)
+    return _blur_axis(_blur_axis(maps, taps, axis=2), taps, axis=1)
 
 
 def minmax(maps: torch.Tensor) -> torch.Tensor:
