@@ -1,0 +1,130 @@
+"""Losses against hand-computed cases, the MoCo queue, momentum update, SplitBatchNorm."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fame_bench.methods.base import info_nce, momentum_update
+from fame_bench.methods.moco import MoCo
+from fame_bench.methods.vthcl import VTHCL, hierarchical_loss, instance_correspondence_map
+from fame_bench.models.heads import SplitBatchNorm3d, convert_split_bn
+
+TINY = dict(backbone_kw={"widths": (4, 4, 4, 4, 8)})
+
+
+def test_info_nce_hand_case():
+    # q = (1, 0); k+ = (0.6, 0.8); queue = [(0, 1), (-1, 0)]; T = 0.5.
+    # logits = [0.6, 0, -1] / 0.5 = [1.2, 0, -2]; loss = -1.2 + log(e^1.2 + 1 + e^-2)
+    q = torch.tensor([[1.0, 0.0]])
+    k = torch.tensor([[0.6, 0.8]])
+    queue = torch.tensor([[0.0, 1.0], [-1.0, 0.0]])
+    expected = -1.2 + math.log(math.exp(1.2) + 1.0 + math.exp(-2.0))
+    assert info_nce(q, k, queue, 0.5).item() == pytest.approx(expected, rel=1e-6)
+    # per-query negatives (B, K, D) give the same number when they equal the queue
+    assert info_nce(q, k, queue[None], 0.5).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_info_nce_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="differ"):
+        info_nce(torch.ones(2, 3), torch.ones(2, 4), torch.ones(5, 3), 0.1)
+    with pytest.raises(ValueError, match="negatives"):
+        info_nce(torch.ones(2, 3), torch.ones(2, 3), torch.ones(3), 0.1)
+
+
+def test_hierarchical_loss_hand_case():
+    # One level, one query per tempo: slow q=(1,0), pos=(1,0), neg=(0,1) at T=1:
+    # L = -1 + log(e + 1). Fast q=(0,1), pos=(0,1), neg=(-1,0): L = -1 + log(e + 1) too.
+    one = math.log(math.e + 1.0) - 1.0
+    queries = {"slow": {"res5": torch.tensor([[1.0, 0.0]])},
+               "fast": {"res5": torch.tensor([[0.0, 1.0]])}}
+    positives = {"slow": {"res5": torch.tensor([[1.0, 0.0]])},
+                 "fast": {"res5": torch.tensor([[0.0, 1.0]])}}
+    negatives = {"slow": {"res5": torch.tensor([[0.0, 1.0]])},
+                 "fast": {"res5": torch.tensor([[-1.0, 0.0]])}}
+    total, per_level = hierarchical_loss(queries, positives, negatives, 1.0)
+    assert per_level["res5"].item() == pytest.approx(2 * one, rel=1e-6)
+    # two levels with weights λ: L = Σ λ_n L_n
+    for d in (queries, positives, negatives):
+        for t in d:
+            d[t]["res3"] = d[t]["res5"].clone()
+    total, _ = hierarchical_loss(queries, positives, negatives, 1.0, {"res3": 0.5})
+    assert total.item() == pytest.approx(1.5 * 2 * one, rel=1e-6)
+
+
+def test_momentum_update():
+    a, b = nn.Linear(2, 1), nn.Linear(2, 1)
+    with torch.no_grad():
+        a.weight.fill_(1.0)
+        b.weight.fill_(3.0)
+    momentum_update(a, b, 0.9)
+    assert torch.allclose(a.weight, torch.full_like(a.weight, 0.9 * 1.0 + 0.1 * 3.0))
+
+
+def test_queue_enqueue_dequeue_and_divisibility():
+    moco = MoCo(queue_size=8, dim=4, **TINY)
+    keys = F.normalize(torch.arange(16.0).view(4, 4) + 1, dim=1)
+    moco.dequeue_and_enqueue(keys)
+    assert int(moco.queue_ptr) == 4 and torch.equal(moco.queue[:4], keys)
+    moco.dequeue_and_enqueue(keys.flip(0))
+    assert int(moco.queue_ptr) == 0 and torch.equal(moco.queue[4:], keys.flip(0))
+    moco.dequeue_and_enqueue(keys * 0 + 1)  # wraps around: the oldest entries go first
+    assert torch.equal(moco.queue[:4], torch.ones(4, 4)) and torch.equal(moco.queue[4:],
+                                                                          keys.flip(0))
+    with pytest.raises(ValueError, match="divisible"):
+        moco.dequeue_and_enqueue(keys[:3])
+    with pytest.raises(ValueError, match="global batch 3"):
+        moco.check_queue(3)
+    moco.check_queue(2)  # 2 x 2 views = 4 keys per step divide K = 8
+
+
+def test_split_batchnorm_uses_group_statistics():
+    bn = SplitBatchNorm3d(1, num_splits=2)
+    # groups interleave as in the MoCo demo's reshape: samples {0, 2} and {1, 3}
+    low, high = torch.tensor([0.0, 1.0]), torch.tensor([10.0, 11.0])
+    x = torch.stack([low, high, low + 2, high + 2]).view(4, 1, 1, 1, 2)
+    out = bn(x)
+    # each group normalised by its own statistics: the groups become identical
+    assert torch.allclose(out[0::2], out[1::2], atol=1e-4)
+    plain = nn.BatchNorm3d(1)
+    assert not torch.allclose(plain(x)[0::2], plain(x)[1::2], atol=1e-2)
+    with pytest.raises(ValueError, match="bn_splits"):
+        bn(torch.ones(3, 1, 1, 1, 2))
+    net = convert_split_bn(nn.Sequential(nn.BatchNorm3d(3)), 2)
+    assert isinstance(net[0], SplitBatchNorm3d)
+
+
+def test_moco_step_shapes_loss_and_queue():
+    g = torch.Generator().manual_seed(0)
+    moco = MoCo(queue_size=16, dim=8, generator=g, **TINY)
+    views = torch.rand(4, 2, 3, 4, 16, 16, generator=g)
+    loss, _ = moco({"views": views}, g)
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    assert int(moco.queue_ptr) == 8  # 4 clips x 2 views enqueued
+    loss.backward()
+    assert moco.encoder_q.head.net[0].weight.grad is not None
+    assert moco.encoder_k.head.net[0].weight.grad is None
+    with pytest.raises(ValueError, match="views"):
+        moco({"views": views[:, 0]}, g)
+
+
+def test_vthcl_bank_update_and_icm():
+    g = torch.Generator().manual_seed(0)
+    model = VTHCL(num_instances=6, num_negatives=4, dim=8, generator=g, **TINY)
+    slow, fast = torch.rand(3, 3, 4, 16, 16, generator=g), torch.rand(3, 3, 8, 16, 16, generator=g)
+    index = torch.tensor([0, 2, 4])
+    before = model.memory("slow", "res5").clone()
+    loss, stats = model({"slow": slow, "fast": fast, "index": index}, g)
+    assert torch.isfinite(loss) and set(stats) == {"loss_res3", "loss_res4", "loss_res5"}
+    after = model.memory("slow", "res5")
+    assert torch.equal(after[[1, 3, 5]], before[[1, 3, 5]])
+    assert not torch.allclose(after[[0, 2, 4]], before[[0, 2, 4]])
+    assert torch.allclose(after.norm(dim=1), torch.ones(6), atol=1e-5)
+    icm = instance_correspondence_map(model, slow, fast)
+    assert icm.shape == (3, 16, 16) and icm.abs().max() <= 1.0 + 1e-5
+    with pytest.raises(ValueError, match="index"):
+        model({"slow": slow, "fast": fast}, g)
