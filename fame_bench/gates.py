@@ -114,21 +114,38 @@ def compare(measured: dict[str, float], baselines: dict) -> list[GateResult]:
 # --- measurements -----------------------------------------------------------------------------
 
 
+def gate_specs() -> dict:
+    """MoCo and MoCo + FAME (β = 0.5), linear probes only (the gates read no finetune)."""
+    from dataclasses import replace
+
+    from fame_bench.reports.definitions import MOCO, fame
+
+    no_finetune = (("finetune_steps", 0),)
+    return {"moco": replace(MOCO, name="gate_moco", eval_overrides=no_finetune),
+            "fame": replace(fame(0.5), name="gate_moco_fame_b0.5", eval_overrides=no_finetune)}
+
+
 def measure_accuracy(seeds: tuple[int, ...], runs_dir: Path) -> tuple[dict, dict]:
     """Gated and informational accuracy figures from MoCo and MoCo + FAME runs."""
-    from fame_bench.reports.definitions import MOCO, fame
-    from fame_bench.reports.stats import metric_stat
     from fame_bench.train.experiment import run_experiment
 
-    runs = {spec.name: [run_experiment(spec, GATE_PRESET, s, runs_dir=runs_dir) for s in seeds]
-            for spec in (MOCO, fame(0.5))}
-    fame_motion = metric_stat(runs["moco_fame_b0.5"], "linear", "motion_probe_swapped")
-    moco_motion = metric_stat(runs["moco"], "linear", "motion_probe_swapped")
+    runs = {key: [run_experiment(spec, GATE_PRESET, s, runs_dir=runs_dir) for s in seeds]
+            for key, spec in gate_specs().items()}
+    return accuracy_figures(runs["moco"], runs["fame"])
+
+
+def accuracy_figures(moco: list[dict], fame: list[dict]) -> tuple[dict, dict]:
+    """Gated: FAME's motion probe (swapped) and its margin over MoCo; info: the biased probe."""
+    from fame_bench.reports.stats import metric_stat
+
+    fame_motion = metric_stat(fame, "linear", "motion_probe_swapped")
+    moco_motion = metric_stat(moco, "linear", "motion_probe_swapped")
     gated = {"fame_motion_probe_swapped": fame_motion.mean,
              "fame_margin_over_moco": fame_motion.mean - moco_motion.mean}
-    info = {"moco_motion_probe_swapped": moco_motion.mean,
-            "fame_motion_probe_std_over_seeds": fame_motion.std}
-    for name, records in runs.items():
+    info = {"moco: linear motion_probe_swapped": moco_motion.mean,
+            "fame: motion probe std over seeds": fame_motion.std,
+            "moco: motion probe std over seeds": moco_motion.std}
+    for name, records in (("moco", moco), ("fame", fame)):
         for key in ("test_biased", "test_swapped", "test_background_only", "bias_gap"):
             info[f"{name}: linear {key}"] = metric_stat(records, "linear", key).mean
     return gated, info

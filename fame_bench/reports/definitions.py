@@ -33,10 +33,10 @@ def finegrained(spec: ExperimentSpec) -> ExperimentSpec:
     return replace(spec, name=spec.name + "_fg", dataset="synthetic_finegrained")
 
 
-VTHCL = ExperimentSpec("vthcl", "vthcl", vthcl_alpha=2.0, vthcl_levels=("res3", "res4", "res5"))
-VTHCL_A1 = ExperimentSpec("vthcl_a1", "vthcl", vthcl_alpha=1.0,
+VTHCL = ExperimentSpec("vthcl", "vthcl", vthcl_alpha=2, vthcl_levels=("res3", "res4", "res5"))
+VTHCL_A1 = ExperimentSpec("vthcl_a1", "vthcl", vthcl_alpha=1,
                           vthcl_levels=("res3", "res4", "res5"))
-VTHCL_RES5 = ExperimentSpec("vthcl_res5", "vthcl", vthcl_alpha=2.0, vthcl_levels=("res5",))
+VTHCL_RES5 = ExperimentSpec("vthcl_res5", "vthcl", vthcl_alpha=2, vthcl_levels=("res5",))
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,6 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-
 from fame_bench.reports import figures, tables
 from fame_bench.reports.definitions import TABLES, TableDef
 from fame_bench.reports.paper import claims_for, departures_for, numbers_for
@@ -93,45 +91,31 @@ def measure_mask_iou(preset: str, seeds: list[int], beta: float = 0.5,
 # --- vthcl: the Instance Correspondence Map ----------------------------------------------------
 
 
-def icm_figure(records: list[dict], preset: str, path: Path) -> str:
-    """Draw the ICM with engineer C's function when it exists; return a Markdown line."""
-    try:
-        from fame_bench.methods import vthcl as vthcl_module
-    except ImportError as error:
-        return f"_ICM not drawn: {error}._"
-    icm_fn = getattr(vthcl_module, "icm_figure", None) or getattr(
-        vthcl_module, "instance_correspondence_map", None)
-    run = next((r for r in records if r["name"] == "vthcl" and r.get("pretrain")), None)
-    if icm_fn is None or run is None:
-        return ("_ICM not drawn: `fame_bench.methods.vthcl` provides no ICM function or no VTHCL "
-                "run is recorded._")
-    try:
-        result = _call_icm(icm_fn, run, preset, path)
-    except Exception as error:  # noqa: BLE001 - a missing picture must not lose the report
-        return f"_ICM not drawn: {type(error).__name__}: {error}._"
-    return result
-
-
-def _call_icm(icm_fn, run: dict, preset: str, path: Path) -> str:
-    import inspect
-
-    from fame_bench.data.synthetic import SyntheticConfig, make_split
-
-    params = inspect.signature(icm_fn).parameters
-    if "path" in params or "out_path" in params:
-        key = "path" if "path" in params else "out_path"
-        icm_fn(run["pretrain"]["run_dir"], **{key: path})
-        return f"![Instance Correspondence Map](figures/{path.name})"
-    cfg = SyntheticConfig.preset(preset)
-    split = make_split(cfg, "test_biased", seed=run["seed"])
+def icm_figure(records: list[dict], path: Path, clips: int = 4) -> str:
+    """The ICM of the first VTHCL run (engineer C's ``save_icm_figure``) on ``test_biased``
+    clips sampled as in pretraining; returns the Markdown line for the report."""
+    run = next((r for r in records if r["method"] == "vthcl" and r.get("pretrain")
+                and "res5" in r["config"]["pretrain"].get("vthcl_levels", ())), None)
+    if run is None:
+        return "_ICM not drawn: no VTHCL run with a res5 head is recorded._"
     import torch
 
-    clips = torch.as_tensor(split.videos[:4]).float() / 255.0
-    maps = icm_fn(run["pretrain"]["run_dir"], clips)
-    maps = np.asarray(maps.detach().cpu() if hasattr(maps, "detach") else maps)
-    frames = clips[:, :, clips.shape[2] // 2].permute(0, 2, 3, 1).numpy()
-    figures.heatmap_overlay(frames, maps, path, "Instance Correspondence Map (VTHCL, res5)")
-    return f"![Instance Correspondence Map](figures/{path.name})"
+    from fame_bench.methods.vthcl import save_icm_figure
+    from fame_bench.train.batches import load_synthetic, make_batch
+    from fame_bench.train.checkpoint import load_method
+    from fame_bench.train.config import PretrainConfig
+
+    cfg = PretrainConfig.from_dict(run["config"]["pretrain"])
+    cfg = dataclasses.replace(cfg, num_videos=clips, batch_size=clips)
+    batch = make_batch(load_synthetic(cfg, "test_biased"), cfg, step=0, rank=0, world_size=1,
+                       device=torch.device("cpu"))
+    model = load_method(run["pretrain"]["run_dir"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_icm_figure(model, batch["slow"], batch["fast"], path, max_clips=clips)
+    return (f"![Instance Correspondence Map of {run['name']} seed {run['seed']}]"
+            f"(figures/{path.name})\n\nInstance Correspondence Map (VTHCL paper): cosine "
+            "similarity of each res5 position of the slow clip, projected by φ_5, with the fast "
+            "clip's embedding; `test_biased` clips (ground truth: the moving object).")
 
 
 # --- one report -----------------------------------------------------------------------------
@@ -248,7 +232,7 @@ def reproduce_table(name: str, preset: str, seeds: list[int], runs_dir: Path, re
         (runs_dir / preset / f"{name}_mask_iou.json").write_text(json.dumps(iou, indent=1))
         extras.update(mask_iou=iou, gallery=gallery)
     if tdef.icm:
-        extras["icm"] = icm_figure(records, preset, reports_dir / "figures" / f"{name}_icm.png")
+        extras["icm"] = icm_figure(records, reports_dir / "figures" / f"{name}_icm.png")
     return write_report(tdef, records, preset, seeds, reports_dir,
                         time.perf_counter() - start, extras)
 

@@ -36,8 +36,9 @@ STAGE_NAMES = {"layer1": "res2", "layer2": "res3", "layer3": "res4", "layer4": "
 class ExperimentSpec:
     """What one row of a table runs. ``method="random"`` evaluates a random-init backbone.
 
-    ``pretrain_overrides`` are extra ``PretrainConfig`` fields as ``(name, value)`` pairs (a
-    tuple, so the spec stays hashable).
+    ``pretrain_overrides`` / ``eval_overrides`` are extra ``PretrainConfig`` / ``EvalConfig``
+    fields as ``(name, value)`` pairs (tuples, so the spec stays hashable); the gates use the
+    latter to skip finetuning, which they do not read.
     """
 
     name: str
@@ -47,9 +48,10 @@ class ExperimentSpec:
     variant: str = "fame"
     both: bool = False
     dataset: str = "synthetic"
-    vthcl_alpha: float | None = None
+    vthcl_alpha: int | None = None
     vthcl_levels: tuple[str, ...] | None = None
     pretrain_overrides: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+    eval_overrides: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -103,7 +105,9 @@ def spec_hash(payload: dict) -> str:
 
 
 def environment(device: str) -> dict:
-    """torch version, device and its name, commit, python, threads."""
+    """torch version, device and its name, commit, python, threads (``"auto"`` resolved)."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
                                 text=True, check=True,
@@ -134,14 +138,14 @@ def _pretrain_config(spec: ExperimentSpec, preset: str, seed: int, out_dir: Path
     return PretrainConfig.preset(preset, **overrides, seed=seed, out_dir=str(out_dir))
 
 
-def _data_config(spec: ExperimentSpec, preset: str):
+def _data_config(spec: ExperimentSpec, cfg):
+    """The synthetic config the pretraining used (``cfg.synthetic_preset``), for evaluation."""
     if spec.dataset not in SYNTHETIC_DATASETS:
         raise ValueError(f"evaluation of dataset {spec.dataset!r} is not wired into the run "
                          f"records; expected one of {sorted(SYNTHETIC_DATASETS)}")
     from fame_bench.data.synthetic import SyntheticConfig
 
-    cfg = SyntheticConfig.preset(preset)
-    return dataclasses.replace(cfg, variant=SYNTHETIC_DATASETS[spec.dataset])
+    return SyntheticConfig.preset(cfg.synthetic_preset, variant=SYNTHETIC_DATASETS[spec.dataset])
 
 
 def _random_backbone(name: str, seed: int) -> torch.nn.Module:
@@ -195,8 +199,8 @@ def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
     path = record_path(runs_dir, preset, spec.name, seed)
     run_dir = path.parent
     cfg = _pretrain_config(spec, preset, seed, run_dir / "pretrain")
-    data_cfg = _data_config(spec, preset)
-    eval_cfg = EvalConfig.preset(preset)
+    data_cfg = _data_config(spec, cfg)
+    eval_cfg = EvalConfig.preset(preset, **dict(spec.eval_overrides))
     config_for_hash = {k: v for k, v in _jsonable(cfg).items() if k not in ("out_dir",)}
     key = spec_hash({"spec": spec, "preset": preset, "seed": seed, "pretrain": config_for_hash,
                      "data": data_cfg, "eval": eval_cfg})
