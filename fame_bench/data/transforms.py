@@ -47,33 +47,25 @@ def _gray(clips: torch.Tensor) -> torch.Tensor:
 
 
 def _shift_hue(clips: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
-    """Rotate hue by ``shift`` (fraction of a turn, per clip) through HSV."""
+    """Rotate hue by ``shift`` (fraction of a turn, per clip) through HSV; ``(B, 3, T, H, W)``.
+
+    HSV → RGB by the closed form ``c_n = v - v·s·clamp(min(k, 4 - k), 0, 1)`` with
+    ``k = (n + 6h) mod 6``, ``n = 5, 3, 1`` for r, g, b: no 6-way table, a few passes.
+    """
     r, g, b = clips.unbind(1)
     maxc, _ = clips.max(1)
     minc, _ = clips.min(1)
     delta = maxc - minc
     safe = torch.where(delta > 0, delta, torch.ones_like(delta))
     hue_gb = torch.where(maxc == g, (b - r) / safe + 2, (r - g) / safe + 4)
-    hue = torch.where(maxc == r, ((g - b) / safe) % 6, hue_gb)
-    hue = torch.where(delta > 0, hue / 6, torch.zeros_like(hue))
-    hue = (hue + shift.view(-1, 1, 1, 1)) % 1.0
-    sat = torch.where(maxc > 0, delta / torch.where(maxc > 0, maxc, torch.ones_like(maxc)), maxc)
-    val = maxc
-    h6 = hue * 6
-    sector = torch.floor(h6).long() % 6
-    frac = h6 - torch.floor(h6)
-    p = val * (1 - sat)
-    q = val * (1 - sat * frac)
-    t = val * (1 - sat * (1 - frac))
-    candidates = torch.stack(
-        [
-            torch.stack(c, 1)
-            for c in ((val, t, p), (q, val, p), (p, val, t), (p, q, val), (t, p, val), (val, p, q))
-        ],
-        0,
-    )  # (6, B, 3, T, H, W)
-    index = sector.unsqueeze(1).expand(-1, 3, -1, -1, -1).unsqueeze(0)
-    return candidates.gather(0, index).squeeze(0)
+    hue6 = torch.where(maxc == r, ((g - b) / safe) % 6, hue_gb)  # hue in sextants, [0, 6)
+    hue6 = torch.where(delta > 0, hue6, torch.zeros_like(hue6))
+    hue6 = (hue6 + 6 * shift.view(-1, 1, 1, 1)) % 6
+    chroma = delta  # v * s
+    offsets = torch.tensor([5.0, 3.0, 1.0], device=clips.device, dtype=clips.dtype)
+    k = (hue6.unsqueeze(1) + offsets.view(1, 3, 1, 1, 1)) % 6
+    ramp = torch.minimum(k, 4 - k).clamp_(0, 1)
+    return maxc.unsqueeze(1) - chroma.unsqueeze(1) * ramp
 
 
 def batch_color_jitter(

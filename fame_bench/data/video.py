@@ -190,6 +190,7 @@ class VideoClipDataset(Dataset):
         color: bool = False,
         seed: int = 0,
         name: str = "",
+        backend: str = "pyav",
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -197,6 +198,7 @@ class VideoClipDataset(Dataset):
         self.clip_len, self.stride, self.size, self.short_side = clip_len, stride, size, short_side
         self.num_clips, self.num_crops = num_clips, num_crops
         self.alpha, self.same_span, self.seed, self.epoch = alpha, same_span, seed, 0
+        self.backend = backend
         self.transform = ClipTransform(size=size, scale=crop_scale, flip_p=flip_p, color=color)
         self.skipped: dict[str, str] = {}
         self._frame_counts: dict[Path, int] = {}
@@ -222,7 +224,7 @@ class VideoClipDataset(Dataset):
         return self._frame_counts[path]
 
     def _clip(self, path: Path, indices: torch.Tensor, generator) -> torch.Tensor:
-        frames = decode_frames(path, indices, short_side=self.short_side)  # (T, C, H, W)
+        frames = decode_frames(path, indices, self.short_side, self.backend)  # (T, C, H, W)
         return self.transform(frames, generator)  # (C, T, S, S)
 
     def __getitem__(self, index: int) -> dict | None:
@@ -257,7 +259,8 @@ class VideoClipDataset(Dataset):
         starts = uniform_clip_indices(num_frames, self.clip_len, self.stride, self.num_clips)
         size = self.short_side or self.size
         crops = [
-            eval_crops(decode_frames(record.path, idx, short_side=size), self.size, self.num_crops)
+            eval_crops(decode_frames(record.path, idx, size, self.backend), self.size,
+                       self.num_crops)
             for idx in starts
         ]
         return {"clips": torch.cat(crops), **base}  # (num_clips * num_crops, C, T, S, S)

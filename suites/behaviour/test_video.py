@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from fame_bench.data.decode import VideoDecodeError, decode_frames, probe
+from fame_bench.data.decode import VideoDecodeError, decode_frames, probe, torchcodec_available
 from fame_bench.data.fake_layouts import (
     frame_level,
     make_diving48,
@@ -68,6 +68,19 @@ def test_decode_seeks_to_the_requested_frames(tmp_path, suffix):
     assert (_background_level(frames) - expected).abs().max() < 6
     small = decode_frames(path, [0, 1], short_side=16)
     assert small.shape == (2, 3, 16, 16)
+
+
+@pytest.mark.skipif(not torchcodec_available(), reason="torchcodec (or system FFmpeg) missing")
+@pytest.mark.parametrize("suffix", [".avi", ".mp4"])
+def test_torchcodec_backend_agrees_with_pyav(tmp_path, suffix):
+    path = write_video(tmp_path / f"v{suffix}", synthetic_frames(40))
+    wanted = [31, 3, 17, 39, 45]  # 45: past the end, repeats the last frame
+    ours = decode_frames(path, wanted, backend="torchcodec")
+    theirs = decode_frames(path, wanted, backend="pyav")
+    assert ours.shape == theirs.shape == (5, 3, 32, 32)
+    assert (ours.int() - theirs.int()).abs().float().mean() < 2
+    with pytest.raises(VideoDecodeError, match="missing"):
+        decode_frames(tmp_path / "nope.avi", [0], backend="torchcodec")
 
 
 def test_ucf101_labels_case_and_folds(trees):
