@@ -15,6 +15,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from fame_bench.reports import figures, tables
 from fame_bench.reports.definitions import TABLES, TableDef
 from fame_bench.reports.paper import claims_for, departures_for, numbers_for
@@ -52,40 +54,42 @@ def _with_data_root(spec: ExperimentSpec, data_root: str | None) -> ExperimentSp
 # --- table4: mask IoU and gallery -------------------------------------------------------------
 
 
-def measure_mask_iou(preset: str, seeds: list[int], beta: float = 0.5,
-                     clips: int = 64) -> tuple[dict, dict]:
-    """IoU of each FAME mask variant against the synthetic ground truth (union over time).
+def measure_mask_iou(preset: str, seeds: list[int], beta: float = 0.5) -> dict:
+    """IoU and recall of each FAME mask variant against the ground truth, at ``beta``, by
+    engineer B's :func:`fame_bench.bench.mask_quality.measure` (per-seed means).
 
-    Returns ``(iou, gallery)``: ``iou["variants"][label] = {"beta", "hue", "iou": [per seed]}``
-    and arrays for the gallery (first seed, first 4 clips).
+    Returns ``{"split", "beta", "variants": {row: {"beta", "iou": [...], "recall": [...]}}}``.
     """
+    from fame_bench.bench.mask_quality import measure
+    from fame_bench.data.synthetic import SyntheticConfig
+
+    results = measure(SyntheticConfig.preset(preset), seeds, split="test_biased")
+    variants = {}
+    for (row, row_beta), entry in results.items():
+        if row_beta != beta and not row.startswith("grid"):
+            continue
+        if row.startswith("grid") and row_beta != 0.5:
+            continue
+        variants[row] = {"beta": 0.5 if row.startswith("grid") else row_beta,
+                         "iou": [float(np.mean(a)) for a in entry["iou"]],
+                         "recall": [float(np.mean(a)) for a in entry["recall"]]}
+    return {"split": "test_biased", "beta": beta, "variants": variants}
+
+
+def mask_gallery_arrays(preset: str, seed: int, beta: float = 0.5, clips: int = 4) -> dict:
+    """Middle frames, ground truth and each variant's mask for the first ``clips`` clips."""
     import torch
 
     from fame_bench.augment import foreground_mask
     from fame_bench.data.synthetic import SyntheticConfig, make_split
 
-    cfg = SyntheticConfig.preset(preset)
-    iou: dict = {"split": "test_biased", "clips_per_seed": clips, "variants": {}}
-    gallery: dict = {}
-    for seed in seeds:
-        split = make_split(cfg, "test_biased", seed=seed)
-        videos = torch.as_tensor(split.videos[:clips]).float() / 255.0  # (N, C, T, H, W)
-        truth = torch.as_tensor(split.masks[:clips]).any(dim=1)  # (N, H, W)
-        keep = truth.flatten(1).any(dim=1)  # clips with a foreground
-        for label, variant, hue in MASK_VARIANTS:
-            mask = foreground_mask(videos, beta, variant=variant, hue=hue).bool()
-            inter = (mask & truth).flatten(1).sum(1).float()
-            union = (mask | truth).flatten(1).sum(1).float().clamp(min=1)
-            value = float((inter / union)[keep].mean())
-            entry = iou["variants"].setdefault(label, {"beta": beta, "hue": hue, "iou": []})
-            entry["iou"].append(value)
-            if seed == seeds[0]:
-                gallery.setdefault("masks", {})[label] = mask[:4].float().numpy()
-        if seed == seeds[0]:
-            middle = videos.shape[2] // 2
-            gallery["frames"] = videos[:4, :, middle].permute(0, 2, 3, 1).numpy()
-            gallery["truth"] = truth[:4].float().numpy()
-    return iou, gallery
+    split = make_split(SyntheticConfig.preset(preset), "test_biased", seed=seed)
+    videos = torch.as_tensor(split.videos[:clips]).float() / 255.0  # (N, C, T, H, W)
+    masks = {label: foreground_mask(videos, beta, variant=variant, hue=hue).float().numpy()
+             for label, variant, hue in MASK_VARIANTS}
+    return {"frames": videos[:, :, videos.shape[2] // 2].permute(0, 2, 3, 1).numpy(),
+            "truth": torch.as_tensor(split.masks[:clips]).any(dim=1).float().numpy(),
+            "masks": masks}
 
 
 # --- vthcl: the Instance Correspondence Map ----------------------------------------------------
@@ -173,9 +177,11 @@ def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[i
     if "mask_iou" in extras:
         out += ["## Mask IoU against the ground truth (our measurement; the paper had none)", "",
                 tables.mask_iou_table(extras["mask_iou"]), "",
-                f"Split `{extras['mask_iou']['split']}`, "
-                f"{extras['mask_iou']['clips_per_seed']} clips per seed, union of the per-frame "
-                "masks over time.", ""]
+                f"Split `{extras['mask_iou']['split']}` (every clip), β = "
+                f"{extras['mask_iou']['beta']}, against the union of the per-frame masks over "
+                "time; measured by `fame_bench.bench.mask_quality` (its report has β 0.3/0.7). "
+                "The oracle keeps the top-β pixels of the ground truth itself: no mask of that "
+                "size does better.", ""]
     out += [
         "## The papers' numbers (printed by the papers, not measured here)",
         "",
@@ -227,10 +233,10 @@ def reproduce_table(name: str, preset: str, seeds: list[int], runs_dir: Path, re
     records = run_rows(tdef, preset, seeds, runs_dir, data_root)
     extras: dict = {}
     if tdef.mask_gallery:
-        iou, gallery = measure_mask_iou(preset, seeds)
+        iou = measure_mask_iou(preset, seeds)
         (runs_dir / preset).mkdir(parents=True, exist_ok=True)
         (runs_dir / preset / f"{name}_mask_iou.json").write_text(json.dumps(iou, indent=1))
-        extras.update(mask_iou=iou, gallery=gallery)
+        extras.update(mask_iou=iou, gallery=mask_gallery_arrays(preset, seeds[0]))
     if tdef.icm:
         extras["icm"] = icm_figure(records, reports_dir / "figures" / f"{name}_icm.png")
     return write_report(tdef, records, preset, seeds, reports_dir,

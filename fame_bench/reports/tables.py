@@ -92,13 +92,13 @@ def verdict_list(verdicts: list[Verdict]) -> str:
 
 
 def mask_iou_table(iou: dict) -> str:
-    """``iou``: ``{"variants": {variant: {"beta": b, "hue": h, "iou": [per seed]}}}``."""
-    headers = ["mask variant", "β", "hue", "IoU vs ground truth (mean ± std over seeds)"]
+    """``iou``: ``{"variants": {row: {"beta": b, "iou": [per seed], "recall": [per seed]}}}``."""
+    headers = ["mask", "β", "IoU vs ground truth", "recall of the ground truth"]
     body = []
     for label, entry in iou.get("variants", {}).items():
-        body.append([label, f"{entry['beta']:g}", entry.get("hue", "code"),
-                     stat(entry["iou"]).fmt(1.0, 3)])
-    return _table(headers, body)
+        body.append([label, f"{entry['beta']:g}", stat(entry["iou"]).fmt(1.0, 3),
+                     stat(entry.get("recall", [])).fmt(1.0, 3)])
+    return _table(headers, body) + "\n\n(mean ± std over the per-seed means)"
 
 
 def header_block(records: list[dict], preset: str, seeds: list[int],

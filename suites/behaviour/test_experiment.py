@@ -83,3 +83,25 @@ def test_record_is_written_and_cached(tmp_path, monkeypatch):
     path.write_text(json.dumps(on_disk))
     experiment.run_experiment(spec, "ci", 1, runs_dir=tmp_path)
     assert calls == [1, 1]
+
+
+TINY_PRETRAIN = (("steps", 2), ("num_videos", 32), ("batch_size", 8), ("queue_size", 64),
+                 ("ckpt_every", 2), ("log_every", 1), ("progress", False), ("device", "cpu"))
+TINY_EVAL = (("max_videos", 32), ("finetune_steps", 0), ("linear_epochs", 3))
+
+
+@pytest.mark.slow
+def test_tiny_fame_run_end_to_end(tmp_path):
+    """A two-step MoCo + FAME pretraining, evaluated and recorded (the whole chain, small)."""
+    spec = ExperimentSpec("tiny_fame", "moco", augment="fame", beta=0.5,
+                          pretrain_overrides=TINY_PRETRAIN, eval_overrides=TINY_EVAL)
+    record = experiment.run_experiment(spec, "ci", 0, runs_dir=tmp_path)
+    assert record["pretrain"]["steps"] == 2 and len(record["pretrain"]["loss_curve"]) >= 1
+    assert record["augment"] == {"kind": "fame", "beta": 0.5, "variant": "fame", "both": False}
+    assert record["env"]["device"] == "cpu" and record["env"]["commit"]
+    linear = record["eval"]["linear"]
+    for key in ("test_biased", "test_swapped", "test_background_only", "motion_probe_swapped",
+                "bias_gap", "background_reliance"):
+        assert 0.0 <= linear[key] <= 1.0 or key in ("bias_gap", "background_reliance")
+    assert record["pretrain"]["augment_ms"] > 0  # FAME ran and was timed
+    assert set(record["temporal_kernels"]) >= {"res2", "res5"}

@@ -141,9 +141,9 @@ def test_mask_gallery_and_iou_table(tmp_path):
     out = figures.mask_gallery(frames, truth, {"FAME": truth, "Grid": ~truth},
                                tmp_path / "g.png")
     assert out.stat().st_size > 500
-    text = tables.mask_iou_table({"variants": {"FAME": {"beta": 0.5, "hue": "code",
-                                                        "iou": [0.5, 0.7]}}})
-    assert "0.600 ± 0.141" in text
+    text = tables.mask_iou_table({"variants": {"FAME": {"beta": 0.5, "iou": [0.5, 0.7],
+                                                        "recall": [0.9, 0.9]}}})
+    assert "0.600 ± 0.141" in text and "0.900 ± 0.000" in text
 
 
 def test_cli_rejects_unknown_table_and_bad_seeds():
