@@ -117,6 +117,7 @@ def header_block(records: list[dict], preset: str, seeds: list[int],
 
     pre = lambda r: r["config"]["pretrain"]  # noqa: E731
     data = lambda r: r["config"]["data"]  # noqa: E731
+    ev = lambda r: r["config"].get("eval") or {}  # noqa: E731
     devices = values(lambda r: f"{r['env']['device']} ({r['env']['device_name']})")
     cuda_note = "" if "cuda" in devices else " — no CUDA device in this run"
     lines = [
@@ -124,9 +125,17 @@ def header_block(records: list[dict], preset: str, seeds: list[int],
         "papers' results, not their numbers)",
         f"- **datasets**: {values(lambda r: r['dataset'])}",
         f"- **backbone**: {values(lambda r: pre(r).get('backbone'))}",
-        f"- **clip shape (C, T, H, W)**: {values(lambda r: _clip_shape(data(r)))}",
+        f"- **synthetic videos (C, T, H, W)**: {values(lambda r: _clip_shape(data(r)))}",
+        f"- **training clips**: {values(lambda r: pre(r).get('clip_len'))} frames at stride "
+        f"{values(lambda r: pre(r).get('frame_stride'))}",
         f"- **pretraining steps**: {values(lambda r: (r.get('pretrain') or {}).get('steps'))}; "
-        f"batch size {values(lambda r: pre(r).get('batch_size'))}",
+        f"batch size {values(lambda r: pre(r).get('batch_size'))}; lr "
+        f"{values(lambda r: pre(r).get('lr'))}; MoCo queue "
+        f"{values(lambda r: pre(r).get('queue_size'))}",
+        f"- **evaluation**: linear probe {values(lambda r: ev(r).get('linear_epochs'))} epochs; "
+        f"finetune {values(lambda r: ev(r).get('finetune_steps'))} steps; "
+        f"{values(lambda r: ev(r).get('num_clips'))} clip(s) of "
+        f"{values(lambda r: ev(r).get('clip_len'))} frames per test video",
         f"- **FAME β**: {values(lambda r: r['augment']['beta'] if r['augment']['kind'] == 'fame' else None)}",  # noqa: E501
         f"- **seeds**: {', '.join(str(s) for s in seeds)} (mean ± sample std over seeds)",
         f"- **environment**: torch {values(lambda r: r['env']['torch'])}, device {devices}"
