@@ -19,14 +19,13 @@ reliance, motion probe (``synthetic_bias.md``, "What a report shows").
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 
 import torch
 from torch import nn
 
-from fame_bench.evaluate.config import EvalConfig, resolve_device
-from fame_bench.evaluate.features import extract_features
+from fame_bench.evaluate.config import EvalConfig, cpu_threads, resolve_device
+from fame_bench.evaluate.features import extract_features, on_device
 from fame_bench.evaluate.finetune import finetune
 from fame_bench.evaluate.linear import linear_probe
 from fame_bench.evaluate.retrieval import retrieval
@@ -57,14 +56,6 @@ def bias_metrics(accuracy: Mapping[str, float], motion_probe_swapped: float | No
     return out
 
 
-def _on_device(backbone: nn.Module, device: torch.device) -> nn.Module:
-    """The backbone on ``device``; a copy when it lives elsewhere, so the caller's is untouched."""
-    tensors = list(backbone.parameters()) + list(backbone.buffers())
-    if all(t.device == device for t in tensors):
-        return backbone
-    return copy.deepcopy(backbone).to(device)
-
-
 def _load_splits(data_cfg, seed: int, max_videos: int) -> dict:
     from fame_bench.data.synthetic import make_split
 
@@ -90,7 +81,14 @@ def evaluate_synthetic(backbone: nn.Module, data_cfg, eval_cfg: EvalConfig, seed
     ``splits`` instead: ``{split: (videos uint8 (N, C, T, H, W), labels (N,))}`` for every name in
     ``EVAL_SPLITS``. Returns ``{"linear": {...}, "finetune": {...}, "retrieval": {...}}`` with the
     run record's keys (``docs/interfaces.md``); "finetune" is absent when finetuning is off.
+    Runs with ``eval_cfg.threads`` CPU threads.
     """
+    with cpu_threads(eval_cfg.threads):
+        return _evaluate_synthetic(backbone, data_cfg, eval_cfg, seed, splits)
+
+
+def _evaluate_synthetic(backbone, data_cfg, eval_cfg: EvalConfig, seed: int, splits
+                        ) -> dict[str, dict[str, float]]:
     if splits is None:
         splits = _load_splits(data_cfg, seed, eval_cfg.max_videos)
     else:
@@ -102,7 +100,7 @@ def evaluate_synthetic(backbone: nn.Module, data_cfg, eval_cfg: EvalConfig, seed
         1 + max(int(labels.max()) for _, labels in splits.values())
 
     device = resolve_device(eval_cfg.device)
-    frozen = _on_device(backbone, device)
+    frozen = on_device(backbone, device)
     feats = {name: extract_features(frozen, videos, eval_cfg.clip_len, eval_cfg.stride,
                                     eval_cfg.num_clips, eval_cfg.batch_size, device)
              for name, (videos, _) in splits.items()}

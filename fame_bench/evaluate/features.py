@@ -8,10 +8,19 @@ internally (``docs/interfaces.md``).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 
 import torch
 from torch import nn
+
+
+def on_device(backbone: nn.Module, device: torch.device) -> nn.Module:
+    """The backbone on ``device``; a copy when it lives elsewhere, so the caller's is untouched."""
+    tensors = list(backbone.parameters()) + list(backbone.buffers())
+    if all(t.device == device for t in tensors):
+        return backbone
+    return copy.deepcopy(backbone).to(device)
 
 
 def check_videos(videos: torch.Tensor, what: str = "videos") -> None:
@@ -130,7 +139,8 @@ def extract_dataset_features(backbone: nn.Module, items: Iterable[dict], batch_s
     """Features ``(N, K, D)`` and labels ``(N,)`` of a dataset whose items are already clipped.
 
     Each item is ``{"clips": (K, C, T, H, W), "label": int}`` (the eval mode of
-    ``fame_bench.data.video.build_dataset``); every item must carry the same ``K``.
+    ``fame_bench.data.video.build_dataset``); every item must carry the same ``K``. ``None``
+    items (videos the dataset could not decode, counted and logged there) are skipped.
     """
     device = torch.device(device)
     was_training = backbone.training
@@ -148,6 +158,8 @@ def extract_dataset_features(backbone: nn.Module, items: Iterable[dict], batch_s
 
     try:
         for item in items:
+            if item is None:
+                continue
             clips = item["clips"]
             if clips.dim() == 4:  # a single clip (C, T, H, W)
                 clips = clips[None]

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fame_bench.evaluate.config import EvalConfig, resolve_device
+from fame_bench.evaluate.config import EvalConfig, cpu_threads, resolve_device
 from fame_bench.evaluate.features import (
     check_videos,
     clip_indices,
@@ -183,58 +183,85 @@ def finetune(backbone: nn.Module, train_videos: torch.Tensor, train_labels: torc
     device = resolve_device(cfg.device)
     generator = torch.Generator().manual_seed(int(seed))
     sampler = tensor_batch_sampler(train_videos, train_labels, cfg)
-    model, head = train_classifier(backbone, num_classes, sampler, cfg, generator, device)
-    return {name: top1(multi_clip_scores(model, head, video_clip_batches(videos, cfg), device),
-                       labels)
-            for name, (videos, labels) in tests.items()}
+    with cpu_threads(cfg.threads):
+        model, head = train_classifier(backbone, num_classes, sampler, cfg, generator, device)
+        return {name: top1(multi_clip_scores(model, head, video_clip_batches(videos, cfg),
+                                             device), labels)
+                for name, (videos, labels) in tests.items()}
 
 
-def dataset_batch_sampler(dataset: Sequence[dict], cfg: EvalConfig) -> BatchSampler:
-    """Batches from a dataset of ``{"clips": (K, C, T, H, W) or (C, T, H, W), "label"}`` items:
-    random videos, and one random clip among each item's ``K``."""
+def dataset_batch_sampler(dataset: Sequence[dict | None], cfg: EvalConfig,
+                          generator: torch.Generator) -> BatchSampler:
+    """Batches from a dataset of ``{"clips": (K, C, T, H, W) or (C, T, H, W), "label"}`` items
+    (e.g. ``build_dataset(..., mode="pretrain")``: random crops and flips), shuffled epoch by
+    epoch, one random clip among each item's ``K``; ``None`` items (undecodable videos) dropped.
+    """
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=cfg.finetune_batch_size, num_workers=cfg.num_workers,
+        sampler=torch.utils.data.RandomSampler(
+            dataset, generator=torch.Generator().manual_seed(
+                int(torch.randint(0, 2**62, (1,), generator=generator)))),
+        collate_fn=_keep_items, drop_last=len(dataset) >= cfg.finetune_batch_size)
+    state = {"it": iter(loader)}
 
     def sample(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = torch.randint(0, len(dataset), (cfg.finetune_batch_size,), generator=generator)
-        clips, labels = [], []
-        for i in idx.tolist():
-            item = dataset[i]
+        items = []
+        while not items:
+            try:
+                items = next(state["it"])
+            except StopIteration:
+                state["it"] = iter(loader)
+        clips = []
+        for item in items:
             c = item["clips"]
             if c.dim() == 5:
                 c = c[int(torch.randint(0, c.shape[0], (1,), generator=generator))]
             clips.append(c)
-            labels.append(int(item["label"]))
-        return torch.stack(clips), torch.tensor(labels, dtype=torch.long)
+        labels = torch.tensor([int(item["label"]) for item in items], dtype=torch.long)
+        return torch.stack(clips), labels
 
     return sample
 
 
-def finetune_dataset(backbone: nn.Module, train_set: Sequence[dict],
-                     test_sets: Mapping[str, Iterable[dict]], cfg: EvalConfig, num_classes: int,
-                     seed: int = 0) -> dict[str, float]:
-    """The finetune protocol on real datasets (items as in ``dataset_batch_sampler``)."""
+def _keep_items(batch: list) -> list[dict]:
+    """Collate to a plain list, dropping ``None`` (undecodable) items."""
+    return [item for item in batch if item is not None]
+
+
+def item_clip_batches(items: Iterable[dict | None], batch_size: int, labels: list[int]
+                      ) -> Iterable[torch.Tensor]:
+    """Eval-mode items → ``(b, K, C, T, H, W)`` batches; appends each item's label to
+    ``labels`` as it goes (streaming: a test set never sits in memory whole)."""
+    pending = []
+    for item in items:
+        if item is None:
+            continue
+        c = item["clips"]
+        pending.append(c if c.dim() == 5 else c[None])
+        labels.append(int(item["label"]))
+        if len(pending) == batch_size:
+            yield torch.stack(pending)
+            pending = []
+    if pending:
+        yield torch.stack(pending)
+
+
+def finetune_dataset(backbone: nn.Module, train_set: Sequence[dict | None],
+                     test_sets: Mapping[str, Iterable[dict | None]], cfg: EvalConfig,
+                     num_classes: int, seed: int = 0) -> dict[str, float]:
+    """The finetune protocol on real datasets: train on ``train_set`` items (see
+    ``dataset_batch_sampler``), test on eval-mode items (``K`` clips each, scores averaged)."""
     if cfg.finetune_steps < 1:
         raise ValueError("finetune needs cfg.finetune_steps >= 1 (0 means: do not call it)")
     device = resolve_device(cfg.device)
     generator = torch.Generator().manual_seed(int(seed))
-    model, head = train_classifier(backbone, num_classes, dataset_batch_sampler(train_set, cfg),
-                                   cfg, generator, device)
+    sampler = dataset_batch_sampler(train_set, cfg, generator)
     out = {}
-    for name, test_set in test_sets.items():
-        # stream the test set: clips of one batch at a time, labels kept as we go
-        labels: list[int] = []
-
-        def batches(items=test_set, labels=labels):
-            pending = []
-            for item in items:
-                c = item["clips"]
-                pending.append(c if c.dim() == 5 else c[None])
-                labels.append(int(item["label"]))
-                if len(pending) == cfg.batch_size:
-                    yield torch.stack(pending)
-                    pending = []
-            if pending:
-                yield torch.stack(pending)
-
-        scores = multi_clip_scores(model, head, batches(), device)
-        out[name] = top1(scores, torch.tensor(labels, dtype=torch.long))
+    with cpu_threads(cfg.threads):
+        model, head = train_classifier(backbone, num_classes, sampler, cfg, generator, device)
+        for name, test_set in test_sets.items():
+            labels: list[int] = []
+            scores = multi_clip_scores(model, head, item_clip_batches(test_set, cfg.batch_size,
+                                                                      labels), device)
+            out[name] = top1(scores, torch.tensor(labels, dtype=torch.long))
     return out

@@ -1,0 +1,90 @@
+"""The evaluation protocols on real datasets (UCF101, HMDB51, Diving48): linear probe, finetune
+and retrieval, several clips per video, scores (or features) averaged.
+
+Linear probe and retrieval use frozen features of the eval-mode items (``num_clips`` uniformly
+spaced clips × crops per video); retrieval queries the test split against the train split (the
+UCF101 / HMDB51 protocol of video SSL papers). Finetune trains on the train split with random
+clips and tests on the eval-mode test items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import torch
+from torch import nn
+
+from fame_bench.evaluate.config import EvalConfig, cpu_threads, resolve_device
+from fame_bench.evaluate.features import extract_dataset_features, on_device
+from fame_bench.evaluate.finetune import finetune_dataset
+from fame_bench.evaluate.linear import linear_probe
+from fame_bench.evaluate.retrieval import retrieval
+
+NUM_CLASSES = {"ucf101": 101, "hmdb51": 51, "diving48": 48, "k400": 400}
+
+
+def iter_items(dataset: Sequence[dict | None], num_workers: int) -> Iterable[dict | None]:
+    """The dataset's items in order, decoded by ``num_workers`` DataLoader workers (0: here)."""
+    if num_workers == 0:
+        return (dataset[i] for i in range(len(dataset)))
+    return torch.utils.data.DataLoader(dataset, batch_size=None, shuffle=False,
+                                       num_workers=num_workers)
+
+
+def evaluate_dataset(backbone: nn.Module, train_set: Sequence[dict | None],
+                     test_set: Sequence[dict | None], eval_cfg: EvalConfig, num_classes: int,
+                     seed: int = 0, finetune_train_set: Sequence[dict | None] | None = None
+                     ) -> dict[str, dict[str, float]]:
+    """``{"linear": {"top1"}, "finetune": {"top1"}, "retrieval": {"R@k"}}`` of ``backbone``.
+
+    ``train_set`` / ``test_set`` yield eval-mode items ``{"clips": (K, C, T, H, W), "label"}``;
+    ``finetune_train_set`` (default ``train_set``) yields the finetune's training items (e.g.
+    ``mode="pretrain"``: random crops and flips). "finetune" is absent when
+    ``eval_cfg.finetune_steps == 0``. Runs with ``eval_cfg.threads`` CPU threads.
+    """
+    with cpu_threads(eval_cfg.threads):
+        return _evaluate_dataset(backbone, train_set, test_set, eval_cfg, num_classes, seed,
+                                 finetune_train_set)
+
+
+def _evaluate_dataset(backbone, train_set, test_set, eval_cfg: EvalConfig, num_classes: int,
+                      seed: int, finetune_train_set) -> dict[str, dict[str, float]]:
+    device = resolve_device(eval_cfg.device)
+    frozen = on_device(backbone, device)
+    train_feats, train_labels = extract_dataset_features(
+        frozen, iter_items(train_set, eval_cfg.num_workers), eval_cfg.batch_size, device)
+    test_feats, test_labels = extract_dataset_features(
+        frozen, iter_items(test_set, eval_cfg.num_workers), eval_cfg.batch_size, device)
+    result = {"linear": {"top1": linear_probe(train_feats, train_labels,
+                                              {"test": (test_feats, test_labels)}, eval_cfg,
+                                              seed, num_classes)["test"]}}
+    if eval_cfg.finetune_steps > 0:
+        tuned = finetune_dataset(backbone, finetune_train_set or train_set,
+                                 {"test": iter_items(test_set, eval_cfg.num_workers)}, eval_cfg,
+                                 num_classes, seed)
+        result["finetune"] = {"top1": tuned["test"]}
+    result["retrieval"] = retrieval(train_feats, train_labels, test_feats, test_labels,
+                                    eval_cfg.retrieval_ks)
+    return result
+
+
+def evaluate_named_dataset(backbone: nn.Module, name: str, root: str, eval_cfg: EvalConfig,
+                           seed: int = 0, fold: int = 1, size: int = 112, **dataset_kw
+                           ) -> dict[str, dict[str, float]]:
+    """``evaluate_dataset`` on ``fame_bench.data.video.build_dataset(name, root, ...)``: split
+    ``fold``'s train and test lists, ``eval_cfg.num_clips`` clips of ``clip_len`` frames every
+    ``stride`` frames; the finetune trains on the train list in ``mode="pretrain"`` (random
+    resized crops, flips)."""
+    from fame_bench.data.video import build_dataset
+
+    if name not in NUM_CLASSES:
+        raise ValueError(f"dataset must be one of {sorted(NUM_CLASSES)}, got {name!r}")
+    common = dict(fold=fold, clip_len=eval_cfg.clip_len, stride=eval_cfg.stride, size=size,
+                  **dataset_kw)
+    train = build_dataset(name, root, "train", mode="eval", num_clips=eval_cfg.num_clips,
+                          **common)
+    test = build_dataset(name, root, "test", mode="eval", num_clips=eval_cfg.num_clips,
+                         **common)
+    tune = build_dataset(name, root, "train", mode="pretrain", **common) \
+        if eval_cfg.finetune_steps > 0 else None
+    return evaluate_dataset(backbone, train, test, eval_cfg, NUM_CLASSES[name], seed, tune)
