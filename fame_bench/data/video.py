@@ -169,8 +169,11 @@ RECORD_READERS = {
 class VideoClipDataset(Dataset):
     """Clips of the videos in ``records`` (see the module docstring for items and modes).
 
-    Randomness: item ``i`` of epoch ``e`` draws from ``torch.Generator`` seeded with
+    Randomness: item ``i`` of epoch ``e`` draws from a ``torch.Generator`` seeded with
     ``(seed, e, i)`` — reproducible whatever the worker; call :meth:`set_epoch` each epoch.
+    Until it is called, ``e`` is ``torch.initial_seed()`` of the decoding process: in a
+    DataLoader worker that seed is drawn afresh each epoch from the loader's generator, so
+    epochs still differ (and repeat when the loader's generator is seeded).
     """
 
     def __init__(
@@ -197,7 +200,8 @@ class VideoClipDataset(Dataset):
         self.records, self.mode, self.name = records, mode, name
         self.clip_len, self.stride, self.size, self.short_side = clip_len, stride, size, short_side
         self.num_clips, self.num_crops = num_clips, num_crops
-        self.alpha, self.same_span, self.seed, self.epoch = alpha, same_span, seed, 0
+        self.alpha, self.same_span, self.seed = alpha, same_span, seed
+        self.epoch: int | None = None
         self.backend = backend
         self.transform = ClipTransform(size=size, scale=crop_scale, flip_p=flip_p, color=color)
         self.skipped: dict[str, str] = {}
@@ -214,8 +218,9 @@ class VideoClipDataset(Dataset):
         self.epoch = epoch
 
     def _generator(self, index: int) -> torch.Generator:
+        epoch = self.epoch if self.epoch is not None else torch.initial_seed() % (1 << 31)
         return torch.Generator().manual_seed(
-            (self.seed * 1_000_003 + self.epoch) * 10_000_019 + index
+            ((self.seed * 1_000_003 + epoch) * 10_000_019 + index) % (1 << 63)
         )
 
     def _num_frames(self, path: Path) -> int:

@@ -129,6 +129,17 @@ def test_pretrain_items_have_two_clips(trees, name):
     assert torch.equal(item["clips"], again["clips"]), "same seed, same clips"
 
 
+def test_epochs_draw_new_clips(trees):
+    dataset = build_dataset("ucf101", trees["ucf101"], "train", mode="pretrain", clip_len=4,
+                            stride=1, size=24, seed=0)
+    dataset.set_epoch(0)
+    first = dataset[0]["clips"]
+    dataset.set_epoch(1)
+    assert not torch.equal(first, dataset[0]["clips"])
+    dataset.set_epoch(0)
+    assert torch.equal(first, dataset[0]["clips"])
+
+
 def test_vthcl_and_eval_items(trees):
     root = trees["diving48"]
     vthcl = build_dataset("diving48", root, "test", mode="vthcl", clip_len=4, stride=4,
