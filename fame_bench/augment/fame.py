@@ -91,21 +91,21 @@ def hsv(mean_frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
 
     The first channel wins a tie for the maximum; hue is 0 where max = min.
     """
-    rgb = mean_frame.to(torch.float64)
-    r, g, b = rgb.unbind(dim=1)
-    value = rgb.amax(dim=1)
-    delta = value - rgb.amin(dim=1)
+    r, g, b = mean_frame.to(torch.float64).unbind(dim=1)
+    value = torch.maximum(torch.maximum(r, g), b)
+    delta = value - torch.minimum(torch.minimum(r, g), b)
     saturation = delta / (value + EPS)
-    safe = torch.where(delta > 0, delta, torch.ones_like(delta))
-    # One division for the three cases (argmax over 3 strided channels is slow on the CPU);
-    # the first maximum wins: red, then green, then blue. Only red can go negative (mod 6).
+    # Few, cheap passes over (B, H, W) that give the reference's numbers bit for bit: one
+    # division for the three cases; the first maximum wins (red, then green, then blue); the
+    # offsets 0/2/4 and the "+ 6" of red's mod 6 are added as exact 0/1 multiples; where
+    # max = min the numerator is 0 (red wins), so the hue is 0 without a separate case. The
+    # clamp only replaces delta = 0 (a float32 difference is never below 1e-45).
     red, green = r == value, g == value
     numerator = torch.where(red, g - b, torch.where(green, b - r, r - g))
-    offset = torch.where(red, 0.0, torch.where(green, 2.0, 4.0))
-    sextant = numerator / safe + offset
-    sextant = torch.where(sextant < 0, sextant + 6.0, sextant)
-    hue = torch.where(delta > 0, sextant * (math.pi / 3.0), 0.0)
-    return hue, saturation, value
+    offset = 2.0 * (~red).double() + 2.0 * (~(red | green)).double()
+    sextant = numerator / delta.clamp_min(1e-300) + offset
+    sextant += 6.0 * (sextant < 0).double()
+    return sextant * (math.pi / 3.0), saturation, value
 
 
 def quantise_colours(mean_frame: torch.Tensor, hue: str = "code") -> torch.Tensor:
@@ -120,10 +120,9 @@ def quantise_colours(mean_frame: torch.Tensor, hue: str = "code") -> torch.Tenso
     angle = 2.0 * math.pi * h if hue == "code" else h
     hx = (s * torch.cos(angle) + 1.0) / 2.0
     hy = (s * torch.sin(angle) + 1.0) / 2.0
-    i = torch.round(9.0 * hx).long() + 1
-    j = torch.round(9.0 * hy).long() + 1
-    level = torch.round(9.0 * v).long() + 1
-    return i + 10 * (j - 1) + 100 * (level - 1)
+    # i + 10 (j - 1) + 100 (l - 1) with i, j, l = round(.) + 1, summed as exact small floats.
+    colour = torch.round(9.0 * hx) + 10.0 * torch.round(9.0 * hy) + 100.0 * torch.round(9.0 * v)
+    return (colour + 1.0).long()
 
 
 def colour_histograms(colours: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
