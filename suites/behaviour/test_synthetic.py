@@ -69,14 +69,14 @@ def test_object_footprint_is_large_enough_for_fame_beta():
 
 
 def test_bias_and_swap_family_rules():
-    cfg = SyntheticConfig.preset("ci", n_train=600, n_test=600)
-    train = render_clips(cfg, "train", range(600), seed=0)
+    cfg = SyntheticConfig.preset("ci", n_train=400, n_test=400)
+    train = render_clips(cfg, "train", range(400), seed=0)
     rate = (train.families == train.labels).float().mean().item()
     expected = cfg.rho + (1 - cfg.rho) / cfg.num_classes
-    assert abs(rate - expected) < 0.04
+    assert abs(rate - expected) < 0.05
     swapped = render_clips(cfg, "test_swapped", range(300), seed=0)
     assert not (swapped.families == swapped.labels).any()
-    unbiased = render_clips(cfg, "train_unbiased", range(600), seed=0)
+    unbiased = render_clips(cfg, "train_unbiased", range(400), seed=0)
     assert (unbiased.families == unbiased.labels).float().mean().item() < 0.2
 
 
@@ -161,6 +161,7 @@ def test_cache_round_trip_and_is_atomic(tmp_path):
     assert torch.equal(first.videos, healed.videos)
 
 
+@pytest.mark.slow
 def test_ci_generation_under_budget(tmp_path):
     """Issue #3: every split of the ci preset in < 30 s on 2 cores (target <= 10 s)."""
     start = time.perf_counter()
@@ -195,6 +196,7 @@ def _fit_logistic(features, labels, classes, steps=300):
     return lambda f: (((f - mean) / std) @ w + b).argmax(1)
 
 
+@pytest.mark.slow
 def test_background_alone_predicts_the_class_as_rho_says():
     """The bias is what it claims: a linear classifier on background-only pixels scores near rho
     on test_biased and far below chance on test_swapped (the family is never the class)."""

@@ -90,3 +90,15 @@ def test_eval_crops():
     crops = eval_crops(video, size=32, num_crops=3)
     assert crops.shape == (3, 3, 6, 32, 32)
     assert not torch.equal(crops[0], crops[2])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_batched_colour_ops_on_cuda_match_cpu():
+    clips = _clips(b=16, t=3, s=16)
+    cpu = batch_grayscale(batch_color_jitter(clips, torch.Generator().manual_seed(4)),
+                          torch.Generator().manual_seed(5))
+    gpu = batch_grayscale(batch_color_jitter(clips.cuda(), torch.Generator().manual_seed(4)),
+                          torch.Generator().manual_seed(5))
+    assert gpu.device.type == "cuda"
+    torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-5, rtol=0)
