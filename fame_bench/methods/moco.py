@@ -73,11 +73,12 @@ class MoCo(Method):
         super().__init__()
         self.encoder_q = Encoder(build_backbone(backbone, **(backbone_kw or {})), dim)
         self.encoder_k = copy.deepcopy(self.encoder_q)
+        self.bn_splits = bn_splits
+        if bn_splits > 1 and world()[1] == 1:
+            # one device: SplitBatchNorm stands in for Shuffle-BN (under DDP the real one runs)
+            convert_split_bn(self.encoder_k, bn_splits)
         for p in self.encoder_k.parameters():
             p.requires_grad_(False)
-        self.bn_splits = bn_splits
-        if bn_splits > 1:
-            convert_split_bn(self.encoder_k, bn_splits)
         self.momentum, self.temperature, self.symmetric = momentum, temperature, symmetric
         self.augment, self.augment_both = augment, augment_both
         self.view_augment = view_augment or ViewAugment()

@@ -185,7 +185,7 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
     model = method
     if info.world_size > 1:
         ids = [device.index] if device.type == "cuda" else None
-        model = DistributedDataParallel(method, device_ids=ids, broadcast_buffers=False)
+        model = DistributedDataParallel(method, device_ids=ids)
 
     real_batches = _real_dataset_batches(cfg, info, start_step) if data is None else None
     step_times, augment_times = [], []

@@ -24,4 +24,4 @@ def test_two_gloo_processes_match_one(tmp_path, method):
     two = [v for _, v in double["loss_curve"]]
     assert len(one) == len(two) == 4
     for a, b in zip(one, two, strict=True):
-        assert abs(a - b) <= 0.05 * abs(a) + 0.02, (one, two)
+        assert abs(a - b) <= 0.06 * abs(a) + 0.05, (one, two)
