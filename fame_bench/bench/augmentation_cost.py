@@ -182,24 +182,27 @@ def _verdict(ratio: float, what: str, why: str) -> str:
     return f"{what}: {ratio:.2f}x the bare merge, **misses** the {TARGET_RATIO}x target: {why}"
 
 
-def measure_all(repeats: int, compile_variant: bool) -> dict:
-    """Every measurement of the report, as a dict."""
+def measure_all(repeats: int, compile_variant: bool, frames: int = 16, size: int = 112) -> dict:
+    """Every measurement of the report, as a dict (B = 16 on the CPU, 16 and 64 on CUDA)."""
+    shape = {"frames": frames, "size": size}
     results = {
-        "cpu": fame_merge_ratio(repeats=repeats),
-        "numpy": numpy_torch_ratio(repeats=max(3, repeats // 2)),
+        "cpu": fame_merge_ratio(repeats=repeats, **shape),
+        "numpy": numpy_torch_ratio(repeats=max(3, repeats // 2), **shape),
         "load_average": os.getloadavg(),
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
         "numpy_version": np.__version__,
     }
     if compile_variant:
-        results["compiled_cpu"] = compiled_ratio(repeats=repeats)
+        results["compiled_cpu"] = compiled_ratio(repeats=repeats, **shape)
     if torch.cuda.is_available():
-        results["cuda"] = fame_merge_ratio(repeats=max(repeats, 20), device="cuda")
-        results["cuda64"] = fame_merge_ratio(batch=64, repeats=max(repeats, 20), device="cuda")
+        gpu_repeats = max(repeats, 20)
+        results["cuda"] = fame_merge_ratio(repeats=gpu_repeats, device="cuda", **shape)
+        results["cuda64"] = fame_merge_ratio(batch=64, repeats=gpu_repeats, device="cuda",
+                                             **shape)
         if compile_variant:
-            results["compiled_cuda64"] = compiled_ratio(batch=64, repeats=max(repeats, 20),
-                                                        device="cuda")
+            results["compiled_cuda64"] = compiled_ratio(batch=64, repeats=gpu_repeats,
+                                                        device="cuda", **shape)
     return results
 
 
