@@ -134,7 +134,8 @@ def diving48_records(root: str | Path, split: str = "train", fold: int = 1) -> l
 
 def k400_records(root: str | Path, split: str = "train", fold: int = 1) -> list[VideoRecord]:
     """``root/kinetics400/{train,validate}.csv`` (``label,youtube_id,time_start,time_end,split``)
-    and ``root/<train|validate>/<label>/<youtube_id>_<start:06d>_<end:06d>.mp4``. ``split="test"``
+    and ``root/<train|validate|val>/<label>/<youtube_id>_<start:06d>_<end:06d>.mp4`` (the folder
+    named after the csv, or after its ``split`` column). ``split="test"``
     reads ``validate`` (the official test csv has no labels). Labels: sorted train classes."""
     _check_split(split, ("train", "val", "validate", "test"), "k400")
     root = _require(Path(root), "Kinetics-400 root")
@@ -145,13 +146,17 @@ def k400_records(root: str | Path, split: str = "train", fold: int = 1) -> list[
     with train_csv.open(newline="") as f:
         classes = sorted({row["label"] for row in csv.DictReader(f)})
     index = {name: i for i, name in enumerate(classes)}
-    records = []
     with split_csv.open(newline="") as f:
-        for row in csv.DictReader(f):
-            name = f"{row['youtube_id']}_{int(row['time_start']):06d}_{int(row['time_end']):06d}"
-            records.append(
-                VideoRecord(root / part / row["label"] / f"{name}.mp4", index.get(row["label"], -1))
-            )
+        rows = list(csv.DictReader(f))
+    # Copies name the video folder after the csv (``validate``) or its split column (``val``).
+    folders = [root / part] + [root / n for n in sorted({r.get("split") or part for r in rows})]
+    video_dir = next((d for d in folders if d.is_dir()), root / part)
+    records = []
+    for row in rows:
+        name = f"{row['youtube_id']}_{int(row['time_start']):06d}_{int(row['time_end']):06d}"
+        records.append(
+            VideoRecord(video_dir / row["label"] / f"{name}.mp4", index.get(row["label"], -1))
+        )
     return records
 
 

@@ -194,3 +194,13 @@ def test_wrong_root_or_missing_split_file_is_a_clear_error(trees, tmp_path):
         build_dataset("ucf101", trees["ucf101"], "train", fold=4)
     with pytest.raises(VideoDecodeError, match="missing"):
         probe(tmp_path / "nope.mp4")
+
+
+def test_k400_video_folder_named_after_the_split_column(tmp_path):
+    root = make_k400(tmp_path / "k400", per_class=1)
+    csv_file = root / "kinetics400" / "validate.csv"
+    csv_file.write_text(csv_file.read_text().replace(",validate\n", ",val\n"))
+    (root / "validate").rename(root / "val")
+    records = k400_records(root, "test")
+    assert len(records) == 2 and all(r.path.is_file() and r.path.parts[-3] == "val"
+                                     for r in records)
