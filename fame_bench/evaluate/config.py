@@ -111,9 +111,9 @@ _PRESETS = {
         finetune_color_jitter=0.2,
     ),
     "cpu": EvalConfig(
-        clip_len=8, stride=1, num_clips=2, batch_size=64, threads=1,
+        clip_len=8, stride=1, num_clips=1, batch_size=64, threads=1,
         linear_epochs=100, linear_lr=0.5, linear_batch_size=256,
-        finetune_steps=150, finetune_lr=0.05, finetune_batch_size=16, finetune_dropout=0.5,
+        finetune_steps=100, finetune_lr=0.05, finetune_batch_size=16, finetune_dropout=0.5,
         finetune_color_jitter=0.2,
     ),
     "paper": EvalConfig(
