@@ -15,6 +15,7 @@ SPLIT_COLUMNS = (
     ("motion_probe_swapped", "motion probe (swapped)"),
     ("bias_gap", "bias gap"),
     ("background_reliance", "background reliance"),
+    ("top1", "top-1 (real dataset)"),
 )
 RETRIEVAL_COLUMNS = ("R@1", "R@5", "R@10", "R@20", "R@50")
 
@@ -30,11 +31,14 @@ def has_protocol(groups: dict[str, list[dict]], protocol: str) -> bool:
 def results_table(groups: dict[str, list[dict]], rows: list[tuple[str, str]],
                   protocol: str) -> str:
     """Accuracy (%) per split, mean ± std over seeds; ``rows`` are ``(label, name)``."""
-    headers = ["row", "seeds", *(title for _, title in SPLIT_COLUMNS)]
+    present = [(key, title) for key, title in SPLIT_COLUMNS
+               if any(metric_stat(rs, protocol, key).n for rs in groups.values())]
+    columns = present or list(SPLIT_COLUMNS[:-1])
+    headers = ["row", "seeds", *(title for _, title in columns)]
     body = []
     for label, name in rows:
         records = groups.get(name, [])
-        cells = [metric_stat(records, protocol, key).fmt() for key, _ in SPLIT_COLUMNS]
+        cells = [metric_stat(records, protocol, key).fmt() for key, _ in columns]
         body.append([label, str(len(records)), *cells])
     return _table(headers, body)
 

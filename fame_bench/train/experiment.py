@@ -24,6 +24,7 @@ METHODS = ("moco", "vthcl", "supervised", "random")
 AUGMENTS = ("none", "fame", "be")
 VARIANTS = ("fame", "seed", "grid", "gauss")
 SYNTHETIC_DATASETS = {"synthetic": "bias", "synthetic_finegrained": "finegrained"}
+REAL_DATASETS = ("ucf101", "hmdb51", "diving48", "k400")
 
 #: Statistics of the temporal kernels kept in the record (for the paper's Figure 2): at most
 #: this many |w| values per stage, an evenly spaced subsample of the sorted weights.
@@ -52,6 +53,7 @@ class ExperimentSpec:
     vthcl_levels: tuple[str, ...] | None = None
     pretrain_overrides: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
     eval_overrides: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+    eval_dataset: str | None = None  # real datasets: downstream set (default: ``dataset``)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -62,6 +64,10 @@ class ExperimentSpec:
             raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
         if not 0.0 < self.beta < 1.0:
             raise ValueError(f"beta must be in (0, 1), got {self.beta}")
+        known = (*SYNTHETIC_DATASETS, *REAL_DATASETS)
+        if self.dataset not in known or (self.eval_dataset or self.dataset) not in known:
+            raise ValueError(f"dataset and eval_dataset must be among {known}, got "
+                             f"{self.dataset!r} / {self.eval_dataset!r}")
         if self.method == "random" and self.augment != "none":
             raise ValueError("a random-init row has no pretraining, so augment must be 'none'")
 
@@ -133,16 +139,19 @@ def _pretrain_config(spec: ExperimentSpec, preset: str, seed: int, out_dir: Path
         raise ValueError(f"PretrainConfig has no field(s) {unknown} needed by experiment "
                          f"{spec.name!r}; known fields: {sorted(known)}")
     if spec.method == "random":
-        # No pretraining: the preset still names the backbone and the device.
-        overrides = {k: v for k, v in overrides.items() if k in ("dataset",)}
+        # No pretraining: the preset still names the backbone, the data and the device.
+        overrides = {k: v for k, v in overrides.items() if k in ("dataset", "data_root")}
     return PretrainConfig.preset(preset, **overrides, seed=seed, out_dir=str(out_dir))
 
 
 def _data_config(spec: ExperimentSpec, cfg):
-    """The synthetic config the pretraining used (``cfg.synthetic_preset``), for evaluation."""
-    if spec.dataset not in SYNTHETIC_DATASETS:
-        raise ValueError(f"evaluation of dataset {spec.dataset!r} is not wired into the run "
-                         f"records; expected one of {sorted(SYNTHETIC_DATASETS)}")
+    """The synthetic config the pretraining used (``cfg.synthetic_preset``), for evaluation;
+    for a real dataset, where to find it."""
+    if spec.dataset in REAL_DATASETS:
+        if not cfg.data_root:
+            raise ValueError(f"dataset {spec.dataset!r} needs a data root (--data-root)")
+        return {"dataset": spec.eval_dataset or spec.dataset, "root": str(cfg.data_root),
+                "size": int(cfg.crop_size or 112)}
     from fame_bench.data.synthetic import SyntheticConfig
 
     return SyntheticConfig.preset(cfg.synthetic_preset, variant=SYNTHETIC_DATASETS[spec.dataset])
@@ -224,7 +233,10 @@ def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
                            "wall_time_s")}
         pretrain_block["run_dir"] = str(result["run_dir"])
         backbone = load_backbone(result["run_dir"])
-    evaluation = _evaluate(backbone, data_cfg, eval_cfg, seed)
+    if isinstance(data_cfg, dict):  # a real dataset
+        evaluation = _evaluate_real(backbone, data_cfg, eval_cfg, seed)
+    else:
+        evaluation = _evaluate(backbone, data_cfg, eval_cfg, seed)
     record = {
         "name": spec.name, "method": spec.method, "augment": spec.augment_record(),
         "dataset": spec.dataset, "preset": preset, "seed": seed,
@@ -248,6 +260,14 @@ def _evaluate(backbone, data_cfg, eval_cfg, seed: int) -> dict:
     from fame_bench.evaluate.bias import evaluate_synthetic
 
     return evaluate_synthetic(backbone, data_cfg, eval_cfg, seed)
+
+
+def _evaluate_real(backbone, data: dict, eval_cfg, seed: int) -> dict:
+    """Top-1 on a real dataset's split-1 test list (linear probe, finetune, retrieval)."""
+    from fame_bench.evaluate.datasets import evaluate_named_dataset
+
+    return evaluate_named_dataset(backbone, data["dataset"], data["root"], eval_cfg, seed,
+                                  size=data["size"])
 
 
 def load_records(runs_dir: str | Path, preset: str, names: list[str],
