@@ -48,3 +48,12 @@ def retrieval(train_feats: torch.Tensor, train_labels: torch.Tensor, test_feats:
         ranks = torch.where(same, torch.arange(k_max), torch.full_like(nearest, k_max))
         first_hit[lo:lo + chunk] = ranks.min(dim=1).values
     return {f"R@{k}": (first_hit < min(k, k_max)).float().mean().item() for k in ks}
+
+
+def retrieval_chance(num_classes: int, ks: Sequence[int] = (1, 5, 10, 20, 50)
+                     ) -> dict[str, float]:
+    """R@k of a feature that knows nothing, for balanced classes and a large gallery:
+    ``1 − (1 − 1/K)^k`` (the floor a table's retrieval column is read against)."""
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    return {f"R@{k}": 1.0 - (1.0 - 1.0 / num_classes) ** k for k in ks}

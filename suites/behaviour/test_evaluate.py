@@ -22,7 +22,7 @@ from fame_bench.evaluate.features import (
     random_clip_indices,
 )
 from fame_bench.evaluate.linear import linear_probe, top1, train_linear, video_scores
-from fame_bench.evaluate.retrieval import retrieval
+from fame_bench.evaluate.retrieval import retrieval, retrieval_chance
 
 
 class MeanColourNet(nn.Module):
@@ -281,6 +281,16 @@ def test_retrieval_is_monotone_and_rejects_bad_input():
         retrieval(train, torch.arange(100) % 5, test[:, :4], torch.arange(30) % 5)
     with pytest.raises(ValueError, match="ks"):
         retrieval(train, torch.arange(100) % 5, test, torch.arange(30) % 5, ks=(0,))
+
+
+def test_retrieval_of_random_features_sits_at_its_chance_level():
+    g = torch.Generator().manual_seed(1)
+    train, test = torch.randn(2000, 16, generator=g), torch.randn(1000, 16, generator=g)
+    r = retrieval(train, torch.arange(2000) % 10, test, torch.arange(1000) % 10, ks=(1, 5, 10))
+    chance = retrieval_chance(10, ks=(1, 5, 10))
+    assert chance == pytest.approx({"R@1": 0.1, "R@5": 1 - 0.9**5, "R@10": 1 - 0.9**10})
+    for key, value in r.items():
+        assert abs(value - chance[key]) < 0.06
 
 
 # ------------------------------------------------------------------------------ bias metrics

@@ -266,3 +266,17 @@ def test_ci_preset_on_the_synthetic_benchmark_random_tiny_r2plus1d():
     assert lin["test_biased"] - lin["test_swapped"] >= 0.3
     assert lin["background_reliance"] >= 0.3
     assert lin["motion_probe_swapped"] <= 0.3
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_evaluation_agrees_with_cpu():
+    splits = toy_splits(n_train=80, n_test=40)
+    on_cpu = evaluate_synthetic(HandcraftedEncoder(), Toy(), cfg(device="cpu"), 0, splits)
+    on_gpu = evaluate_synthetic(HandcraftedEncoder(), Toy(), cfg(device="cuda"), 0, splits)
+    for section in ("linear", "retrieval"):
+        for key, value in on_cpu[section].items():
+            assert on_gpu[section][key] == pytest.approx(value, abs=0.05)
+    tuned = evaluate_synthetic(TinyNet(), Toy(), cfg(device="cuda", finetune_steps=5,
+                                                     finetune_batch_size=8), 0, splits)
+    assert set(tuned["finetune"]) == LINEAR_KEYS
