@@ -151,3 +151,26 @@ def test_cli_rejects_unknown_table_and_bad_seeds():
         main(["table3"])
     with pytest.raises(SystemExit):
         main(["table1", "--seeds", "0"])
+
+
+def test_data_root_maps_rows_to_the_real_datasets():
+    from fame_bench.reports.definitions import TABLES
+    from fame_bench.reports.reproduce import _with_data_root
+
+    fg = dict((s.name, s) for _, s in TABLES["table2"].rows)["moco_fame_b0.5_fg"]
+    real = _with_data_root(fg, "/data")
+    assert (real.dataset, real.eval_dataset) == ("ucf101", "diving48")
+    assert dict(real.pretrain_overrides)["data_root"] == "/data"
+    assert _with_data_root(fg, None) is fg
+
+
+def test_verdict_falls_back_to_real_dataset_top1():
+    records = []
+    for name, top1 in (("a", 0.6), ("b", 0.5)):
+        for seed in range(3):
+            r = fake_record(name, seed, 0.0)
+            r["eval"] = {"finetune": {"top1": top1 + 0.01 * seed}}
+            records.append(r)
+    claim = PaperClaim("t", "src", "A beats B", "greater", ("a", "b"))
+    verdict = check(claim, group_by_name(records))
+    assert verdict.agrees and "finetune top1" in verdict.measured
