@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import platform
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -201,7 +202,8 @@ def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
                    runs_dir: str | Path = "runs") -> dict:
     """Pretrain (unless ``spec.method == "random"``), evaluate, write and return the record.
 
-    A record on disk with the same ``spec_hash`` is returned without re-running.
+    A record on disk with the same ``spec_hash`` is returned without re-running; a stale one is
+    redone from scratch. A run killed before its record was written resumes from its checkpoint.
     """
     from fame_bench.evaluate.config import EvalConfig
 
@@ -217,6 +219,8 @@ def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
         cached = json.loads(path.read_text())
         if cached.get("spec_hash") == key:
             return cached
+        # A stale record (spec or configs changed): its checkpoint must not be resumed.
+        shutil.rmtree(run_dir / "pretrain", ignore_errors=True)
 
     device = str(getattr(cfg, "device", "cpu") or "cpu")
     start = time.perf_counter()
