@@ -90,3 +90,19 @@ def test_cli_overrides():
     paper = PretrainConfig.preset("paper")
     assert (paper.backbone, paper.clip_len, paper.crop_size, paper.batch_size) == (
         "r2plus1d_18", 16, 112, 64)
+
+
+def test_fame_step_share_is_measured():
+    from fame_bench.bench.training_throughput import fame_step_share
+
+    r = fame_step_share("ci", steps=2)
+    assert r["step_ms"] > r["augment_ms"] > 0
+    assert r["share"] == pytest.approx(r["augment_ms"] / r["step_ms"])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_pretrain_on_cuda_with_amp(tmp_path):
+    for case in ({"method": "moco", "augment": "fame"}, {"method": "vthcl"}):
+        result = pretrain(tiny(tmp_path / case["method"], device="cuda", **case))
+        assert all(torch.isfinite(torch.tensor(v)) for _, v in result["loss_curve"])
