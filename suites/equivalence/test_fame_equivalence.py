@@ -130,3 +130,12 @@ def test_background_erasing_agrees(seed, batch, frames, weight, uint8):
         np.testing.assert_array_equal(got.numpy(), expected)
     else:
         np.testing.assert_allclose(got.numpy(), expected, atol=1e-6)
+
+
+def test_reference_imports_without_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, reference.fame, reference.be; "
+            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
