@@ -138,4 +138,5 @@ def test_reference_imports_without_torch():
 
     code = ("import sys, reference.fame, reference.be; "
             "sys.exit(1 if 'torch' in sys.modules else 0)")
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
+    assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
