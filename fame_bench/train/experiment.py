@@ -231,6 +231,7 @@ def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
         from fame_bench.train.checkpoint import load_backbone
         from fame_bench.train.loop import pretrain
 
+        _discard_foreign_checkpoint(cfg)
         result = pretrain(cfg)
         pretrain_block = {k: result.get(k) for k in
                           ("steps", "loss_curve", "step_ms", "augment_ms", "augment_share",
@@ -258,6 +259,21 @@ def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
     tmp.write_text(json.dumps(record, indent=1))
     tmp.replace(path)
     return record
+
+
+def _discard_foreign_checkpoint(cfg) -> None:
+    """A checkpoint left by a killed run of another configuration is removed (the loop would
+    refuse to resume it); one of this configuration is kept and resumed."""
+    from fame_bench.train.checkpoint import load_checkpoint
+    from fame_bench.train.loop import _check_resumable
+
+    saved = load_checkpoint(cfg.out_dir)
+    if saved is None:
+        return
+    try:
+        _check_resumable(saved["config"], cfg)
+    except ValueError:
+        shutil.rmtree(cfg.out_dir, ignore_errors=True)
 
 
 def _evaluate(backbone, data_cfg, eval_cfg, seed: int) -> dict:
