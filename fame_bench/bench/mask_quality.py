@@ -95,6 +95,25 @@ def table(results: dict) -> str:
     return tabulate(rows, headers=headers, tablefmt="github")
 
 
+def reading(results: dict) -> str:
+    """One generated line per β: the best variant of that mask size, FAME against its seed."""
+    lines = []
+    for beta in BETAS:
+        means = {name: float(np.concatenate(e["iou"]).mean())
+                 for (name, b), e in results.items() if b == beta}
+        oracle = means.pop("oracle (top-β of the ground truth)")
+        # grid keeps half the frame whatever β: only comparable at β = 0.5
+        comparable = {n: v for n, v in means.items() if beta == 0.5 or not n.startswith("grid")}
+        best = max(comparable, key=comparable.get)
+        lines.append(
+            f"- β = {beta}: best `{best}` (IoU {means[best]:.3f}, oracle {oracle:.3f}); "
+            f"FAME (code) − seed = {means['fame (hue: code)'] - means['seed']:+.3f}, "
+            f"FAME (turns) − FAME (code) = "
+            f"{means['fame (hue: turns)'] - means['fame (hue: code)']:+.3f}."
+        )
+    return "\n".join(lines)
+
+
 def _commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -120,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
         clips = cfg.n_test if args.split.startswith("test") else cfg.split_size(args.split)
         sections.append(f"## {title}\n\n{clips} clips × {len(args.seeds)} data seeds "
                         f"({', '.join(map(str, args.seeds))}), {cfg.size}×{cfg.size}, "
-                        f"{cfg.frames} frames.\n\n{table(results)}\n")
+                        f"{cfg.frames} frames.\n\n{table(results)}\n\n{reading(results)}\n")
         truth_share = np.mean([make_split(cfg, args.split, seed=s).union_masks.float().mean()
                                for s in args.seeds])
         sections[-1] += (f"\nGround-truth union mask: {truth_share:.3f} of the frame on "
