@@ -210,6 +210,11 @@ def save_icm_figure(model: VTHCL, slow: torch.Tensor, fast: torch.Tensor, path,
         axes[1, i].set_title("ICM (res5, slow→fast)", fontsize=8)
         for ax in axes[:, i]:
             ax.axis("off")
+    with torch.no_grad():
+        grid = tuple(model.slow.backbone.feature_maps(slow[:1])["res5"].shape[-2:])
+    # Say how coarse the map is: at small inputs res5 can be a single position (a flat ICM).
+    fig.suptitle(f"res5 grid {grid[0]}×{grid[1]} for {slow.shape[-2]}×{slow.shape[-1]} frames",
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -191,7 +192,8 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
     step_times, augment_times = [], []
     from tqdm import tqdm
 
-    bar = tqdm(total=cfg.steps, initial=start_step, disable=not (cfg.progress and info.is_main),
+    show = cfg.progress and info.is_main and sys.stderr.isatty()  # no bars in CI logs
+    bar = tqdm(total=cfg.steps, initial=start_step, disable=not show,
                desc=f"{cfg.method}/{cfg.augment}", leave=False)
     method.train()
     with open(metrics_path, "a") if info.is_main else _NullFile() as log:
