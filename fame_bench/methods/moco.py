@@ -4,7 +4,10 @@ vthcl_be_moco.md: query encoder ``f_q`` and momentum key encoder ``f_k`` (m = 0.
 128-d unit vectors, a queue of ``K`` negatives, InfoNCE at T = 0.1, symmetric loss (each clip is
 once the query and once the key). FAME / BE alter only the query-side clip of each pairing, on raw
 [0, 1] clips, before colour jitter (fame.md); ``augment_both`` also merges the key clips (the FAME
-paper's ablation row). Shuffle-BN: across ranks under DDP; on one device the key batch is shuffled
+paper's ablation row). BE: the distracting clip (the clip plus one of its own frames, weight
+λ = max_weight·U(0, 1)) takes the query's place and the loss is MoCo's InfoNCE against the other
+clip's key; BE's temporal-consistency term is commented out in the authors' code, so it is left
+out here too. Shuffle-BN: across ranks under DDP; on one device the key batch is shuffled
 and its BN statistics are computed per ``bn_splits`` groups (SplitBatchNorm, our substitute).
 """
 
