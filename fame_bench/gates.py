@@ -47,7 +47,8 @@ NOTES = {
     "fame_motion_probe_swapped": "MoCo+FAME β=0.5, linear motion probe on the swapped split",
     "fame_margin_over_moco": "motion probe: MoCo+FAME minus MoCo (same seeds)",
     "fame_mask_iou": "IoU of fame()'s mask vs ground truth, ci test_biased, 32 clips, β=0.5",
-    "fame_merge_ratio": "FAME op time / bare merge time, CPU, interleaved repeats, median",
+    "fame_merge_ratio": "FAME op time / bare merge time, CPU, 1 thread, B=16 3x16x112², "
+                        "interleaved repeats, median",
     "fame_step_share": "FAME's share of a MoCo training step (the gate runs' own timing), CPU",
 }
 
@@ -179,9 +180,18 @@ def measure_cost() -> dict[str, float]:
     FAME's share of a training step comes from the gate's own MoCo + FAME runs
     (``accuracy_figures``): the loop times the augmentation inside every step.
     """
+    import torch
+
     from fame_bench.bench.augmentation_cost import fame_merge_ratio
 
-    ratio = fame_merge_ratio(batch=16, frames=16, size=112, repeats=7, device="cpu", seed=0)
+    # One thread, as the ci training runs use: with two OpenMP threads on a loaded 2-core
+    # machine FAME's many small kernels stall (measured 25x the merge, against 1.25x on one).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        ratio = fame_merge_ratio(batch=16, frames=16, size=112, repeats=7, device="cpu", seed=0)
+    finally:
+        torch.set_num_threads(threads)
     return {"fame_merge_ratio": float(ratio["ratio"])}
 
 

@@ -27,6 +27,9 @@ VARIANTS = ("fame", "seed", "grid", "gauss")
 SYNTHETIC_DATASETS = {"synthetic": "bias", "synthetic_finegrained": "finegrained"}
 REAL_DATASETS = ("ucf101", "hmdb51", "diving48", "k400")
 
+#: PretrainConfig fields that do not change a run's numbers: left out of the record's hash.
+HASH_FREE = ("out_dir", "progress", "num_workers", "extra")
+
 #: Statistics of the temporal kernels kept in the record (for the paper's Figure 2): at most
 #: this many |w| values per stage, an evenly spaced subsample of the sorted weights.
 TEMPORAL_SAMPLES_PER_STAGE = 400
@@ -212,7 +215,7 @@ def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
     cfg = _pretrain_config(spec, preset, seed, run_dir / "pretrain")
     data_cfg = _data_config(spec, cfg)
     eval_cfg = EvalConfig.preset(preset, **dict(spec.eval_overrides))
-    config_for_hash = {k: v for k, v in _jsonable(cfg).items() if k not in ("out_dir",)}
+    config_for_hash = {k: v for k, v in _jsonable(cfg).items() if k not in HASH_FREE}
     key = spec_hash({"spec": spec, "preset": preset, "seed": seed, "pretrain": config_for_hash,
                      "data": data_cfg, "eval": eval_cfg})
     if path.exists():
