@@ -198,6 +198,10 @@ def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[i
         "",
         "## Verdicts (computed from the numbers above)",
         "",
+        "Each claim is read on the metric named in its line (by default the motion probe, the "
+        "direct measure of motion in the frozen features). \"Within noise\": the difference is "
+        "smaller than the sum of the two rows' stds over seeds (at least 1 point).",
+        "",
         tables.verdict_list(check_all(claims_for(tdef.name), groups)),
         "",
         "## Augmentation cost (from the runs' own step timings)",

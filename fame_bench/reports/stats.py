@@ -19,8 +19,8 @@ class Stat:
     def fmt(self, scale: float = 100.0, digits: int = 1) -> str:
         if self.n == 0 or math.isnan(self.mean):
             return "—"
-        if self.n == 1:  # one seed has no spread to show
-            return f"{self.mean * scale:.{digits}f} (1 seed)"
+        if self.n == 1:  # one seed has no spread to show (the seeds column says so)
+            return f"{self.mean * scale:.{digits}f}"
         return f"{self.mean * scale:.{digits}f} ± {self.std * scale:.{digits}f}"
 
 

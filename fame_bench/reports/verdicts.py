@@ -39,7 +39,7 @@ class Verdict:
 
 
 def _pct(s: Stat) -> str:
-    return f"{100 * s.mean:.1f} ± {100 * s.std:.1f}"
+    return s.fmt() + ("" if s.n > 1 else " (1 seed)")
 
 
 def check(claim: PaperClaim, groups: dict[str, list[dict]]) -> Verdict:
