@@ -23,8 +23,10 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def loss_curves(groups: dict[str, list[dict]], labels: dict[str, str], path: Path) -> Path:
-    """Pretraining loss of every run (one colour per row, one line per seed)."""
+def loss_curves(groups: dict[str, list[dict]], labels: dict[str, str], path: Path,
+                chance_loss: float | None = None) -> Path:
+    """Pretraining loss of every run (one colour per row, one line per seed); ``chance_loss``
+    (InfoNCE of a guess, ln(K + 1)) is drawn so a run that does not train is seen."""
     fig, ax = plt.subplots(figsize=(7, 4))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     drawn = 0
@@ -40,6 +42,9 @@ def loss_curves(groups: dict[str, list[dict]], labels: dict[str, str], path: Pat
     if drawn == 0:
         ax.text(0.5, 0.5, "no pretraining runs", ha="center", va="center",
                 transform=ax.transAxes)
+    if chance_loss is not None and drawn:
+        ax.axhline(chance_loss, color="grey", linestyle="--", linewidth=1,
+                   label="MoCo chance: ln(queue + 1)")
     ax.set_xlabel("step")
     ax.set_ylabel("pretraining loss")
     ax.set_title("Pretraining loss of every run (one line per seed)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 import time
 from datetime import datetime, timezone
@@ -134,6 +135,12 @@ def icm_figure(records: list[dict], path: Path, clips: int = 4) -> str:
 # --- one report -----------------------------------------------------------------------------
 
 
+def _moco_chance_loss(records: list[dict]) -> float | None:
+    queues = {r["config"]["pretrain"].get("queue_size") for r in records if r["method"] == "moco"}
+    queues.discard(None)
+    return math.log(queues.pop() + 1) if len(queues) == 1 else None
+
+
 def _chance(records: list[dict]) -> float | None:
     for record in records:
         classes = (record.get("config", {}).get("data") or {}).get("num_classes")
@@ -152,7 +159,8 @@ def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[i
     labels = {spec.name: label for label, spec in tdef.rows}
     rows = [(label, spec.name) for label, spec in tdef.rows]
 
-    figures.loss_curves(ordered, labels, fig_dir / f"{tdef.name}_loss.png")
+    figures.loss_curves(ordered, labels, fig_dir / f"{tdef.name}_loss.png",
+                        chance_loss=_moco_chance_loss(records))
     figures.bar_chart(ordered, labels, list(tdef.bar_metrics), fig_dir / f"{tdef.name}_bars.png",
                       chance=_chance(records))
     out = [
