@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _command(out: Path) -> list[str]:
     return [sys.executable, "-m", "fame_bench.cli", "pretrain", "--preset", "ci",
             "--method", "moco", "--augment", "fame", "--num-videos", "32", "--batch-size", "8",
-            "--queue-size", "32", "--steps", "8", "--ckpt-every", "2", "--log-every", "1",
+            "--queue-size", "32", "--steps", "12", "--ckpt-every", "2", "--log-every", "1",
             "--progress", "false", "--seed", "3", "--out", str(out)]
 
 
@@ -44,16 +44,16 @@ def test_killed_run_resumes_bit_for_bit(tmp_path):
     proc.kill()  # SIGKILL: no clean-up
     proc.wait()
     interrupted_at = load_checkpoint(killed)["step"]
-    assert interrupted_at < 8, "the run finished before it could be killed"
+    assert interrupted_at < 12, "the run finished before it could be killed"
 
     _run(killed)
     a, b = load_checkpoint(whole), load_checkpoint(killed)
-    assert a["step"] == b["step"] == 8
+    assert a["step"] == b["step"] == 12
     assert a["method"].keys() == b["method"].keys()
     for name, tensor in a["method"].items():
         assert torch.equal(tensor, b["method"][name]), name
     steps = [json.loads(x)["step"] for x in (killed / "metrics.jsonl").read_text().splitlines()]
-    assert steps == list(range(8))
+    assert steps == list(range(12))
     losses_a = [json.loads(x)["loss"] for x in (whole / "metrics.jsonl").read_text().splitlines()]
     losses_b = [json.loads(x)["loss"] for x in (killed / "metrics.jsonl").read_text().splitlines()]
     assert losses_a == losses_b
