@@ -33,7 +33,7 @@ DEFAULT_TOLERANCE = {
     "fame_motion_probe_swapped": 0.08,
     "fame_margin_over_moco": 0.08,
     "fame_mask_iou": 0.05,
-    "fame_merge_ratio": 3.0,
+    "fame_merge_ratio": 0.5,
     "fame_step_share": 0.10,
 }
 DIRECTION = {
@@ -189,7 +189,7 @@ def measure_cost() -> dict[str, float]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        ratio = fame_merge_ratio(batch=16, frames=16, size=112, repeats=7, device="cpu", seed=0)
+        ratio = fame_merge_ratio(batch=16, frames=16, size=112, repeats=15, device="cpu", seed=0)
     finally:
         torch.set_num_threads(threads)
     return {"fame_merge_ratio": float(ratio["ratio"])}
