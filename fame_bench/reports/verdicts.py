@@ -19,6 +19,7 @@ class Verdict:
     measured: str  # what we measured, in words with numbers
     agrees: bool | None  # None: a row is missing, nothing to compare
     clear: bool  # the difference exceeds the noise
+    single_seed: bool = False  # a row has one seed: no noise estimate
 
     @property
     def mark(self) -> str:
@@ -31,9 +32,13 @@ class Verdict:
             tail = "not measured in this run"
         elif self.claim.kind == "approx":
             tail = "the direction agrees" if self.agrees else "the direction does not agree"
+            tail += " (one seed: no noise estimate)" if self.single_seed else ""
         else:
             tail = ("the direction agrees" if self.agrees else "the direction does not agree")
-            tail += "" if self.clear else " (difference within noise)"
+            if self.single_seed:
+                tail += " (one seed: no noise estimate)"
+            elif not self.clear:
+                tail += " (difference within noise)"
         return (f"{self.mark} The paper reports: {self.claim.text} [{self.claim.source}]. "
                 f"At this scale we measure {self.measured}; {tail}.")
 
@@ -59,6 +64,8 @@ def check(claim: PaperClaim, groups: dict[str, list[dict]]) -> Verdict:
     if missing:
         return Verdict(claim, f"no {label} for {', '.join(missing)}", None, False)
 
+    single = any(s.n < 2 for s in stats.values())
+
     def noise(*rows: str) -> float:
         return max(sum(stats[r].std for r in rows), claim.min_noise)
 
@@ -69,14 +76,14 @@ def check(claim: PaperClaim, groups: dict[str, list[dict]]) -> Verdict:
         agrees = diff > 0 if claim.kind == "greater" else diff < 0
         measured = (f"{label} {a} {_pct(stats[a])} vs {b} {_pct(stats[b])} "
                     f"(difference {100 * diff:+.1f} points)")
-        return Verdict(claim, measured, agrees, abs(diff) > noise(a, b))
+        return Verdict(claim, measured, agrees, abs(diff) > noise(a, b) and not single, single)
     if claim.kind == "approx":
         b = claim.rows[1]
         diff = stats[a].mean - stats[b].mean
         tol = noise(a, b)
         measured = (f"{label} {a} {_pct(stats[a])} vs {b} {_pct(stats[b])} "
                     f"(difference {100 * diff:+.1f} points, noise {100 * tol:.1f})")
-        return Verdict(claim, measured, abs(diff) <= tol, True)
+        return Verdict(claim, measured, abs(diff) <= tol, not single, single)
     if claim.kind == "smaller_gain":
         base = claim.base
         gain = {r: stats[r].mean - stats[base].mean for r in claim.rows}
@@ -85,7 +92,7 @@ def check(claim: PaperClaim, groups: dict[str, list[dict]]) -> Verdict:
         clear = all(abs(gain[o] - gain[a]) > noise(a, o) for o in others)
         parts = ", ".join(f"{r} {100 * gain[r]:+.1f}" for r in claim.rows)
         measured = f"gains in {label} over {base}: {parts} points"
-        return Verdict(claim, measured, agrees, clear)
+        return Verdict(claim, measured, agrees, clear and not single, single)
     raise ValueError(f"unknown claim kind {claim.kind!r}; expected greater|less|approx|"
                      "smaller_gain")
 

@@ -174,3 +174,10 @@ def test_verdict_falls_back_to_real_dataset_top1():
     claim = PaperClaim("t", "src", "A beats B", "greater", ("a", "b"))
     verdict = check(claim, group_by_name(records))
     assert verdict.agrees and "finetune top1" in verdict.measured
+
+
+def test_one_seed_is_never_called_clear():
+    claim = PaperClaim("t", "src", "A beats B", "greater", ("a", "b"))
+    verdict = check(claim, _groups({"a": [0.9], "b": [0.1]}))
+    assert verdict.agrees and not verdict.clear
+    assert "one seed: no noise estimate" in verdict.sentence()
