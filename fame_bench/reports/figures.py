@@ -90,7 +90,9 @@ def temporal_violins(groups: dict[str, list[dict]], labels: dict[str, str], name
                 pooled.setdefault(stage, []).extend(values)
         if pooled:
             per_model[name] = pooled
-    stages = sorted({s for pooled in per_model.values() for s in pooled})
+    order = ("stem", "res2", "res3", "res4", "res5")
+    stages = sorted({s for pooled in per_model.values() for s in pooled},
+                    key=lambda s: (order.index(s) if s in order else len(order), s))
     fig, axes = plt.subplots(1, max(1, len(stages)), figsize=(3.2 * max(1, len(stages)), 3.6),
                              squeeze=False)
     if not stages:
