@@ -47,33 +47,70 @@ def _load_data(cfg: PretrainConfig) -> InMemoryVideos | None:
     return None  # real datasets stream through a DataLoader
 
 
-def _real_dataset_batches(cfg: PretrainConfig, info: distributed.DistInfo, start_step: int):
-    """Batches from a real video dataset (``fame_bench.data.video``), resumable by step."""
-    from torch.utils.data import DataLoader, DistributedSampler
-
-    from fame_bench.data.video import build_dataset, collate_skip
+def _real_dataset(cfg: PretrainConfig):
+    """The training split of a real video dataset, clips shaped by ``cfg``."""
+    from fame_bench.data.video import build_dataset
 
     mode = "vthcl" if cfg.method == "vthcl" else "pretrain"
-    dataset = build_dataset(cfg.dataset, cfg.data_root, "train", cfg.fold, mode=mode)
+    stride = cfg.vthcl_slow_stride if mode == "vthcl" else cfg.frame_stride
+    return build_dataset(cfg.dataset, cfg.data_root, "train", cfg.fold, mode=mode,
+                         clip_len=cfg.clip_len, stride=stride, size=cfg.crop_size or 112,
+                         alpha=cfg.vthcl_alpha, same_span=cfg.vthcl_same_span, seed=cfg.seed,
+                         flip_p=0.5)
+
+
+def _real_dataset_batches(cfg: PretrainConfig, info: distributed.DistInfo, start_step: int,
+                          dataset):
+    """Batches from a real video dataset (``fame_bench.data.video``), resumable by step.
+
+    Bad videos are dropped by the collate (counted and named in warnings and the log); a batch
+    that lost items is refilled by repeating its good ones, so every rank keeps the same batch
+    shape (MoCo gathers keys across ranks) and no rank skips a step the others take.
+    """
+    from torch.utils.data import DataLoader, DistributedSampler
+
+    from fame_bench.data.video import SkipCollate
+
+    local_batch = cfg.batch_size // info.world_size
     sampler = DistributedSampler(dataset, num_replicas=info.world_size, rank=info.rank,
                                  shuffle=True, seed=cfg.seed, drop_last=True)
-    loader = DataLoader(dataset, batch_size=cfg.batch_size // info.world_size, sampler=sampler,
-                        num_workers=cfg.num_workers, collate_fn=collate_skip, drop_last=True,
+    collate = SkipCollate()
+    loader = DataLoader(dataset, batch_size=local_batch, sampler=sampler,
+                        num_workers=cfg.num_workers, collate_fn=collate, drop_last=True,
                         pin_memory=info.device.type == "cuda", persistent_workers=False)
     per_epoch = len(loader)
     if per_epoch == 0:
         raise ValueError(f"{cfg.dataset}: fewer videos than one batch of {cfg.batch_size}")
-    step = start_step
+    step, last_good = start_step, None
     while True:
         epoch, skip = divmod(step, per_epoch)
         sampler.set_epoch(epoch)
+        dataset.set_epoch(epoch)  # new clips each epoch, also with num_workers=0
         for i, items in enumerate(loader):
             if i < skip:
                 continue
+            if items is None:
+                if last_good is None:
+                    raise ValueError(
+                        f"{cfg.dataset} under {cfg.data_root!r}: no video of the first batch "
+                        f"could be decoded ({collate.count} skipped so far; see the warnings)")
+                items = last_good
+            items = _refill(items, local_batch)
+            last_good = items
             yield _real_batch(items, cfg, info.device)
             step += 1
         # next epoch starts at its first batch
         step = (epoch + 1) * per_epoch
+
+
+def _refill(items: dict, size: int) -> dict:
+    """Repeat the good items of a batch that lost some to bad videos, up to ``size``."""
+    tensors = {k: v for k, v in items.items() if isinstance(v, torch.Tensor)}
+    n = next(iter(tensors.values())).shape[0]
+    if n == size:
+        return items
+    index = torch.arange(size) % n
+    return {**items, **{k: v[index] for k, v in tensors.items()}}
 
 
 def _real_batch(items: dict, cfg: PretrainConfig, device: torch.device) -> dict:
@@ -148,9 +185,12 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
     if data is None:
         data = _load_data(cfg)
-    num_instances = len(data) if data is not None else int(cfg.extra.get("num_instances", 0))
-    num_classes = int(data.labels.max()) + 1 if data is not None else int(
-        cfg.extra.get("num_classes", 101))
+    dataset = _real_dataset(cfg) if data is None else None
+    if data is not None:
+        num_instances, num_classes = len(data), int(data.labels.max()) + 1
+    else:  # the VTHCL memory bank holds one entry per training video
+        num_instances = len(dataset)
+        num_classes = max(r.label for r in dataset.records) + 1
 
     # Parameter init draws from the global RNG inside torch.nn; fork it so the caller's RNG is
     # left untouched and the init is a function of cfg.seed only.
@@ -188,7 +228,8 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
         ids = [device.index] if device.type == "cuda" else None
         model = DistributedDataParallel(method, device_ids=ids)
 
-    real_batches = _real_dataset_batches(cfg, info, start_step) if data is None else None
+    real_batches = (_real_dataset_batches(cfg, info, start_step, dataset)
+                    if data is None else None)
     step_times, augment_times = [], []
     from tqdm import tqdm
 
