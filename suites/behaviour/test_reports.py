@@ -181,3 +181,19 @@ def test_one_seed_is_never_called_clear():
     verdict = check(claim, _groups({"a": [0.9], "b": [0.1]}))
     assert verdict.agrees and not verdict.clear
     assert "one seed: no noise estimate" in verdict.sentence()
+
+
+def test_index_separates_clear_agreement_from_agreement_within_noise():
+    from fame_bench.reports.reproduce import verdict_counts
+
+    text = "\n".join([
+        "- ✓ The paper reports: a. At this scale we measure x; the direction agrees.",
+        "- ✓ The paper reports: b. At this scale we measure y; the direction agrees "
+        "(difference within noise).",
+        "- ✓ The paper reports: c. At this scale we measure z; the direction agrees "
+        "(one seed: no noise estimate).",
+        "- ✗ The paper reports: d. At this scale we measure w; the direction does not agree.",
+        "- – The paper reports: e. At this scale we measure v; not measured in this run.",
+        "✓ not a verdict line",
+    ])
+    assert verdict_counts(text) == {"clear": 1, "noise": 2, "against": 1, "missing": 1}
