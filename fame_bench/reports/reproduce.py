@@ -31,11 +31,13 @@ MASK_VARIANTS = (("Gauss", "gauss", "code"), ("Seed", "seed", "code"), ("Grid", 
 
 
 def run_rows(tdef: TableDef, preset: str, seeds: list[int], runs_dir: Path,
-             data_root: str | None = None, log=print) -> list[dict]:
-    """Every row × seed of ``tdef`` (from the cache where present)."""
+             data_root: str | None = None, log=print, pretrain_set: dict | None = None,
+             eval_set: dict | None = None) -> list[dict]:
+    """Every row × seed of ``tdef`` (from the cache where present); ``pretrain_set`` /
+    ``eval_set`` override config fields of every row (they enter the record's hash)."""
     records = []
     for _, spec in tdef.rows:
-        spec = _with_data_root(spec, data_root)
+        spec = _with_overrides(_with_data_root(spec, data_root), pretrain_set, eval_set)
         for seed in seeds:
             start = time.perf_counter()
             record = run_experiment(spec, preset, seed, runs_dir=runs_dir)
@@ -59,6 +61,32 @@ def _with_data_root(spec: ExperimentSpec, data_root: str | None) -> ExperimentSp
     pretrain_set, eval_set = REAL_COUNTERPART.get(spec.dataset, (spec.dataset, spec.dataset))
     return dataclasses.replace(spec, dataset=pretrain_set, eval_dataset=eval_set,
                                pretrain_overrides=tuple(sorted(overrides.items())))
+
+
+def _with_overrides(spec: ExperimentSpec, pretrain_set: dict | None,
+                    eval_set: dict | None) -> ExperimentSpec:
+    if not pretrain_set and not eval_set:
+        return spec
+    pre = {**dict(spec.pretrain_overrides), **(pretrain_set or {})}
+    ev = {**dict(spec.eval_overrides), **(eval_set or {})}
+    return dataclasses.replace(spec, pretrain_overrides=tuple(sorted(pre.items())),
+                               eval_overrides=tuple(sorted(ev.items())))
+
+
+def parse_assignments(items: list[str] | None) -> dict:
+    """``["steps=10", "jitter=[0.4,0.4,0.4,0]"]`` → ``{"steps": 10, "jitter": (0.4, ...)}``;
+    values are JSON where they parse (lists become tuples), else strings."""
+    out = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"expected FIELD=VALUE, got {item!r}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        out[key.strip().replace("-", "_")] = tuple(value) if isinstance(value, list) else value
+    return out
 
 
 # --- table4: mask IoU and gallery -------------------------------------------------------------
@@ -247,12 +275,14 @@ def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[i
 
 
 def reproduce_table(name: str, preset: str, seeds: list[int], runs_dir: Path, reports_dir: Path,
-                    data_root: str | None = None) -> Path:
+                    data_root: str | None = None, pretrain_set: dict | None = None,
+                    eval_set: dict | None = None) -> Path:
     if name not in TABLES:
         raise ValueError(f"unknown table {name!r}; expected one of {sorted(TABLES)} or 'all'")
     tdef = TABLES[name]
     start = time.perf_counter()
-    records = run_rows(tdef, preset, seeds, runs_dir, data_root)
+    records = run_rows(tdef, preset, seeds, runs_dir, data_root, pretrain_set=pretrain_set,
+                       eval_set=eval_set)
     extras: dict = {}
     if tdef.mask_gallery:
         iou = measure_mask_iou(preset, seeds)
@@ -327,6 +357,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reports-dir", default="reports")
     parser.add_argument("--data-root", default=None,
                         help="root of the real datasets (paper preset)")
+    parser.add_argument("--set", dest="pretrain_set", action="append", metavar="FIELD=VALUE",
+                        help="override a PretrainConfig field in every row (repeatable)")
+    parser.add_argument("--eval-set", action="append", metavar="FIELD=VALUE",
+                        help="override an EvalConfig field in every row (repeatable)")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
@@ -335,7 +369,9 @@ def main(argv: list[str] | None = None) -> int:
     written = []
     for name in names:
         path = reproduce_table(name, args.preset, seeds, Path(args.runs_dir),
-                               Path(args.reports_dir), args.data_root)
+                               Path(args.reports_dir), args.data_root,
+                               pretrain_set=parse_assignments(args.pretrain_set),
+                               eval_set=parse_assignments(args.eval_set))
         print(f"wrote {path}")
         written.append(path)
     if args.table == "all":

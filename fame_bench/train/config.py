@@ -98,6 +98,13 @@ class PretrainConfig:
                 f"vthcl_alpha={self.vthcl_alpha} must be >= 1 and divide vthcl_slow_stride="
                 f"{self.vthcl_slow_stride} (the fast clip's stride is τ / α)"
             )
+        if self.method == "moco" and self.batch_size < 2 * max(1, self.bn_splits):
+            # BatchNorm in training mode needs two clips per split of the key batch.
+            raise ValueError(
+                f"batch_size={self.batch_size} is too small for MoCo's key encoder with "
+                f"bn_splits={self.bn_splits}: expected at least {2 * max(1, self.bn_splits)} "
+                f"(2 clips per BatchNorm split)"
+            )
         self.vthcl_levels = tuple(self.vthcl_levels)
         self.jitter = tuple(self.jitter)
 

@@ -30,6 +30,11 @@ REAL_DATASETS = ("ucf101", "hmdb51", "diving48", "k400")
 #: PretrainConfig fields that do not change a run's numbers: left out of the record's hash.
 HASH_FREE = ("out_dir", "progress", "num_workers", "extra")
 
+#: PretrainConfig fields a random-init row keeps from its overrides: what shapes the encoder
+#: and its input, not how it would have been trained.
+RANDOM_ROW_FIELDS = ("dataset", "data_root", "backbone", "clip_len", "frame_stride", "crop_size",
+                     "device")
+
 #: Statistics of the temporal kernels kept in the record (for the paper's Figure 2): at most
 #: this many |w| values per stage, an evenly spaced subsample of the sorted weights.
 TEMPORAL_SAMPLES_PER_STAGE = 400
@@ -144,7 +149,7 @@ def _pretrain_config(spec: ExperimentSpec, preset: str, seed: int, out_dir: Path
                          f"{spec.name!r}; known fields: {sorted(known)}")
     if spec.method == "random":
         # No pretraining: the preset still names the backbone, the data and the device.
-        overrides = {k: v for k, v in overrides.items() if k in ("dataset", "data_root")}
+        overrides = {k: v for k, v in overrides.items() if k in RANDOM_ROW_FIELDS}
     return PretrainConfig.preset(preset, **overrides, seed=seed, out_dir=str(out_dir))
 
 
