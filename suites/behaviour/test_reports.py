@@ -78,6 +78,9 @@ def test_approx_smaller_gain_less_and_missing_rows():
     assert check(gain, groups).agrees
     groups = _groups({"m": [0.3] * 3, "a": [0.5] * 3, "b": [0.45] * 3, "c": [0.6] * 3})
     assert not check(gain, groups).agrees
+    # a negative gain that is still the smallest: the ordering claim holds
+    groups = _groups({"m": [0.3] * 3, "a": [0.5] * 3, "b": [0.45] * 3, "c": [0.25] * 3})
+    assert check(gain, groups).agrees
     less = PaperClaim("t", "src", "gap shrinks", "less", ("a", "b"), metric=("linear", "bias_gap"))
     recs = [fake_record("a", s, 0.5, gap=0.1) for s in range(3)]
     recs += [fake_record("b", s, 0.5, gap=0.4) for s in range(3)]
