@@ -71,6 +71,7 @@ _SPLIT_IDS = {name: i for i, name in enumerate(SPLITS)}
 _NUM_DRAWS = 96  # uniform numbers per clip; fixed so adding a draw later is a visible change
 _FG_NOISE_CELLS = 4  # the object's noise texture is a 4x4 grid of two colours
 _FAMILY_SEED = 20220615  # families are fixed for the benchmark, not per seed
+_NOISE_STREAM = 7  # SeedSequence entry of the sensor-noise stream
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,10 @@ class SyntheticConfig:
     distractor: bool = False
     distractor_alpha: float = 0.3
     camera_motion: float = 0.0
+    # Sensor noise: std of per-pixel, per-frame Gaussian noise in uint8 levels (0: noise-free).
+    # Real cameras never give exactly static pixels; without noise FAME's seed region is exactly
+    # 0 outside the object and its tie rule fills the rest of the mask with the top rows.
+    noise_std: float = 0.0
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -114,6 +119,8 @@ class SyntheticConfig:
             raise ValueError(f"size must be >= 8 pixels, got {self.size}")
         if not 0.0 <= self.rho <= 1.0:
             raise ValueError(f"rho must be in [0, 1], got {self.rho}")
+        if not 0.0 <= self.noise_std <= 64.0:
+            raise ValueError(f"noise_std must be in [0, 64] uint8 levels, got {self.noise_std}")
         lo, hi = self.object_scale
         if not 0.0 < lo <= hi < 1.0:
             raise ValueError(f"object_scale must satisfy 0 < lo <= hi < 1, got {self.object_scale}")
@@ -484,8 +491,25 @@ def _render_block(cfg: SyntheticConfig, split: str, indices: np.ndarray, seed: i
         video, masks = bg, np.zeros_like(masks)
     else:
         video = np.where(masks[:, None], fg, bg)
-    video_u8 = np.clip(np.rint(video * 255), 0, 255).astype(np.uint8)
+    video = video * 255
+    if cfg.noise_std > 0:
+        video = video + cfg.noise_std * _sensor_noise(cfg, split, indices, seed, video.shape)
+    video_u8 = np.clip(np.rint(video), 0, 255).astype(np.uint8)
     return video_u8, labels, families, masks
+
+
+def _sensor_noise(cfg: SyntheticConfig, split: str, indices: np.ndarray, seed: int,
+                  shape: tuple[int, ...]) -> np.ndarray:
+    """Standard normal noise ``shape = (n, C, T, H, W)``, one stream per clip, independent of the
+    clip's other draws (so noise can be switched on without moving anything else)."""
+    variant_id = VARIANTS.index(cfg.variant)
+    rows = [
+        np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+            [seed, _SPLIT_IDS[split], int(i), variant_id, _NOISE_STREAM]))
+        ).standard_normal(shape[1:], dtype=np.float32)
+        for i in indices
+    ]
+    return np.stack(rows) if rows else np.zeros(shape, np.float32)
 
 
 def _add_distractor(cfg, bg, families, d: _Draws) -> np.ndarray:

@@ -23,27 +23,30 @@ from fame_bench.reports.definitions import TABLES, TableDef
 from fame_bench.reports.paper import claims_for, departures_for, numbers_for
 from fame_bench.reports.stats import group_by_name
 from fame_bench.reports.verdicts import check_all
-from fame_bench.train.experiment import ExperimentSpec, run_experiment
+from fame_bench.reports.runner import Job, default_jobs, run_jobs
+from fame_bench.train.experiment import ExperimentSpec
 
 PRESETS = ("ci", "cpu", "paper")
 MASK_VARIANTS = (("Gauss", "gauss", "code"), ("Seed", "seed", "code"), ("Grid", "grid", "code"),
                  ("FAME", "fame", "code"), ("FAME, hue='turns'", "fame", "turns"))
 
 
+def table_jobs(tdef: TableDef, preset: str, seeds: list[int], data_root: str | None = None,
+               pretrain_set: dict | None = None, eval_set: dict | None = None) -> list[Job]:
+    """Every row × seed of ``tdef``; ``pretrain_set`` / ``eval_set`` override config fields of
+    every row (they enter the record's hash)."""
+    specs = [_with_overrides(_with_data_root(spec, data_root), pretrain_set, eval_set)
+             for _, spec in tdef.rows]
+    return [Job(spec, preset, seed) for spec in specs for seed in seeds]
+
+
 def run_rows(tdef: TableDef, preset: str, seeds: list[int], runs_dir: Path,
              data_root: str | None = None, log=print, pretrain_set: dict | None = None,
-             eval_set: dict | None = None) -> list[dict]:
-    """Every row × seed of ``tdef`` (from the cache where present); ``pretrain_set`` /
-    ``eval_set`` override config fields of every row (they enter the record's hash)."""
-    records = []
-    for _, spec in tdef.rows:
-        spec = _with_overrides(_with_data_root(spec, data_root), pretrain_set, eval_set)
-        for seed in seeds:
-            start = time.perf_counter()
-            record = run_experiment(spec, preset, seed, runs_dir=runs_dir)
-            log(f"[{tdef.name}] {spec.name} seed {seed}: {time.perf_counter() - start:.1f} s")
-            records.append(record)
-    return records
+             eval_set: dict | None = None, jobs: int = 1) -> list[dict]:
+    """Every row × seed of ``tdef`` (from the cache where present), ``jobs`` runs at a time."""
+    table = table_jobs(tdef, preset, seeds, data_root, pretrain_set, eval_set)
+    done = run_jobs(table, runs_dir, workers=jobs, log=lambda line: log(f"[{tdef.name}] {line}"))
+    return [done[job.key] for job in table]
 
 
 #: With ``--data-root``: the real datasets standing behind each synthetic one (pretraining set,
@@ -282,13 +285,13 @@ def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[i
 
 def reproduce_table(name: str, preset: str, seeds: list[int], runs_dir: Path, reports_dir: Path,
                     data_root: str | None = None, pretrain_set: dict | None = None,
-                    eval_set: dict | None = None) -> Path:
+                    eval_set: dict | None = None, jobs: int = 1) -> Path:
     if name not in TABLES:
         raise ValueError(f"unknown table {name!r}; expected one of {sorted(TABLES)} or 'all'")
     tdef = TABLES[name]
     start = time.perf_counter()
     records = run_rows(tdef, preset, seeds, runs_dir, data_root, pretrain_set=pretrain_set,
-                       eval_set=eval_set)
+                       eval_set=eval_set, jobs=jobs)
     extras: dict = {}
     if tdef.mask_gallery:
         iou = measure_mask_iou(preset, seeds)
@@ -373,17 +376,27 @@ def main(argv: list[str] | None = None) -> int:
                         help="override a PretrainConfig field in every row (repeatable)")
     parser.add_argument("--eval-set", action="append", metavar="FIELD=VALUE",
                         help="override an EvalConfig field in every row (repeatable)")
+    parser.add_argument("--jobs", type=int, default=0,
+                        help="runs in parallel worker processes (default 0: one per core)")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
+    if args.jobs < 0:
+        parser.error("--jobs must be >= 0 (0: one per core)")
+    jobs = args.jobs or default_jobs()
     seeds = list(range(args.seeds))
     names = list(TABLES) if args.table == "all" else [args.table]
+    pretrain_set = parse_assignments(args.pretrain_set)
+    eval_set = parse_assignments(args.eval_set)
+    if len(names) > 1:  # every table's runs in one pool, so no worker idles between tables
+        every = [job for name in names for job in table_jobs(
+            TABLES[name], args.preset, seeds, args.data_root, pretrain_set, eval_set)]
+        run_jobs(every, Path(args.runs_dir), workers=jobs)
     written = []
     for name in names:
         path = reproduce_table(name, args.preset, seeds, Path(args.runs_dir),
                                Path(args.reports_dir), args.data_root,
-                               pretrain_set=parse_assignments(args.pretrain_set),
-                               eval_set=parse_assignments(args.eval_set))
+                               pretrain_set=pretrain_set, eval_set=eval_set, jobs=jobs)
         print(f"wrote {path}")
         written.append(path)
     if args.table == "all":

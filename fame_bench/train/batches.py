@@ -65,6 +65,33 @@ def to_float_clips(clips: torch.Tensor, device: torch.device, size: int = 0) -> 
     return clips
 
 
+def random_resized_crop(clips: torch.Tensor, scale: tuple[float, float],
+                        generator: torch.Generator) -> torch.Tensor:
+    """One random square crop per clip, the same for all its frames, resized back to ``(H, W)``.
+
+    ``clips`` float ``(B, C, T, H, W)``; the crop covers a fraction of the frame's area drawn
+    uniformly from ``scale`` and lies wholly inside the frame. No flip: on the synthetic benchmark
+    a flip changes the label. ``scale == (1, 1)`` returns the clips unchanged.
+    """
+    lo, hi = scale
+    if lo >= 1.0:
+        return clips
+    b, c, t, h, w = clips.shape
+    area = lo + (hi - lo) * torch.rand(b, generator=generator)
+    side = area.sqrt()  # fraction of the side; grid coordinates span [-1, 1]
+    centre = (1 - side)[:, None] * (2 * torch.rand(b, 2, generator=generator) - 1)
+    theta = torch.zeros(b, 2, 3)
+    theta[:, 0, 0] = side
+    theta[:, 1, 1] = side
+    theta[:, :, 2] = centre
+    theta = theta.to(clips.device, clips.dtype).repeat_interleave(t, dim=0)
+    frames = clips.transpose(1, 2).reshape(b * t, c, h, w)
+    grid = F.affine_grid(theta, [b * t, c, h, w], align_corners=False)
+    frames = F.grid_sample(frames, grid, mode="bilinear", padding_mode="border",
+                           align_corners=False)
+    return frames.reshape(b, t, c, h, w).transpose(1, 2)
+
+
 @dataclass
 class InMemoryVideos:
     """uint8 videos ``(N, C, T, H, W)`` and int64 labels ``(N,)``, held in memory."""
@@ -110,20 +137,23 @@ def make_batch(data: InMemoryVideos, cfg, step: int, rank: int, world_size: int,
     else:
         frames = clip_frame_indices(t, b, cfg.clip_len, cfg.frame_stride, g, num_clips=1)
     lo, hi = rank * b // world_size, (rank + 1) * b // world_size
+    crop_g = step_generator(cfg.seed, step, stream=204 + rank)
+    scale = tuple(cfg.crop_scale)
     index_local = index[lo:hi]
     videos = data.videos[index_local]
     out = {"index": index_local.to(device), "labels": data.labels[index_local].to(device)}
     if cfg.method == "moco":
         f = frames[lo:hi]
         views = [gather_frames(videos, f[:, k]) for k in range(2)]
-        out["views"] = to_float_clips(torch.stack(views, dim=1).flatten(0, 1), device,
-                                      cfg.crop_size).unflatten(0, (hi - lo, 2))
+        flat = to_float_clips(torch.stack(views, dim=1).flatten(0, 1), device, cfg.crop_size)
+        out["views"] = random_resized_crop(flat, scale, crop_g).unflatten(0, (hi - lo, 2))
     elif cfg.method == "vthcl":
-        out["slow"] = to_float_clips(gather_frames(videos, slow[lo:hi]), device, cfg.crop_size)
-        out["fast"] = to_float_clips(gather_frames(videos, fast[lo:hi]), device, cfg.crop_size)
+        for key, idx in (("slow", slow), ("fast", fast)):
+            clips = to_float_clips(gather_frames(videos, idx[lo:hi]), device, cfg.crop_size)
+            out[key] = random_resized_crop(clips, scale, crop_g)
     else:
-        out["clips"] = to_float_clips(gather_frames(videos, frames[lo:hi, 0]), device,
-                                      cfg.crop_size)
+        clips = to_float_clips(gather_frames(videos, frames[lo:hi, 0]), device, cfg.crop_size)
+        out["clips"] = random_resized_crop(clips, scale, crop_g)
     return out
 
 

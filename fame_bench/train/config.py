@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 METHODS = ("moco", "vthcl", "supervised")
 AUGMENTS = ("none", "fame", "be")
+OPTIMIZERS = ("sgd", "adamw")
 
 
 @dataclass
@@ -63,7 +64,11 @@ class PretrainConfig:
     jitter: tuple = (0.4, 0.4, 0.4, 0.1)
     jitter_p: float = 0.8
     grayscale_p: float = 0.2
+    # spatial augmentation of synthetic training clips: a random square crop per clip covering
+    # this fraction of the frame's area, resized back; (1, 1) switches it off
+    crop_scale: tuple = (1.0, 1.0)
     # optimisation
+    optimizer: str = "sgd"  # "sgd" (momentum) | "adamw"
     steps: int = 100
     batch_size: int = 32
     lr: float = 0.05
@@ -105,8 +110,14 @@ class PretrainConfig:
                 f"bn_splits={self.bn_splits}: expected at least {2 * max(1, self.bn_splits)} "
                 f"(2 clips per BatchNorm split)"
             )
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        lo, hi = self.crop_scale
+        if not 0.0 < lo <= hi <= 1.0:
+            raise ValueError(f"crop_scale must satisfy 0 < lo <= hi <= 1, got {self.crop_scale}")
         self.vthcl_levels = tuple(self.vthcl_levels)
         self.jitter = tuple(self.jitter)
+        self.crop_scale = tuple(self.crop_scale)
 
     @classmethod
     def preset(cls, name: str, **overrides) -> PretrainConfig:

@@ -40,6 +40,14 @@ def cosine_lr(cfg: PretrainConfig, step: int) -> float:
     return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def build_optimizer(cfg: PretrainConfig, params) -> torch.optim.Optimizer:
+    """SGD with momentum (the papers' recipe) or AdamW; the lr is set per step by the schedule."""
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.sgd_momentum,
+                           weight_decay=cfg.weight_decay)
+
+
 def _load_data(cfg: PretrainConfig) -> InMemoryVideos | None:
     if cfg.dataset in ("synthetic", "synthetic_finegrained"):
         split = cfg.supervised_split if cfg.method == "supervised" else "pretrain"
@@ -204,8 +212,7 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
     if cfg.batch_size % info.world_size:
         raise ValueError(f"batch_size {cfg.batch_size} not divisible by {info.world_size} ranks")
     params = [p for p in method.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.sgd_momentum,
-                                weight_decay=cfg.weight_decay)
+    optimizer = build_optimizer(cfg, params)
     use_amp = cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 

@@ -1,0 +1,154 @@
+"""Run a reproduction's (row × seed) experiments, in parallel worker processes, with progress.
+
+Every run is independent (its own run directory, its own seeds), so ``jobs`` worker processes
+each take whole runs; each run pins its own torch thread count (the CPU presets use 1 thread), so
+``jobs = cores`` keeps every core busy without oversubscription. A record's numbers do not depend
+on which worker made it or on ``jobs``: on CPU the same seed gives the same record.
+
+Progress is one line per finished run: runs done / total, the run's own wall time, and an ETA
+from the wall times of the runs finished so far (same row first) or, before any has finished, of
+the records already on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import statistics
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from fame_bench.train.experiment import ExperimentSpec, record_path, run_experiment
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run of a reproduction: row ``spec`` at ``preset`` with ``seed``."""
+
+    spec: ExperimentSpec
+    preset: str
+    seed: int
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.preset, self.spec.name, self.seed)
+
+
+def default_jobs() -> int:
+    """One worker per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def unique_jobs(jobs: list[Job]) -> list[Job]:
+    """Jobs in first-seen order, each (preset, row, seed) once: tables share runs."""
+    seen: dict[tuple[str, str, int], Job] = {}
+    for job in jobs:
+        seen.setdefault(job.key, job)
+    return list(seen.values())
+
+
+def _past_wall_time(job: Job, runs_dir: Path) -> float | None:
+    """Wall time of a record of this row and seed already on disk (even a stale one)."""
+    path = record_path(runs_dir, job.preset, job.spec.name, job.seed)
+    try:
+        value = json.loads(path.read_text()).get("wall_time_s")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _run(job: Job, runs_dir: str) -> tuple[dict, float]:
+    start = time.perf_counter()
+    record = run_experiment(job.spec, job.preset, job.seed, runs_dir=runs_dir)
+    return record, time.perf_counter() - start
+
+
+def _fmt_duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+
+
+class Progress:
+    """Counts finished runs and estimates the time left from their wall times."""
+
+    def __init__(self, jobs: list[Job], runs_dir: Path, workers: int):
+        self.total = len(jobs)
+        self.done = 0
+        self.workers = workers
+        self.finished: dict[str, list[float]] = {}
+        self.past = {job.key: _past_wall_time(job, runs_dir) for job in jobs}
+
+    def estimate(self, job: Job) -> float | None:
+        same_row = self.finished.get(job.spec.name)
+        if same_row:
+            return statistics.mean(same_row)
+        return self.past.get(job.key)
+
+    def eta(self, remaining: list[Job]) -> str:
+        estimates = [self.estimate(job) for job in remaining]
+        known = [e for e in estimates if e is not None]
+        if not remaining:
+            return "0m00s"
+        if not known:
+            everything = [t for ts in self.finished.values() for t in ts]
+            if not everything:
+                return "unknown"
+            known = [statistics.mean(everything)] * len(remaining)
+        else:  # rows never timed count as the mean of the timed ones
+            known = known + [statistics.mean(known)] * (len(estimates) - len(known))
+        return _fmt_duration(sum(known) / max(1, min(self.workers, len(remaining))))
+
+    def finish(self, job: Job, seconds: float, remaining: list[Job]) -> str:
+        self.done += 1
+        self.finished.setdefault(job.spec.name, []).append(seconds)
+        return (f"[{self.done}/{self.total}] {job.spec.name} seed {job.seed}: {seconds:.1f} s; "
+                f"ETA {self.eta(remaining)}")
+
+
+def run_jobs(jobs: list[Job], runs_dir: str | Path, workers: int = 1,
+             log: Callable[[str], None] = print) -> dict[tuple[str, str, int], dict]:
+    """Run (or read from the cache) every job; returns ``{job.key: record}``.
+
+    ``workers > 1`` runs jobs in that many spawned processes (fresh interpreters: no torch state
+    is shared with the parent). A failing run stops the reproduction with its error once the runs
+    already started have ended; the records written before it are kept on disk.
+    """
+    jobs = unique_jobs(jobs)
+    runs_dir = Path(runs_dir)
+    progress = Progress(jobs, runs_dir, workers)
+    records: dict[tuple[str, str, int], dict] = {}
+    if workers <= 1 or len(jobs) <= 1:
+        for i, job in enumerate(jobs):
+            record, seconds = _run(job, str(runs_dir))
+            records[job.key] = record
+            log(progress.finish(job, seconds, jobs[i + 1:]))
+        return records
+
+    context = multiprocessing.get_context("spawn")
+    pending = list(jobs)
+    running: dict[Future, Job] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        while pending or running:
+            while pending and len(running) < workers:
+                job = pending.pop(0)
+                running[pool.submit(_run, job, str(runs_dir))] = job
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = running.pop(future)
+                try:
+                    record, seconds = future.result()
+                except BaseException:
+                    pending.clear()  # start nothing new; the running ones finish
+                    raise
+                records[job.key] = record
+                log(progress.finish(job, seconds, pending + list(running.values())))
+    return records
