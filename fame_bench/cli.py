@@ -40,7 +40,7 @@ def _field_type(default):
 
 
 def _add_pretrain_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", default="ci", choices=["ci", "cpu", "paper"])
+    parser.add_argument("--preset", default="ci", choices=["ci", "cpu", "gpu", "paper"])
     defaults = PretrainConfig()
     for f in dataclasses.fields(PretrainConfig):
         if f.name == "preset_name":
@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--run", default=None, help="run directory holding checkpoint.pt")
         p.add_argument("--random", action="store_true", help="evaluate a random-init backbone")
         p.add_argument("--backbone", default="tiny_r2plus1d")
-        p.add_argument("--preset", default="ci", choices=["ci", "cpu", "paper"])
+        p.add_argument("--preset", default="ci", choices=["ci", "cpu", "gpu", "paper"])
         p.add_argument("--dataset", default="synthetic",
                        choices=["synthetic", "synthetic_finegrained"])
         p.add_argument("--seed", type=int, default=0)

@@ -133,6 +133,8 @@ class SyntheticConfig:
         presets = {
             "ci": {},
             "cpu": dict(n_pretrain=5000, n_train=2500, n_train_unbiased=2500, n_test=1000),
+            "gpu": dict(size=64, n_pretrain=10000, n_train=5000, n_train_unbiased=5000,
+                        n_test=2000),
             "paper": dict(
                 size=112, n_pretrain=10000, n_train=5000, n_train_unbiased=5000, n_test=2000,
                 distractor=True,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import torch
 
-PRESETS = ("ci", "cpu", "paper")
+PRESETS = ("ci", "cpu", "gpu", "paper")
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,13 @@ _PRESETS = {
         clip_len=8, stride=1, num_clips=1, batch_size=64, threads=1,
         linear_epochs=100, linear_lr=0.5, linear_batch_size=256,
         finetune_steps=100, finetune_lr=0.05, finetune_batch_size=16, finetune_dropout=0.5,
+        finetune_color_jitter=0.2,
+    ),
+    # One GPU, synthetic 64² clips: the cpu protocol with more finetune steps; unmeasured so far.
+    "gpu": EvalConfig(
+        clip_len=8, stride=1, num_clips=1, batch_size=128, device="auto",
+        linear_epochs=100, linear_lr=0.5, linear_batch_size=256,
+        finetune_steps=400, finetune_lr=0.05, finetune_batch_size=32, finetune_dropout=0.5,
         finetune_color_jitter=0.2,
     ),
     "paper": EvalConfig(

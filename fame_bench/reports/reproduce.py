@@ -26,7 +26,7 @@ from fame_bench.reports.verdicts import check_all
 from fame_bench.reports.runner import Job, default_jobs, run_jobs
 from fame_bench.train.experiment import ExperimentSpec
 
-PRESETS = ("ci", "cpu", "paper")
+PRESETS = ("ci", "cpu", "gpu", "paper")
 MASK_VARIANTS = (("Gauss", "gauss", "code"), ("Seed", "seed", "code"), ("Grid", "grid", "code"),
                  ("FAME", "fame", "code"), ("FAME, hue='turns'", "fame", "turns"))
 

@@ -81,7 +81,8 @@ class PretrainConfig:
     ckpt_every: int = 50
     log_every: int = 5
     device: str = "auto"  # "auto": cuda when available, else cpu
-    amp: bool = True  # autocast + GradScaler on CUDA only
+    amp: bool = True  # autocast on CUDA only
+    amp_dtype: str = "bf16"  # "bf16" (no loss scaling; float16 where unsupported) | "fp16"
     # torch threads on CPU for this run (restored after); 0: leave as is. The CPU presets use 1:
     # on a shared 2-core machine two OpenMP threads slowed a step ~30x under contention.
     threads: int = 0
@@ -110,6 +111,8 @@ class PretrainConfig:
                 f"bn_splits={self.bn_splits}: expected at least {2 * max(1, self.bn_splits)} "
                 f"(2 clips per BatchNorm split)"
             )
+        if self.amp_dtype not in ("bf16", "fp16"):
+            raise ValueError(f"amp_dtype must be 'bf16' or 'fp16', got {self.amp_dtype!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         lo, hi = self.crop_scale

@@ -6,7 +6,8 @@ the method's non-gradient updates, logs one JSON line per step to ``run_dir/metr
 checkpoints every ``ckpt_every`` steps and at the end. A run directory that already holds a
 checkpoint is resumed from it; on CPU the resumed run ends with the same weights, bit for bit,
 as an uninterrupted one (every random draw comes from generators derived from (seed, step)).
-AMP (float16 autocast + GradScaler) on CUDA when ``cfg.amp``.
+AMP on CUDA when ``cfg.amp``: bfloat16 autocast (``amp_dtype="bf16"``, where the GPU supports
+it) or float16 autocast with a GradScaler (``"fp16"``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ def build_optimizer(cfg: PretrainConfig, params) -> torch.optim.Optimizer:
         return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.sgd_momentum,
                            weight_decay=cfg.weight_decay)
+
+
+def autocast_dtype(name: str, device: torch.device) -> torch.dtype:
+    """``"bf16"`` → bfloat16 where the device supports it (else float16); ``"fp16"`` → float16."""
+    if name == "bf16" and (device.type != "cuda" or torch.cuda.is_bf16_supported()):
+        return torch.bfloat16
+    return torch.float16
 
 
 def _load_data(cfg: PretrainConfig) -> InMemoryVideos | None:
@@ -214,7 +222,9 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
     params = [p for p in method.parameters() if p.requires_grad]
     optimizer = build_optimizer(cfg, params)
     use_amp = cfg.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    amp_dtype = autocast_dtype(cfg.amp_dtype, device)
+    # bfloat16 has float32's range: no loss scaling needed
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
 
     start_step = 0
     state = load_checkpoint(run_dir, map_location=device)
@@ -257,7 +267,7 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
             generator = step_generator(cfg.seed, step, stream=1000 + info.rank)
             _sync(device)
             t0 = time.perf_counter()
-            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+            with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
                 loss, stats = model(batch, generator)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss is {float(loss)} at step {step}")
