@@ -40,9 +40,10 @@ def run_lock(run_dir: str | Path) -> Iterator[Path]:
                 f"{run_dir} is in use by another process ({holder}); wait for it to finish or "
                 f"use another directory"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (f"pid {os.getpid()} on {socket.gethostname()}, since "
-                       f"{time.strftime('%Y-%m-%d %H:%M:%S')}").encode(), 0)
+        holder = (f"pid {os.getpid()} on {socket.gethostname()}, since "
+                  f"{time.strftime('%Y-%m-%d %H:%M:%S')}").encode()
+        os.pwrite(fd, holder, 0)  # then cut the rest: a reader never sees an empty file
+        os.ftruncate(fd, len(holder))
         remove_stale_temporaries(run_dir)
         yield run_dir
     finally:
