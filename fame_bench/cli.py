@@ -5,6 +5,10 @@
 comma lists, booleans as true/false). ``linear``/``finetune``/``retrieval`` evaluate a run's
 backbone (or a random-init one with ``--random``) on the synthetic benchmark and print JSON.
 ``reproduce <table>`` hands over to ``fame_bench.reports.reproduce``.
+
+A user error (a bad value, a missing or corrupt file, a run directory held by another process)
+prints one line, ``fame-bench: error: ...``, on stderr and exits with status 2; set
+``FAME_BENCH_TRACEBACK=1`` to see the traceback instead.
 """
 
 from __future__ import annotations
@@ -12,9 +16,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 
 from fame_bench.train.config import PretrainConfig
+from fame_bench.train.runlock import RunLockedError
+
+#: What a user causes and can fix: a bad option value, a missing, corrupt or foreign file, a
+#: run directory in use. Anything else is a bug and keeps its traceback.
+USER_ERRORS = (ValueError, OSError, RunLockedError)
 
 _ALIASES = {"out_dir": ["--out"]}
 
@@ -81,7 +91,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     elif args.run:
         backbone = load_backbone(args.run)
     else:
-        raise SystemExit("give --run RUN_DIR (a pretraining run) or --random")
+        raise ValueError("give --run RUN_DIR (a pretraining run) or --random")
     variant = "finegrained" if args.dataset == "synthetic_finegrained" else "bias"
     data_cfg = SyntheticConfig.preset(args.preset, variant=variant)
     eval_cfg = EvalConfig.preset(args.preset)
@@ -118,6 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except USER_ERRORS as err:
+        if os.environ.get("FAME_BENCH_TRACEBACK"):
+            raise
+        print(f"fame-bench: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "reproduce":
         return _reproduce(argv[1:])

@@ -18,7 +18,7 @@ def background_erasing(clips, frame_index, weight) -> np.ndarray:
     paper's ``λ`` in [0, 1], a scalar or ``(B,)``. Float clips are mixed in float32 (float64 stays
     float64) and keep their dtype; uint8 clips are mixed in float32 and rounded back (half to even).
     """
-    x = check_clips(clips, min_frames=1)
+    x = check_clips(clips, min_frames=1, unit_range=False)
     batch, _, frames = x.shape[:3]
     frame_index = np.asarray(frame_index)
     if (
@@ -30,7 +30,12 @@ def background_erasing(clips, frame_index, weight) -> np.ndarray:
         raise ValueError(
             f"frame_index must be ({batch},) integers in [0, T = {frames}) of {LAYOUT}"
         )
-    lam = np.broadcast_to(np.asarray(weight, dtype=np.float64), (batch,))
+    lam = np.asarray(weight, dtype=np.float64)
+    if lam.ndim > 1 or (lam.ndim == 1 and lam.shape[0] != batch):
+        raise ValueError(
+            f"weight (BE's λ) must be a scalar or ({batch},); got shape {tuple(lam.shape)}"
+        )
+    lam = np.broadcast_to(lam, (batch,))
     if not np.all((lam >= 0) & (lam <= 1)):
         raise ValueError(f"weight (BE's λ) must be in [0, 1], a scalar or ({batch},); got {weight}")
     work = np.float64 if clips.dtype == np.float64 else np.float32

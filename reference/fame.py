@@ -31,8 +31,10 @@ LAYOUT = "(B, C, T, H, W) with C = 3 (RGB)"
 # --- input checks -----------------------------------------------------------------------------
 
 
-def check_clips(clips, min_frames: int = 2, name: str = "clips") -> np.ndarray:
-    """Validate a batch ``(B, C=3, T, H, W)`` and return it as float32 in [0, 1] units."""
+def check_clips(clips, min_frames: int = 2, name: str = "clips",
+                unit_range: bool = True) -> np.ndarray:
+    """Validate a batch ``(B, C=3, T, H, W)`` (float in [0, 1] or uint8) and return it as float32
+    in [0, 1] units. ``unit_range=False`` (BE, a linear mix) accepts any finite floats."""
     if not isinstance(clips, np.ndarray):
         raise ValueError(f"{name} must be a numpy array {LAYOUT}; got {type(clips).__name__}")
     if clips.ndim != 5 or clips.shape[1] != 3:
@@ -51,6 +53,12 @@ def check_clips(clips, min_frames: int = 2, name: str = "clips") -> np.ndarray:
         raise ValueError(f"{name} must be float in [0, 1] or uint8; got dtype {clips.dtype}")
     if not np.isfinite(clips).all():
         raise ValueError(f"{name} contain NaN or inf; expected finite values in [0, 1]")
+    low, high = clips.min(), clips.max()
+    if unit_range and (low < 0 or high > 1):  # also keeps float64 beyond float32's range out
+        raise ValueError(
+            f"{name} must be float in [0, 1] or uint8; got values in [{float(low):g}, "
+            f"{float(high):g}] (divide 0..255 pixels by 255, or pass uint8)"
+        )
     return clips.astype(np.float32)
 
 
@@ -320,6 +328,9 @@ def merge(foreground_clips, background_clips, mask) -> np.ndarray:
     mask = np.asarray(mask)
     if mask.shape != (batch, height, width):
         raise ValueError(f"mask must be (B, H, W) = {(batch, height, width)}; got {mask.shape}")
+    if mask.dtype != bool and not ((mask == 0) | (mask == 1)).all():
+        raise ValueError("mask must be binary (every value 0 or 1); got other values (a soft "
+                         "or NaN mask is not a FAME mask)")
     keep = mask[:, None, None].astype(bool)
     if foreground_clips.dtype == np.uint8:
         return np.where(keep, foreground_clips, background_clips)

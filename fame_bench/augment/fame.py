@@ -26,7 +26,7 @@ from fame_bench.augment.maps import (
     bottom,
     check_beta,
     check_clips,
-    check_finite,
+    check_range,
     minmax,
     top,
     unit_frame,
@@ -67,9 +67,9 @@ def accumulate_frames(clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def frame_statistics(clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``accumulate_frames``, refusing NaN/inf (any of them reaches the mean frame)."""
+    """``accumulate_frames``, refusing float values outside [0, 1], NaN and inf (one sync)."""
     motion, mean_frame = accumulate_frames(clips)
-    check_finite(mean_frame)
+    check_range(clips)
     return motion, mean_frame
 
 
@@ -166,15 +166,15 @@ def fame_scores(motion: torch.Tensor, mean_frame: torch.Tensor, hue: str = "code
 
 
 def mask_stage(clips: torch.Tensor, count: int, variant: str = "fame", hue: str = "code"):
-    """Boolean mask ``(B, H, W)`` of clips whose layout is checked; refuses NaN/inf.
+    """Boolean mask ``(B, H, W)`` of clips whose layout is checked; refuses values outside
+    [0, 1] and NaN/inf.
 
     Tensor code with one device sync (the NaN/inf check between statistics and scores), so
     ``torch.compile`` takes it as two graphs.
     """
     batch, _, _, height, width = clips.shape
     if variant == "gauss":
-        if clips.dtype != torch.uint8:  # the Gaussian ignores the pixels; still refuse NaN
-            check_finite(clips)
+        check_range(clips)  # the Gaussian ignores the pixels; still refuse bad ones
         return gauss_mask(batch, height, width, count, clips.device)
     motion, mean_frame = frame_statistics(clips)
     if variant == "fame":
@@ -231,6 +231,9 @@ def _check_pair(foreground_clips, background_clips, mask) -> torch.Tensor:
     if not isinstance(mask, torch.Tensor) or tuple(mask.shape) != (batch, height, width):
         got = tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__
         raise ValueError(f"mask must be a (B, H, W) = {(batch, height, width)} tensor; got {got}")
+    if mask.dtype != torch.bool and not bool(((mask == 0) | (mask == 1)).all()):
+        raise ValueError("mask must be binary (every value 0 or 1); got other values (a soft "
+                         "or NaN mask is not a FAME mask)")
     return mask.to(device=foreground_clips.device, dtype=torch.bool)[:, None, None]
 
 

@@ -19,8 +19,8 @@ CLIP_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64, torc
 def check_clips(clips, min_frames: int = 2, name: str = "clips") -> torch.Tensor:
     """Validate a batch ``(B, C=3, T, H, W)`` (float in [0, 1] or uint8); return it unchanged.
 
-    Finiteness is checked later on the temporal mean frame (a NaN or inf anywhere reaches it),
-    which saves a pass over the batch.
+    The value range (and NaN/inf) is checked by ``check_range`` where the statistics are
+    computed, in the same device sync.
     """
     if not isinstance(clips, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor {LAYOUT}; got {type(clips).__name__}")
@@ -43,6 +43,21 @@ def check_finite(values: torch.Tensor, name: str = "clips") -> None:
     """Refuse NaN or inf (one device sync)."""
     if not bool(torch.isfinite(values).all()):
         raise ValueError(f"{name} contain NaN or inf; expected finite values in [0, 1]")
+
+
+def check_range(clips: torch.Tensor, name: str = "clips") -> None:
+    """Refuse float values outside [0, 1], NaN and inf with one device sync (uint8 is always in
+    range). Pixels in 0..255 or [-1, 1] would index colour bins that do not exist."""
+    if clips.dtype == torch.uint8:
+        return
+    low, high = torch.aminmax(clips)
+    if bool((low >= 0) & (high <= 1)):  # False for NaN too
+        return
+    check_finite(clips, name)
+    raise ValueError(
+        f"{name} must be float in [0, 1] or uint8; got values in [{float(low):g}, "
+        f"{float(high):g}] (divide 0..255 pixels by 255, or pass uint8)"
+    )
 
 
 def check_beta(beta) -> float:

@@ -65,6 +65,10 @@ class FAME(nn.Module):
     def forward(self, clips: torch.Tensor, generator: torch.Generator | None = None):
         check_clips(clips)
         index = random_backgrounds(clips.shape[0], self.p, self.allow_self, generator)
+        if clips.shape[0] == 1 or self.p == 0.0:
+            # Nothing is merged (a lone clip can only take its own background): the clips as
+            # they are, which is what the op would give, without its B >= 2 requirement.
+            return clips.clone()
         merged, _ = fame_with_stage(clips, self.beta, index.to(clips.device), self.variant,
                                     self.hue, self._stage)
         return merged

@@ -65,6 +65,20 @@ def _check_split(split: str, allowed: tuple[str, ...], name: str) -> None:
         raise ValueError(f"{name} split must be one of {allowed}, got {split!r}")
 
 
+class SplitFileError(ValueError):
+    """A line or entry of a split file that does not follow the dataset's format."""
+
+
+def _inside(base: Path, relative: str, file: Path, where: str) -> Path:
+    """``base / relative``, refusing a name from a split file that would leave ``base`` (an
+    absolute path or a ``..`` component): the dataset root bounds what is read."""
+    parts = Path(relative).parts
+    if not relative or Path(relative).is_absolute() or ".." in parts:
+        raise SplitFileError(f"{file}, {where}: {relative!r} is not a path inside the dataset "
+                             f"root {base}")
+    return base / relative
+
+
 # ----------------------------------------------------------------------------- split files
 
 
@@ -77,21 +91,30 @@ def ucf101_records(root: str | Path, split: str = "train", fold: int = 1) -> lis
     lists = _require(root / "ucfTrainTestlist", "UCF101 split folder")
     videos = _require(root / "UCF-101", "UCF101 video folder")
     class_index = {}
-    for line in _require(lists / "classInd.txt", "UCF101 class list").read_text().splitlines():
+    class_file = _require(lists / "classInd.txt", "UCF101 class list")
+    for number_line, line in enumerate(class_file.read_text().splitlines(), start=1):
         if line.strip():
-            number, name = line.split()
-            class_index[name.lower()] = int(number) - 1
+            tokens = line.split()
+            if len(tokens) != 2 or not tokens[0].isdigit() or int(tokens[0]) < 1:
+                raise SplitFileError(f"{class_file}, line {number_line}: expected '<class "
+                                     f"number from 1> <ClassName>', got {line.strip()!r}")
+            class_index[tokens[1].lower()] = int(tokens[0]) - 1
     list_file = _require(lists / f"{split}list0{fold}.txt", f"UCF101 {split} list, fold {fold}")
     # The real folder of each class, whatever the list's spelling (HandStandPushups ...).
     folders = {p.name.lower(): p for p in videos.iterdir() if p.is_dir()}
     records = []
-    for line in list_file.read_text().splitlines():
+    for number_line, line in enumerate(list_file.read_text().splitlines(), start=1):
         if not line.strip():
             continue
         rel = line.split()[0]
-        folder, file_name = rel.split("/")[0], rel.split("/")[-1]
+        _inside(videos, rel, list_file, f"line {number_line}")
+        if rel.count("/") != 1:
+            raise SplitFileError(f"{list_file}, line {number_line}: expected '<Class>/<video>', "
+                                 f"got {rel!r}")
+        folder, file_name = rel.split("/")
         if folder.lower() not in class_index:
-            raise ValueError(f"{list_file}: class {folder!r} of {rel!r} is not in classInd.txt")
+            raise SplitFileError(f"{list_file}, line {number_line}: class {folder!r} of {rel!r} "
+                                 f"is not in classInd.txt")
         directory = folders.get(folder.lower(), videos / folder)
         records.append(VideoRecord(directory / file_name, class_index[folder.lower()]))
     return records
@@ -112,10 +135,11 @@ def hmdb51_records(root: str | Path, split: str = "train", fold: int = 1) -> lis
     records = []
     for label, file in enumerate(files):
         cls = file.name[: -len(suffix)]
-        for line in file.read_text().splitlines():
+        for number_line, line in enumerate(file.read_text().splitlines(), start=1):
             parts = line.split()
             if len(parts) == 2 and parts[1] == flag:
-                records.append(VideoRecord(root / cls / parts[0], label))
+                records.append(VideoRecord(
+                    _inside(root / cls, parts[0], file, f"line {number_line}"), label))
     return records
 
 
@@ -128,8 +152,22 @@ def diving48_records(root: str | Path, split: str = "train", fold: int = 1) -> l
     try:
         entries = json.loads(file.read_text())
     except json.JSONDecodeError as err:
-        raise ValueError(f"{file} is not valid JSON: {err}") from err
-    return [VideoRecord(videos / f"{e['vid_name']}.mp4", int(e["label"])) for e in entries]
+        raise SplitFileError(f"{file} is not valid JSON: {err}") from err
+    if not isinstance(entries, list):
+        raise SplitFileError(f"{file}: expected a JSON list of entries, got "
+                             f"{type(entries).__name__}")
+    records = []
+    for number, entry in enumerate(entries):
+        try:
+            name, label = entry["vid_name"], int(entry["label"])
+            if not isinstance(name, str) or isinstance(entry["label"], bool):
+                raise TypeError("vid_name must be a string, label an integer")
+        except (KeyError, TypeError, ValueError) as err:
+            raise SplitFileError(f"{file}, entry {number}: expected an object with 'vid_name' "
+                                 f"and an integer 'label' ({type(err).__name__}: {err})") from None
+        records.append(VideoRecord(_inside(videos, f"{name}.mp4", file, f"entry {number}"),
+                                   label))
+    return records
 
 
 def k400_records(root: str | Path, split: str = "train", fold: int = 1) -> list[VideoRecord]:
@@ -144,19 +182,30 @@ def k400_records(root: str | Path, split: str = "train", fold: int = 1) -> list[
     train_csv = _require(ann / "train.csv", "Kinetics-400 train annotations")
     split_csv = _require(ann / f"{part}.csv", f"Kinetics-400 {part} annotations")
     with train_csv.open(newline="") as f:
-        classes = sorted({row["label"] for row in csv.DictReader(f)})
+        reader = csv.DictReader(f)
+        if "label" not in (reader.fieldnames or ()):
+            raise SplitFileError(f"{train_csv}, line 1: expected a header with a 'label' "
+                                 f"column, got {reader.fieldnames}")
+        classes = sorted({row["label"] for row in reader})
     index = {name: i for i, name in enumerate(classes)}
     with split_csv.open(newline="") as f:
         rows = list(csv.DictReader(f))
     # Copies name the video folder after the csv (``validate``) or its split column (``val``).
-    folders = [root / part] + [root / n for n in sorted({r.get("split") or part for r in rows})]
+    folders = [root / part] + [_inside(root, n, split_csv, "column 'split'")
+                               for n in sorted({r.get("split") or part for r in rows})]
     video_dir = next((d for d in folders if d.is_dir()), root / part)
     records = []
-    for row in rows:
-        name = f"{row['youtube_id']}_{int(row['time_start']):06d}_{int(row['time_end']):06d}"
-        records.append(
-            VideoRecord(video_dir / row["label"] / f"{name}.mp4", index.get(row["label"], -1))
-        )
+    for number_line, row in enumerate(rows, start=2):  # line 1 is the header
+        try:
+            name = (f"{row['youtube_id']}_{int(row['time_start']):06d}_"
+                    f"{int(row['time_end']):06d}")
+            label = row["label"]
+        except (KeyError, TypeError, ValueError) as err:
+            raise SplitFileError(
+                f"{split_csv}, line {number_line}: expected the columns label, youtube_id, "
+                f"time_start, time_end (integers) ({type(err).__name__}: {err})") from None
+        path = _inside(video_dir, f"{label}/{name}.mp4", split_csv, f"line {number_line}")
+        records.append(VideoRecord(path, index.get(label, -1)))
     return records
 
 

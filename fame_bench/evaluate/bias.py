@@ -57,8 +57,9 @@ def bias_metrics(accuracy: Mapping[str, float], motion_probe_swapped: float | No
 
 
 def _load_splits(data_cfg, seed: int, max_videos: int) -> dict:
-    from fame_bench.data.synthetic import make_split
+    from fame_bench.data.synthetic import check_room, make_split
 
+    check_room(data_cfg, EVAL_SPLITS, seed)  # all five at once, before rendering any
     splits = {name: make_split(data_cfg, name, seed) for name in EVAL_SPLITS}
     return {name: _truncate(s.videos, s.labels, max_videos) for name, s in splits.items()}
 

@@ -14,7 +14,22 @@ from dataclasses import dataclass, field, fields, replace
 
 import torch
 
+from fame_bench.validation import POSITIVE, UNIT, Interval, at_least, check_fields
+
 PRESETS = ("ci", "cpu", "gpu", "paper")
+
+#: Allowed values of the numeric fields (each element, for tuples); every field is also checked
+#: against its declared type and every number must be finite (``fame_bench.validation``).
+RANGES: dict[str, Interval] = {
+    "clip_len": at_least(1), "stride": at_least(1), "num_clips": at_least(1),
+    "batch_size": at_least(1), "threads": at_least(0), "num_workers": at_least(0),
+    "max_videos": at_least(0), "linear_epochs": at_least(1), "linear_lr": POSITIVE,
+    "linear_wd": at_least(0), "linear_momentum": UNIT, "linear_batch_size": at_least(0),
+    "linear_milestones": at_least(0), "finetune_steps": at_least(0), "finetune_lr": POSITIVE,
+    "finetune_wd": at_least(0), "finetune_momentum": UNIT, "finetune_batch_size": at_least(0),
+    "finetune_dropout": Interval(0.0, 1.0, open_high=True), "finetune_milestones": UNIT,
+    "finetune_color_jitter": at_least(0), "retrieval_ks": at_least(1),
+}
 
 
 @dataclass(frozen=True)
@@ -67,24 +82,14 @@ class EvalConfig:
     retrieval_ks: tuple[int, ...] = field(default=(1, 5, 10, 20, 50))
 
     def __post_init__(self) -> None:
-        positive = ("clip_len", "stride", "num_clips", "batch_size", "linear_epochs")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"EvalConfig.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("threads", "num_workers", "max_videos", "linear_batch_size", "finetune_steps",
-                     "finetune_batch_size"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"EvalConfig.{name} must be >= 0, got {getattr(self, name)}")
+        check_fields(self, RANGES)
         if self.finetune_steps > 0 and self.finetune_batch_size < 1:
             raise ValueError("EvalConfig.finetune_batch_size must be >= 1 when finetuning")
-        if not 0.0 <= self.finetune_dropout < 1.0:
-            raise ValueError(f"EvalConfig.finetune_dropout must be in [0, 1), got "
-                             f"{self.finetune_dropout}")
         for name in ("linear_schedule", "finetune_schedule"):
             if getattr(self, name) not in ("cosine", "step"):
                 raise ValueError(f"EvalConfig.{name} must be 'cosine' or 'step', got "
                                  f"{getattr(self, name)!r}")
-        if not self.retrieval_ks or min(self.retrieval_ks) < 1:
+        if not self.retrieval_ks:
             raise ValueError(f"EvalConfig.retrieval_ks must be positive ints, got "
                              f"{self.retrieval_ks}")
 

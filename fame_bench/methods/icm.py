@@ -14,7 +14,7 @@ import torch
 
 from fame_bench.methods.vthcl import save_icm_figure
 from fame_bench.train.batches import load_synthetic, make_batch
-from fame_bench.train.checkpoint import load_method
+from fame_bench.train.checkpoint import load_checkpoint, load_method
 from fame_bench.train.config import PretrainConfig
 from fame_bench.train.loop import pretrain
 
@@ -22,8 +22,7 @@ from fame_bench.train.loop import pretrain
 def draw_icm(run_dir: str | Path, out: str | Path, clips: int = 4) -> Path:
     """ICM of the VTHCL run in ``run_dir`` on ``clips`` test_biased clips, saved at ``out``."""
     model = load_method(run_dir)
-    cfg = PretrainConfig.from_dict(torch.load(Path(run_dir) / "checkpoint.pt",
-                                              weights_only=True)["config"])
+    cfg = PretrainConfig.from_dict(load_checkpoint(run_dir)["config"])
     cfg = dataclasses.replace(cfg, num_videos=clips, batch_size=clips)
     batch = make_batch(load_synthetic(cfg, "test_biased"), cfg, step=0, rank=0, world_size=1,
                        device=torch.device("cpu"))

@@ -24,26 +24,60 @@ from fame_bench.reports.paper import claims_for, departures_for, numbers_for
 from fame_bench.reports.stats import group_by_name
 from fame_bench.reports.verdicts import check_all
 from fame_bench.reports.runner import Job, default_jobs, run_jobs
-from fame_bench.train.experiment import ExperimentSpec
+from fame_bench.train.experiment import ExperimentSpec, plan_experiment
 
 PRESETS = ("ci", "cpu", "gpu", "paper")
 MASK_VARIANTS = (("Gauss", "gauss", "code"), ("Seed", "seed", "code"), ("Grid", "grid", "code"),
                  ("FAME", "fame", "code"), ("FAME, hue='turns'", "fame", "turns"))
 
 
+#: PretrainConfig fields the reproduction sets itself, and where they come from: ``--set`` may
+#: not override them (a row's method or seed silently replaced would mislabel its numbers).
+OWNED_FIELDS = {
+    "seed": "--seeds", "out_dir": "--runs-dir", "preset_name": "--preset",
+    "data_root": "--data-root", "method": "the table's rows", "augment": "the table's rows",
+    "dataset": "the table's rows", "fame_beta": "the table's rows",
+    "fame_variant": "the table's rows", "fame_both": "the table's rows",
+    "vthcl_alpha": "the table's rows", "vthcl_levels": "the table's rows",
+}
+
+
+def row_specs(tdef: TableDef, data_root: str | None = None, pretrain_set: dict | None = None,
+              eval_set: dict | None = None) -> list[ExperimentSpec]:
+    """The specs of ``tdef``'s rows, on ``data_root`` and with the overrides applied."""
+    owned = sorted(set(pretrain_set or {}) & set(OWNED_FIELDS))
+    if owned:
+        raise ValueError(f"--set {owned[0]}: the reproduction sets this field itself (from "
+                         f"{OWNED_FIELDS[owned[0]]}); it cannot be overridden")
+    return [_with_overrides(_with_data_root(spec, data_root), pretrain_set, eval_set)
+            for _, spec in tdef.rows]
+
+
+def check_rows(tdefs: list[TableDef], preset: str, seeds: list[int], runs_dir: Path,
+               data_root: str | None = None, pretrain_set: dict | None = None,
+               eval_set: dict | None = None) -> None:
+    """Build and validate the configs of every row × seed of ``tdefs`` (a ``ValueError`` names
+    the first bad field) before any row runs."""
+    for tdef in tdefs:
+        for spec in row_specs(tdef, data_root, pretrain_set, eval_set):
+            for seed in seeds:
+                plan_experiment(spec, preset, seed, runs_dir)
+
+
 def table_jobs(tdef: TableDef, preset: str, seeds: list[int], data_root: str | None = None,
                pretrain_set: dict | None = None, eval_set: dict | None = None) -> list[Job]:
-    """Every row × seed of ``tdef``; ``pretrain_set`` / ``eval_set`` override config fields of
-    every row (they enter the record's hash)."""
-    specs = [_with_overrides(_with_data_root(spec, data_root), pretrain_set, eval_set)
-             for _, spec in tdef.rows]
-    return [Job(spec, preset, seed) for spec in specs for seed in seeds]
+    """Every row × seed of ``tdef``, overrides applied."""
+    return [Job(spec, preset, seed)
+            for spec in row_specs(tdef, data_root, pretrain_set, eval_set) for seed in seeds]
 
 
 def run_rows(tdef: TableDef, preset: str, seeds: list[int], runs_dir: Path,
              data_root: str | None = None, log=print, pretrain_set: dict | None = None,
              eval_set: dict | None = None, jobs: int = 1) -> list[dict]:
-    """Every row × seed of ``tdef`` (from the cache where present), ``jobs`` runs at a time."""
+    """Every row × seed of ``tdef`` (from the cache where present), ``jobs`` runs at a time;
+    ``pretrain_set`` / ``eval_set`` override config fields of every row (they enter the record's
+    hash). Every row's configs are validated before the first one runs."""
+    check_rows([tdef], preset, seeds, runs_dir, data_root, pretrain_set, eval_set)
     table = table_jobs(tdef, preset, seeds, data_root, pretrain_set, eval_set)
     done = run_jobs(table, runs_dir, workers=jobs, log=lambda line: log(f"[{tdef.name}] {line}"))
     return [done[job.key] for job in table]
@@ -388,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     names = list(TABLES) if args.table == "all" else [args.table]
     pretrain_set = parse_assignments(args.pretrain_set)
     eval_set = parse_assignments(args.eval_set)
+    check_rows([TABLES[n] for n in names], args.preset, seeds, Path(args.runs_dir),
+               args.data_root, pretrain_set, eval_set)
     if len(names) > 1:  # every table's runs in one pool, so no worker idles between tables
         every = [job for name in names for job in table_jobs(
             TABLES[name], args.preset, seeds, args.data_root, pretrain_set, eval_set)]

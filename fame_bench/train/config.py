@@ -5,9 +5,28 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from fame_bench.validation import POSITIVE, UNIT, Interval, at_least, check_fields
+
 METHODS = ("moco", "vthcl", "supervised")
 AUGMENTS = ("none", "fame", "be")
 OPTIMIZERS = ("sgd", "adamw")
+
+#: Allowed values of the numeric fields (each element, for tuples). Every field is also checked
+#: against its declared type, and every number must be finite (``fame_bench.validation``).
+RANGES: dict[str, Interval] = {
+    "fame_beta": Interval(0.0, 1.0, open_low=True), "fame_p": UNIT, "be_max_weight": UNIT,
+    "data_seed": at_least(0), "num_videos": at_least(0), "fold": Interval(1, 3),
+    "num_workers": at_least(0), "clip_len": at_least(1), "frame_stride": at_least(1),
+    "crop_size": at_least(0), "dim": at_least(1), "queue_size": at_least(1),
+    "moco_momentum": UNIT, "temperature": POSITIVE, "bn_splits": at_least(0),
+    "vthcl_alpha": at_least(1), "vthcl_slow_stride": at_least(1),
+    "vthcl_num_negatives": at_least(1), "vthcl_temperature": POSITIVE,
+    "vthcl_bank_momentum": UNIT, "jitter": at_least(0), "jitter_p": UNIT, "grayscale_p": UNIT,
+    "crop_scale": UNIT,
+    "steps": at_least(1), "batch_size": at_least(1), "lr": POSITIVE, "sgd_momentum": UNIT,
+    "weight_decay": at_least(0), "warmup_steps": at_least(0), "seed": at_least(0),
+    "ckpt_every": at_least(1), "log_every": at_least(1), "threads": at_least(0),
+}
 
 
 @dataclass
@@ -96,9 +115,10 @@ class PretrainConfig:
             raise ValueError(f"augment must be one of {AUGMENTS}, got {self.augment!r}")
         if self.augment != "none" and self.method != "moco":
             raise ValueError(f"augment={self.augment!r} is defined for method 'moco' only")
-        for name in ("steps", "batch_size", "clip_len", "frame_stride", "ckpt_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        self.vthcl_levels = tuple(self.vthcl_levels)
+        self.jitter = tuple(self.jitter)
+        self.crop_scale = tuple(self.crop_scale)
+        check_fields(self, RANGES)
         if self.vthcl_alpha < 1 or self.vthcl_slow_stride % self.vthcl_alpha:
             raise ValueError(
                 f"vthcl_alpha={self.vthcl_alpha} must be >= 1 and divide vthcl_slow_stride="
@@ -115,12 +135,8 @@ class PretrainConfig:
             raise ValueError(f"amp_dtype must be 'bf16' or 'fp16', got {self.amp_dtype!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        lo, hi = self.crop_scale
-        if not 0.0 < lo <= hi <= 1.0:
+        if not 0.0 < self.crop_scale[0] <= self.crop_scale[1] <= 1.0:
             raise ValueError(f"crop_scale must satisfy 0 < lo <= hi <= 1, got {self.crop_scale}")
-        self.vthcl_levels = tuple(self.vthcl_levels)
-        self.jitter = tuple(self.jitter)
-        self.crop_scale = tuple(self.crop_scale)
 
     @classmethod
     def preset(cls, name: str, **overrides) -> PretrainConfig:

@@ -15,6 +15,7 @@ import platform
 import shutil
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,29 +207,87 @@ def record_path(runs_dir: str | Path, preset: str, name: str, seed: int) -> Path
     return Path(runs_dir) / preset / name / f"seed{seed}" / "record.json"
 
 
-def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
-                   runs_dir: str | Path = "runs") -> dict:
-    """Pretrain (unless ``spec.method == "random"``), evaluate, write and return the record.
+@dataclass(frozen=True)
+class ExperimentPlan:
+    """Everything a row × seed needs, built and validated before anything runs."""
 
-    A record on disk with the same ``spec_hash`` is returned without re-running; a stale one is
-    redone from scratch. A run killed before its record was written resumes from its checkpoint.
-    """
+    path: Path  # the record
+    pretrain: Any  # PretrainConfig (its out_dir is ``path.parent / "pretrain"``)
+    data: Any  # SyntheticConfig, or a dict naming a real dataset
+    eval: Any  # EvalConfig
+    key: str  # the record's spec_hash
+
+
+def plan_experiment(spec: ExperimentSpec, preset: str, seed: int,
+                    runs_dir: str | Path = "runs") -> ExperimentPlan:
+    """Build and validate the configs of one run (a bad field is a ``ValueError`` here, before
+    any directory is created or any row has run)."""
     from fame_bench.evaluate.config import EvalConfig
 
     path = record_path(runs_dir, preset, spec.name, seed)
-    run_dir = path.parent
-    cfg = _pretrain_config(spec, preset, seed, run_dir / "pretrain")
+    cfg = _pretrain_config(spec, preset, seed, path.parent / "pretrain")
     data_cfg = _data_config(spec, cfg)
     eval_cfg = EvalConfig.preset(preset, **dict(spec.eval_overrides))
     config_for_hash = {k: v for k, v in _jsonable(cfg).items() if k not in HASH_FREE}
     key = spec_hash({"spec": spec, "preset": preset, "seed": seed, "pretrain": config_for_hash,
                      "data": data_cfg, "eval": eval_cfg})
-    if path.exists():
-        cached = json.loads(path.read_text())
-        if cached.get("spec_hash") == key:
-            return cached
+    return ExperimentPlan(path, cfg, data_cfg, eval_cfg, key)
+
+
+def record_checksum(record: dict) -> str:
+    """SHA-256 of the record's content without its ``checksum`` field: an edited number or a
+    deleted block no longer matches."""
+    body = {k: v for k, v in record.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def read_record(path: str | Path) -> dict | None:
+    """The record at ``path``, or ``None`` when it is missing, unreadable (truncated, not
+    UTF-8, not JSON, not an object) or fails its checksum (edited, or written before records
+    carried one): such a record is never used, its row is run again."""
+    try:
+        record = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(record, dict) or record.get("checksum") != record_checksum(record):
+        return None
+    return record
+
+
+def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
+                   runs_dir: str | Path = "runs") -> dict:
+    """Pretrain (unless ``spec.method == "random"``), evaluate, write and return the record.
+
+    A record on disk with the same ``spec_hash`` and a valid checksum is returned without
+    re-running; a stale one is redone from scratch; an unreadable or edited one is redone (from
+    the run's checkpoint when it is intact and of this configuration). A run killed before its
+    record was written resumes from its checkpoint. The run directory is held exclusively while
+    it runs: a second process gets a ``RunLockedError`` naming the holder.
+    """
+    from fame_bench.train.runlock import run_lock
+
+    plan = plan_experiment(spec, preset, seed, runs_dir)
+    cached = read_record(plan.path)
+    if cached is not None and cached.get("spec_hash") == plan.key:
+        return cached  # an atomic, complete record: no lock needed to read it
+    with run_lock(plan.path.parent):
+        return _run_locked(spec, preset, seed, plan)
+
+
+def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan) -> dict:
+    from fame_bench.train.runlock import write_atomic
+
+    path, cfg, data_cfg, eval_cfg, key = plan.path, plan.pretrain, plan.data, plan.eval, plan.key
+    run_dir = path.parent
+    cached = read_record(path)
+    if cached is not None and cached.get("spec_hash") == key:
+        return cached  # finished by another process since we looked
+    if cached is not None:
         # A stale record (spec or configs changed): its checkpoint must not be resumed.
         shutil.rmtree(run_dir / "pretrain", ignore_errors=True)
+    elif path.exists():
+        warnings.warn(f"{path} is unreadable or fails its checksum; recomputing the row",
+                      RuntimeWarning, stacklevel=3)
 
     device = str(getattr(cfg, "device", "cpu") or "cpu")
     start = time.perf_counter()
@@ -262,20 +321,25 @@ def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
         "temporal_kernels": temporal_kernel_weights(backbone),
         "spec_hash": key,
     }
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    tmp.replace(path)
+    record["checksum"] = record_checksum(record)
+    write_atomic(path, json.dumps(record, indent=1))
     return record
 
 
 def _discard_foreign_checkpoint(cfg) -> None:
     """A checkpoint left by a killed run of another configuration is removed (the loop would
-    refuse to resume it); one of this configuration is kept and resumed."""
-    from fame_bench.train.checkpoint import load_checkpoint
+    refuse to resume it), and so is an unreadable or corrupt one (the row is trained again);
+    an intact one of this configuration is kept and resumed."""
+    from fame_bench.train.checkpoint import CheckpointError, load_checkpoint
     from fame_bench.train.loop import _check_resumable
 
-    saved = load_checkpoint(cfg.out_dir)
+    try:
+        saved = load_checkpoint(cfg.out_dir)
+    except CheckpointError as err:
+        warnings.warn(f"{err}: discarded, the row is trained again", RuntimeWarning,
+                      stacklevel=3)
+        shutil.rmtree(cfg.out_dir, ignore_errors=True)
+        return
     if saved is None:
         return
     try:
@@ -300,11 +364,12 @@ def _evaluate_real(backbone, data: dict, eval_cfg, seed: int) -> dict:
 
 def load_records(runs_dir: str | Path, preset: str, names: list[str],
                  seeds: list[int]) -> list[dict]:
-    """The records on disk for ``names × seeds`` (missing ones are skipped)."""
+    """The records on disk for ``names × seeds`` (missing, unreadable and edited ones are
+    skipped: see :func:`read_record`)."""
     out = []
     for name in names:
         for seed in seeds:
-            path = record_path(runs_dir, preset, name, seed)
-            if path.exists():
-                out.append(json.loads(path.read_text()))
+            record = read_record(record_path(runs_dir, preset, name, seed))
+            if record is not None:
+                out.append(record)
     return out

@@ -12,6 +12,7 @@ it) or float16 autocast with a GradScaler (``"fp16"``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import statistics
@@ -26,11 +27,12 @@ from fame_bench.train import distributed
 from fame_bench.train.batches import InMemoryVideos, load_synthetic, make_batch, step_generator
 from fame_bench.train.checkpoint import build_method_from_config, load_checkpoint, save_checkpoint
 from fame_bench.train.config import PretrainConfig
+from fame_bench.train.runlock import run_lock, write_atomic
 
 METRICS = "metrics.jsonl"
 RESULT = "result.json"
-# Config fields that may differ between a run and its resumption.
-_RESUME_FREE = {"out_dir", "progress", "device", "threads", "num_workers", "extra"}
+# Config fields that may differ between a run and its resumption (none changes the weights).
+_RESUME_FREE = {"out_dir", "progress", "device", "threads", "num_workers", "extra", "log_every"}
 
 
 def cosine_lr(cfg: PretrainConfig, step: int) -> float:
@@ -148,17 +150,27 @@ def _real_batch(items: dict, cfg: PretrainConfig, device: torch.device) -> dict:
 
 
 def _read_metrics(path: Path, before_step: int) -> list[dict]:
+    """The logged rows of steps ``0 .. before_step - 1``, one per step (the last one written).
+
+    A line that is not a JSON object with an integer ``step`` and a numeric ``loss`` (a line
+    cut by a kill, bytes that are not UTF-8, an edit) is skipped: the rows only feed the loss
+    curve, never the weights.
+    """
     if not path.exists():
         return []
-    rows = []
-    for line in path.read_text().splitlines():
+    rows = {}
+    for raw in path.read_bytes().splitlines():
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut by a kill
-        if row.get("step", before_step) < before_step:
-            rows.append(row)
-    return rows
+            row = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if not isinstance(row, dict):
+            continue
+        step, loss = row.get("step"), row.get("loss")
+        if (isinstance(step, int) and not isinstance(step, bool) and 0 <= step < before_step
+                and isinstance(loss, (int, float)) and not isinstance(loss, bool)):
+            rows[step] = row
+    return [rows[step] for step in sorted(rows)]
 
 
 def _loss_curve(rows: list[dict], log_every: int, last_step: int) -> list[list]:
@@ -188,7 +200,10 @@ def pretrain(cfg: PretrainConfig, data: InMemoryVideos | None = None) -> dict:
     try:
         if cfg.threads and info.device.type == "cpu":
             torch.set_num_threads(cfg.threads)
-        return _pretrain(cfg, info, data)
+        # One process per run directory (the main rank holds it for all ranks): a second one
+        # would train the same steps again and interleave its rows with ours.
+        with run_lock(cfg.out_dir) if info.is_main else contextlib.nullcontext():
+            return _pretrain(cfg, info, data)
     finally:
         torch.set_num_threads(threads)
         distributed.teardown(info)
@@ -303,7 +318,7 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
 
     result = _result(cfg, run_dir, rows, step_times, augment_times, wall_start)
     if info.is_main:
-        (run_dir / RESULT).write_text(json.dumps(result, indent=1))
+        write_atomic(run_dir / RESULT, json.dumps(result, indent=1))
     return result
 
 
@@ -312,9 +327,8 @@ def _result(cfg, run_dir, rows, step_times, augment_times, wall_start) -> dict:
     timed = step_times[1:] or step_times
     timed_aug = augment_times[1:] or augment_times
     if not timed:  # nothing left to train: report what the earlier process measured
-        prev = run_dir / RESULT
-        if prev.exists():
-            old = json.loads(prev.read_text())
+        old = _read_result(run_dir / RESULT)
+        if old is not None:
             timed = [old["step_ms"] / 1000.0]
             timed_aug = [old["augment_ms"] / 1000.0]
     step_ms = 1000 * statistics.mean(timed) if timed else float("nan")
@@ -326,6 +340,17 @@ def _result(cfg, run_dir, rows, step_times, augment_times, wall_start) -> dict:
         "augment_share": augment_ms / step_ms if step_ms else float("nan"),
         "wall_time_s": time.perf_counter() - wall_start,
     }
+
+
+def _read_result(path: Path) -> dict | None:
+    """The ``result.json`` of an earlier process, or ``None`` when missing or unreadable (its
+    timings are then reported as NaN, not guessed)."""
+    try:
+        old = json.loads(path.read_bytes().decode("utf-8"))
+        return old if all(isinstance(old.get(k), (int, float))
+                          for k in ("step_ms", "augment_ms")) else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return None
 
 
 def _sync(device: torch.device) -> None:
