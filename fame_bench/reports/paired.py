@@ -67,7 +67,7 @@ class Interval:
             return f"{head} (n = 1: no confidence interval)"
         name = "Student t" if self.method == "t" else "bootstrap percentile"
         return (f"{head}, {100 * CONFIDENCE:.0f} % CI [{self.low * scale:+.1f}, "
-                f"{self.high * scale:+.1f}] ({name}, n = {self.n}), p = {_fmt_p(self.p_value)}")
+                f"{self.high * scale:+.1f}] ({name}, n = {self.n}), p {_fmt_p(self.p_value)}")
 
     def to_dict(self) -> dict:
         return {"mean": self.mean, "ci_low": self.low, "ci_high": self.high,
@@ -78,7 +78,7 @@ class Interval:
 def _fmt_p(p: float) -> str:
     if math.isnan(p):
         return "n/a"
-    return f"{p:.2g}" if p >= 0.001 else "< 0.001"
+    return f"= {p:.2g}" if p >= 0.001 else "< 0.001"
 
 
 def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE,
