@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -261,11 +260,9 @@ def updated_baselines(measured: dict[str, float], old: dict, commit: str,
 
 
 def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    from fame_bench.reports.data import git_state
+
+    return git_state()[0]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,9 +70,13 @@ class Interval:
                 f"{self.high * scale:+.1f}] ({name}, n = {self.n}), p {_fmt_p(self.p_value)}")
 
     def to_dict(self) -> dict:
-        return {"mean": self.mean, "ci_low": self.low, "ci_high": self.high,
-                "p_value": self.p_value, "n": self.n, "ci_method": self.method,
-                "confidence": CONFIDENCE}
+        """JSON-ready: an undefined figure (one value: no interval, no p) is None, not NaN."""
+        def number(x: float) -> float | None:
+            return None if math.isnan(x) else x
+
+        return {"mean": number(self.mean), "ci_low": number(self.low),
+                "ci_high": number(self.high), "p_value": number(self.p_value), "n": self.n,
+                "ci_method": self.method, "confidence": CONFIDENCE}
 
 
 def _fmt_p(p: float) -> str:

@@ -54,6 +54,7 @@ def test_one_and_zero_values_have_no_noise_estimate():
     assert one.n == 1 and one.mean == 0.3 and math.isnan(one.low) and math.isnan(one.p_value)
     assert not one.has_noise_estimate and not one.above_zero and not one.includes_zero
     assert "no confidence interval" in one.fmt()
+    assert one.to_dict()["ci_low"] is None and one.to_dict()["p_value"] is None  # JSON-safe
     none = paired_difference({0: 0.1}, {1: 0.2})
     assert none.interval.n == 0 and none.seeds == ()
 
