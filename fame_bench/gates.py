@@ -6,18 +6,22 @@ Measures, on the ``ci`` preset with fixed seeds, and compares with ``suites/base
   MoCo (the biased-probe figures are printed beside them, not gated: ``synthetic_bias.md``);
 - mask quality: IoU of FAME's mask (taken from ``fame()`` itself) against the ground truth;
 - augmentation cost: FAME / bare-merge time ratio on CPU, and FAME's share of a training step
-  (from the MoCo + FAME gate runs' own step timings).
+  (from the MoCo + FAME gate runs' own step timings);
+- learnability (``fame_bench.reports.validity``, no baseline): on the gate's own runs (plus a
+  random-init row and the supervised oracle), the oracle's motion probe, the random floor, every
+  pretraining loss falling below chance and MoCo beating random init beyond noise. A failed
+  check fails the gates: the preset can no longer tell the methods apart.
 
 A figure beyond its tolerance fails with a message naming the figure, the baseline and the
 measured value. ``--update`` rewrites the baseline file from this measurement (keeping each
-figure's tolerance): a deliberate act, reviewed like any change of that file.
+figure's tolerance): a deliberate act, reviewed like any change of that file. ``--checks-only``
+makes only the runs and prints the learnability checks (exit 1 when one fails).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -117,23 +121,37 @@ def compare(measured: dict[str, float], baselines: dict) -> list[GateResult]:
 
 
 def gate_specs() -> dict:
-    """MoCo and MoCo + FAME (β = 0.5), linear probes only (the gates read no finetune)."""
+    """MoCo and MoCo + FAME (β = 0.5), with random init and the supervised oracle for the
+    learnability checks; linear probes only (the gates read no finetune)."""
     from dataclasses import replace
 
-    from fame_bench.reports.definitions import MOCO, fame
+    from fame_bench.reports.definitions import MOCO, ORACLE, RANDOM, fame
 
     no_finetune = (("finetune_steps", 0),)
     return {"moco": replace(MOCO, name="gate_moco", eval_overrides=no_finetune),
-            "fame": replace(fame(0.5), name="gate_moco_fame_b0.5", eval_overrides=no_finetune)}
+            "fame": replace(fame(0.5), name="gate_moco_fame_b0.5", eval_overrides=no_finetune),
+            "random": replace(RANDOM, name="gate_random", eval_overrides=no_finetune),
+            "oracle": replace(ORACLE, name="gate_oracle", eval_overrides=no_finetune)}
 
 
-def measure_accuracy(seeds: tuple[int, ...], runs_dir: Path) -> tuple[dict, dict]:
-    """Gated and informational accuracy figures from MoCo and MoCo + FAME runs."""
+def measure_accuracy(seeds: tuple[int, ...], runs_dir: Path) -> tuple[dict, dict, list]:
+    """Gated and informational accuracy figures from MoCo and MoCo + FAME runs, and the
+    learnability checks on every gate run."""
     from fame_bench.train.experiment import run_experiment
 
     runs = {key: [run_experiment(spec, GATE_PRESET, s, runs_dir=runs_dir) for s in seeds]
             for key, spec in gate_specs().items()}
-    return accuracy_figures(runs["moco"], runs["fame"])
+    gated, info = accuracy_figures(runs["moco"], runs["fame"])
+    return gated, info, learnability(runs)
+
+
+def learnability(runs: dict[str, list[dict]]) -> list:
+    """The learnability checks (``fame_bench.reports.validity.Check``) on the gate's runs,
+    ``{key: records}`` (keys of :func:`gate_specs`; rows are recognised by their records)."""
+    from fame_bench.reports.stats import group_by_name
+    from fame_bench.reports.validity import learnability_checks
+
+    return learnability_checks(group_by_name([r for records in runs.values() for r in records]))
 
 
 def accuracy_figures(moco: list[dict], fame: list[dict]) -> tuple[dict, dict]:
@@ -196,22 +214,24 @@ def measure_cost() -> dict[str, float]:
 
 
 def measure(seeds: tuple[int, ...] = GATE_SEEDS, runs_dir: Path | None = None,
-            parts: tuple[str, ...] = ("accuracy", "mask", "cost")) -> tuple[dict, dict]:
-    """All gated figures (and informational ones). Runs go to a fresh temporary directory unless
-    ``runs_dir`` is given, so the gate measures the code as it is, never a cached record."""
+            parts: tuple[str, ...] = ("accuracy", "mask", "cost")) -> tuple[dict, dict, list]:
+    """All gated figures, informational ones and the learnability checks (``accuracy`` part).
+    Runs go to a fresh temporary directory unless ``runs_dir`` is given, so the gate measures
+    the code as it is, never a cached record."""
     gated: dict[str, float] = {}
     info: dict[str, float] = {}
+    checks: list = []
     with tempfile.TemporaryDirectory(prefix="fame-gates-") as tmp:
         root = Path(runs_dir) if runs_dir is not None else Path(tmp)
         if "accuracy" in parts:
-            g, i = measure_accuracy(seeds, root)
+            g, i, checks = measure_accuracy(seeds, root)
             gated.update(g)
             info.update(i)
         if "mask" in parts:
             gated["fame_mask_iou"] = measure_mask_iou()
         if "cost" in parts:
             gated.update(measure_cost())
-    return gated, info
+    return gated, info, checks
 
 
 # --- baseline file ----------------------------------------------------------------------------
@@ -240,11 +260,9 @@ def updated_baselines(measured: dict[str, float], old: dict, commit: str,
 
 
 def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    from fame_bench.reports.data import git_state
+
+    return git_state()[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,29 +273,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baselines", type=Path, default=BASELINES)
     parser.add_argument("--runs-dir", type=Path, default=None,
                         help="keep the gate's runs here (default: a temporary directory)")
+    parser.add_argument("--checks-only", action="store_true",
+                        help="make the runs and print the learnability checks only (no mask, "
+                             "cost or baseline comparison); exit 1 when a check fails")
     args = parser.parse_args(argv)
+    if args.checks_only and args.update:
+        parser.error("--checks-only measures no baseline figure: it cannot --update")
     seeds = tuple(args.seeds)
     start = time.perf_counter()
-    gated, info = measure(seeds, args.runs_dir)
+    parts = ("accuracy",) if args.checks_only else ("accuracy", "mask", "cost")
+    gated, info, checks = measure(seeds, args.runs_dir, parts=parts)
     print(f"gates: measured on preset {GATE_PRESET!r}, seeds {list(seeds)} in "
           f"{time.perf_counter() - start:.0f} s")
     for name, value in info.items():
         print(f"  info: {name} = {value:.4f}")
+    print("gates: learnability checks (✓ passed, ✗ failed, – not evaluated)")
+    for check in checks:
+        print(f"  {check.line()}")
+    failed_checks = [c for c in checks if c.passed is False]
     if args.update:
         old = json.loads(args.baselines.read_text()) if args.baselines.exists() else {}
         new = updated_baselines(gated, old, _commit(), seeds)
         args.baselines.write_text(json.dumps(new, indent=2) + "\n")
         print(f"gates: baselines rewritten in {args.baselines} — review and commit that change")
+        if failed_checks:
+            print(f"gates: warning: {len(failed_checks)} learnability check(s) fail on these "
+                  "runs; the gates will fail until they pass", file=sys.stderr)
         return 0
-    results = compare(gated, load_baselines(args.baselines))
+    results = [] if args.checks_only else compare(gated, load_baselines(args.baselines))
     for result in results:
         print("  " + result.message())
     failed = [r for r in results if not r.passed]
-    if failed:
-        for r in failed:
-            print(f"GATE FAILED — {r.message()}", file=sys.stderr)
+    for r in failed:
+        print(f"GATE FAILED — {r.message()}", file=sys.stderr)
+    for c in failed_checks:
+        print(f"LEARNABILITY CHECK FAILED — {c.line()}", file=sys.stderr)
+    if failed or failed_checks:
         return 1
-    print("gates: all figures within tolerance")
+    print("gates: all learnability checks pass" if args.checks_only
+          else "gates: all figures within tolerance, all learnability checks pass")
     return 0
 
 

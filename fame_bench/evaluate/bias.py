@@ -11,10 +11,10 @@ reliance, motion probe (``synthetic_bias.md``, "What a report shows").
   1 / num_classes`` (chance).
 - Finetune: the same keys, the whole network trained on ``train`` (and, for the motion probe, a
   second finetune on ``train_unbiased``).
-- Retrieval (our choice, see ``RETRIEVAL_QUERY_SPLIT``): ``test_swapped`` videos query a
-  ``train_unbiased`` gallery. With a biased gallery, a query's background family would find
-  same-class videos without any motion knowledge; here a background match points to a random
-  class, so R@k above its chance level needs motion.
+- Retrieval (our choice, ``EvalConfig.retrieval_query_split`` / ``retrieval_gallery_split``):
+  ``test_swapped`` videos query a ``train_unbiased`` gallery. With a biased gallery, a query's
+  background family would find same-class videos without any motion knowledge; here a
+  background match points to a random class, so R@k above its chance level needs motion.
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ from fame_bench.evaluate.retrieval import retrieval
 TRAIN_SPLIT = "train"
 MOTION_TRAIN_SPLIT = "train_unbiased"
 TEST_SPLITS = ("test_biased", "test_swapped", "test_background_only")
-RETRIEVAL_QUERY_SPLIT = "test_swapped"
-RETRIEVAL_GALLERY_SPLIT = "train_unbiased"
 EVAL_SPLITS = (TRAIN_SPLIT, MOTION_TRAIN_SPLIT, *TEST_SPLITS)
 
 
@@ -90,6 +88,11 @@ def evaluate_synthetic(backbone: nn.Module, data_cfg, eval_cfg: EvalConfig, seed
 
 def _evaluate_synthetic(backbone, data_cfg, eval_cfg: EvalConfig, seed: int, splits
                         ) -> dict[str, dict[str, float]]:
+    unknown = [s for s in (eval_cfg.retrieval_query_split, eval_cfg.retrieval_gallery_split)
+               if s not in EVAL_SPLITS]
+    if unknown:
+        raise ValueError(f"EvalConfig retrieval split(s) {unknown} unknown; expected splits "
+                         f"among {EVAL_SPLITS}")
     if splits is None:
         splits = _load_splits(data_cfg, seed, eval_cfg.max_videos)
     else:
@@ -125,8 +128,7 @@ def _evaluate_synthetic(backbone, data_cfg, eval_cfg: EvalConfig, seed: int, spl
                                     num_classes)["test_swapped"]
         result["finetune"] = bias_metrics(tuned, tuned_motion, num_classes)
 
-    result["retrieval"] = retrieval(feats[RETRIEVAL_GALLERY_SPLIT],
-                                    labels[RETRIEVAL_GALLERY_SPLIT],
-                                    feats[RETRIEVAL_QUERY_SPLIT], labels[RETRIEVAL_QUERY_SPLIT],
+    query, gallery = eval_cfg.retrieval_query_split, eval_cfg.retrieval_gallery_split
+    result["retrieval"] = retrieval(feats[gallery], labels[gallery], feats[query], labels[query],
                                     eval_cfg.retrieval_ks)
     return result

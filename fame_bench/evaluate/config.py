@@ -80,6 +80,12 @@ class EvalConfig:
 
     # retrieval: cosine similarity of clip-averaged features, hit if a top-k neighbour agrees
     retrieval_ks: tuple[int, ...] = field(default=(1, 5, 10, 20, 50))
+    # synthetic benchmark only (real datasets: test queries train): which split's videos query
+    # which split's gallery. Swapped queries against an unbiased gallery: a background match
+    # finds a random class, so R@k above chance needs motion (a biased gallery would reward the
+    # background shortcut). Both splits' features are extracted for the probes anyway.
+    retrieval_query_split: str = "test_swapped"
+    retrieval_gallery_split: str = "train_unbiased"
 
     def __post_init__(self) -> None:
         check_fields(self, RANGES)

@@ -6,7 +6,7 @@ Two kinds of entry, never mixed with measurements:
   Reports print these in their own, labelled table.
 - :class:`PaperClaim` — a claimed *shape* ("β = 0.3 beats the baseline"). Each claim names the
   rows of our table it maps to and a comparison kind; :mod:`fame_bench.reports.verdicts` checks
-  it against the measured means and stds.
+  it against the measured per-seed differences.
 
 Row names are the experiment names of :mod:`fame_bench.reports.reproduce` (e.g. ``moco``,
 ``moco_fame_b0.5``), so a claim is tied to the runs that test it.
@@ -42,13 +42,14 @@ class PaperClaim:
     """A claimed shape, checked against our measured table.
 
     ``kind``:
-      - ``"greater"``: mean(rows[0]) > mean(rows[1]) on ``metric``.
-      - ``"approx"``: |mean(rows[0]) − mean(rows[1])| within the noise (sum of the two stds,
-        at least ``min_noise``).
-      - ``"smaller_gain"``: gain of rows[0] over ``base`` is positive and smaller than the gain
-        of every row in rows[1:] over ``base``.
-      - ``"less"``: mean(rows[0]) < mean(rows[1]) on ``metric`` (used for bias gaps).
-    ``metric`` is ``(protocol, key)`` in the run record's ``eval`` block.
+      - ``"greater"``: rows[0] > rows[1] on ``metric``.
+      - ``"approx"``: rows[0] ≈ rows[1]: their difference lies within ± ``margin`` (an
+        equivalence margin, in accuracy units: 0.02 = 2 points).
+      - ``"smaller_gain"``: the gain of rows[0] over ``base`` is smaller than the gain of every
+        row in rows[1:] over ``base``.
+      - ``"less"``: rows[0] < rows[1] on ``metric`` (used for bias gaps).
+    ``metric`` is ``(protocol, key)`` in the run record's ``eval`` block. Rows are compared by
+    their per-seed differences (:mod:`fame_bench.reports.verdicts`).
     """
 
     table: str
@@ -58,7 +59,7 @@ class PaperClaim:
     rows: tuple[str, ...]
     metric: tuple[str, str] = ("linear", "motion_probe_swapped")
     base: str = ""
-    min_noise: float = 0.01
+    margin: float = 0.02
 
 
 def _n(table, source, row, pretrain, evaluation, value, unit="% top-1", note=""):

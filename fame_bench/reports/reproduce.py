@@ -1,7 +1,8 @@
 """``fame-bench reproduce <table> [--preset cpu] [--seeds 3]``: runs what a table needs, writes it.
 
 Each table's rows are run (or taken from the run cache) for every seed, then
-``reports/<table>.md`` and its figures are written from the run records only. ``all`` does every
+``reports/<table>.md``, its data (``<table>.json``, ``<table>.csv``) and its figures are written
+from the run records only. ``all`` does every
 table and the index ``reports/README.md``.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
+import shlex
 import sys
 import time
 from datetime import datetime, timezone
@@ -18,12 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from fame_bench.reports import figures, tables
+from fame_bench.reports import data, figures, tables
 from fame_bench.reports.definitions import TABLES, TableDef
 from fame_bench.reports.paper import claims_for, departures_for, numbers_for
-from fame_bench.reports.stats import group_by_name
-from fame_bench.reports.verdicts import check_all
 from fame_bench.reports.runner import Job, default_jobs, run_jobs
+from fame_bench.reports.stats import chance_accuracy, group_by_name, num_classes
+from fame_bench.reports.validity import chance_loss, is_plain_moco, learnability_checks
+from fame_bench.reports.verdicts import OUTCOMES, check_all, outcome_counts
 from fame_bench.train.experiment import ExperimentSpec, plan_experiment
 
 PRESETS = ("ci", "cpu", "gpu", "paper")
@@ -201,48 +203,98 @@ def icm_figure(records: list[dict], path: Path, clips: int = 4) -> str:
 
 
 def _moco_chance_loss(records: list[dict]) -> float | None:
-    queues = {r["config"]["pretrain"].get("queue_size") for r in records if r["method"] == "moco"}
-    queues.discard(None)
-    return math.log(queues.pop() + 1) if len(queues) == 1 else None
+    """The plain-MoCo rows' chance loss ln(K + 1), drawn on the loss figure (one value only)."""
+    levels = {chance_loss(r) for r in records if is_plain_moco(r)}
+    levels.discard(None)
+    return levels.pop() if len(levels) == 1 else None
 
 
-def _chance(records: list[dict]) -> float | None:
-    for record in records:
-        classes = (record.get("config", {}).get("data") or {}).get("num_classes")
-        if classes:
-            return 1.0 / float(classes)
-    return None
+def _assignment(option: str, field: str, value) -> str:
+    """``--set field=value`` as it would be typed (``parse_assignments`` reads it back)."""
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+            text = json.dumps(value)  # a string that JSON would read as something else
+        except json.JSONDecodeError:
+            text = value
+    else:
+        text = json.dumps(list(value) if isinstance(value, tuple) else value)
+    return f" {option} {shlex.quote(f'{field}={text}')}"
 
 
-def _reports_dir_option(reports_dir: Path) -> str:
-    """The ``--reports-dir`` part of a regeneration command; empty for the default."""
-    return "" if reports_dir.name == "reports" else f" --reports-dir {reports_dir}"
+def regeneration_command(table: str, preset: str, n_seeds: int, reports_dir: Path,
+                         runs_dir: Path = Path("runs"), data_root: str | None = None,
+                         pretrain_set: dict | None = None, eval_set: dict | None = None) -> str:
+    """The full command that regenerates report ``table`` (``all``: every table and the index),
+    with every option that differs from its default."""
+    parts = [f"nox -s reproduce_{table} -- --preset {preset}"]
+    if n_seeds != 3:
+        parts.append(f" --seeds {n_seeds}")
+    if Path(runs_dir) != Path("runs"):
+        parts.append(f" --runs-dir {shlex.quote(str(runs_dir))}")
+    if Path(reports_dir) != Path("reports"):
+        parts.append(f" --reports-dir {shlex.quote(str(reports_dir))}")
+    if data_root:
+        parts.append(f" --data-root {shlex.quote(str(data_root))}")
+    parts += [_assignment("--set", k, v) for k, v in (pretrain_set or {}).items()]
+    parts += [_assignment("--eval-set", k, v) for k, v in (eval_set or {}).items()]
+    return "".join(parts)
+
+
+def _retrieval_heading(records: list[dict]) -> str:
+    """Which splits query which gallery (from the records' EvalConfig), and chance R@1."""
+    from fame_bench.evaluate.config import EvalConfig
+
+    if any(r.get("dataset") not in ("synthetic", "synthetic_finegrained") for r in records):
+        return "## Retrieval (test videos query the train set)"
+    default = EvalConfig()
+    pairs = {((r["config"].get("eval") or {}).get("retrieval_query_split",
+                                                  default.retrieval_query_split),
+              (r["config"].get("eval") or {}).get("retrieval_gallery_split",
+                                                  default.retrieval_gallery_split))
+             for r in records}
+    text = "; ".join(f"`{q}` videos query a `{g}` gallery" for q, g in sorted(pairs))
+    return f"## Retrieval ({text})"
 
 
 def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[int],
-                 reports_dir: Path, wall_time_s: float, extras: dict | None = None) -> Path:
-    """``reports/<table>.md`` and its figures, from ``records`` (and ``extras`` for table4)."""
+                 reports_dir: Path, wall_time_s: float, extras: dict | None = None,
+                 command: str | None = None, runs_dir: Path = Path("runs")) -> Path:
+    """``reports/<table>.md`` with ``<table>.json`` / ``<table>.csv`` (the same results as data)
+    and its figures, from ``records`` (and ``extras`` for table4). ``command`` is the
+    regeneration command printed in the report (default: from ``preset``, ``seeds`` and the
+    directories)."""
     extras = extras or {}
+    command = command or regeneration_command(tdef.name, preset, len(seeds), reports_dir,
+                                              runs_dir)
     fig_dir = reports_dir / "figures"
     groups = group_by_name(records)
     ordered = {name: groups[name] for name in tdef.names if name in groups}
     labels = {spec.name: label for label, spec in tdef.rows}
     rows = [(label, spec.name) for label, spec in tdef.rows]
+    commit, dirty = data.git_state()
+    frame = data.measurements(records, tdef.name, labels, preset, dirty)
+    verdicts = check_all(claims_for(tdef.name), groups)
+    checks = learnability_checks(ordered)
+    generated = datetime.now(timezone.utc)
 
     figures.loss_curves(ordered, labels, fig_dir / f"{tdef.name}_loss.png",
                         chance_loss=_moco_chance_loss(records))
     figures.bar_chart(ordered, labels, list(tdef.bar_metrics), fig_dir / f"{tdef.name}_bars.png",
-                      chance=_chance(records))
+                      chance=chance_accuracy(records))
     out = [
         f"# {tdef.title}",
         "",
-        f"_Generated by `nox -s reproduce_{tdef.name} -- --preset {preset}"
-        f"{'' if len(seeds) == 3 else f' --seeds {len(seeds)}'}"
-        f"{_reports_dir_option(reports_dir)}` "
-        f"({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC) from the run records in "
-        f"`runs/{preset}/`. Do not edit by hand._",
+        f"_Generated by `{command}` ({generated:%Y-%m-%d %H:%M} UTC, commit {commit}"
+        f"{' with uncommitted changes' if dirty else ''}) from the run records in "
+        f"`{Path(runs_dir) / preset}/`. Do not edit by hand. The same results as data: "
+        f"[{tdef.name}.json]({tdef.name}.json), [{tdef.name}.csv]({tdef.name}.csv)._",
         "",
         tdef.what,
+        "",
+        "## Learnability checks (can this preset tell the methods apart?)",
+        "",
+        tables.check_list(checks),
         "",
         "## What was run",
         "",
@@ -255,14 +307,18 @@ def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[i
         "",
         "## Results — linear probe (frozen backbone)",
         "",
-        tables.results_table(groups, rows, "linear"),
+        tables.results_table(frame, rows, "linear"),
         "",
     ]
-    if tables.has_protocol(groups, "finetune"):
-        out += ["## Results — finetune", "", tables.results_table(groups, rows, "finetune"), ""]
-    if tables.has_protocol(groups, "retrieval"):
-        out += ["## Retrieval (test clips query the train set)", "",
-                tables.retrieval_table(groups, rows), ""]
+    if data.has_protocol(frame, "finetune"):
+        out += ["## Results — finetune", "", tables.results_table(frame, rows, "finetune"), ""]
+    if data.has_protocol(frame, "retrieval"):
+        from fame_bench.evaluate.retrieval import retrieval_chance
+
+        classes = num_classes(records)
+        out += [_retrieval_heading(records), "",
+                tables.retrieval_table(frame, rows, retrieval_chance(classes) if classes
+                                       else None), ""]
     if "mask_iou" in extras:
         out += ["## Mask IoU against the ground truth (our measurement; the paper had none)", "",
                 tables.mask_iou_table(extras["mask_iou"]), "",
@@ -279,14 +335,19 @@ def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[i
         "## Verdicts (computed from the numbers above)",
         "",
         "Each claim is read on the metric named in its line (by default the motion probe, the "
-        "direct measure of motion in the frozen features). \"Within noise\": the difference is "
-        "smaller than the sum of the two rows' stds over seeds (at least 1 point).",
+        "direct measure of motion in the frozen features). Two rows are compared seed by seed "
+        "(same seed, same data): mean paired difference, its 95 % confidence interval (Student "
+        "t; bootstrap from 8 seeds) and the paired t-test p. ✓ **agrees beyond noise**: the CI "
+        "excludes 0 on the claimed side; (✓) / (✗) **agrees / disagrees within noise**: the CI "
+        "includes 0; ✗ **disagrees beyond noise**; ∅ **no signal at this scale**: every row is "
+        "within noise of chance; – not measured, or one seed (no noise estimate). A ≈ claim "
+        "agrees beyond noise when the whole CI lies inside its equivalence margin.",
         "",
-        tables.verdict_list(check_all(claims_for(tdef.name), groups)),
+        tables.verdict_list(verdicts),
         "",
         "## Augmentation cost (from the runs' own step timings)",
         "",
-        tables.cost_table(groups, rows),
+        tables.cost_table(frame, rows),
         "",
         "Timings are on a shared CPU: read the share of the step, not the absolute ms.",
         "",
@@ -311,6 +372,12 @@ def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[i
         out += [extras["icm"], ""]
     out += ["## Where this differs from the papers", "",
             *(f"- {d}" for d in departures_for(tdef.name)), ""]
+    meta = {"table": tdef.name, "title": tdef.title, "preset": preset, "seeds": list(seeds),
+            "command": command, "generated_utc": f"{generated:%Y-%m-%d %H:%M}",
+            "commit": commit, "dirty": dirty,
+            "rows": [{"row": name, "label": label} for label, name in rows]}
+    data.write_data(reports_dir, tdef.name, frame, meta, [v.to_dict() for v in verdicts],
+                    [c.to_dict() for c in checks])
     path = reports_dir / f"{tdef.name}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(out))
@@ -334,8 +401,10 @@ def reproduce_table(name: str, preset: str, seeds: list[int], runs_dir: Path, re
         extras.update(mask_iou=iou, gallery=mask_gallery_arrays(preset, seeds[0]))
     if tdef.icm:
         extras["icm"] = icm_figure(records, reports_dir / "figures" / f"{name}_icm.png")
+    command = regeneration_command(name, preset, len(seeds), reports_dir, runs_dir, data_root,
+                                   pretrain_set, eval_set)
     return write_report(tdef, records, preset, seeds, reports_dir,
-                        time.perf_counter() - start, extras)
+                        time.perf_counter() - start, extras, command=command, runs_dir=runs_dir)
 
 
 #: Reports written by their own nox sessions (measurements, not paper tables).
@@ -347,41 +416,46 @@ MEASUREMENT_REPORTS = (
 )
 
 
-def verdict_counts(text: str) -> dict[str, int]:
-    """Count a report's verdict lines: agreeing beyond noise, agreeing within noise (or on one
-    seed), not agreeing, not measured."""
-    counts = {"clear": 0, "noise": 0, "against": 0, "missing": 0}
-    for line in text.splitlines():
-        if line.startswith("- ✓ "):
-            weak = "(difference within noise)" in line or "(one seed" in line
-            counts["noise" if weak else "clear"] += 1
-        elif line.startswith("- ✗ "):
-            counts["against"] += 1
-        elif line.startswith("- – "):
-            counts["missing"] += 1
-    return counts
-
-
-def write_index(reports_dir: Path, written: list[Path], preset: str) -> Path:
-    """``reports/README.md``: a link to each report and its count of verdicts."""
+def write_index(reports_dir: Path, written: list[Path], preset: str,
+                command: str | None = None) -> Path:
+    """``reports/README.md``: a link to each report, its count of verdicts per outcome and its
+    learnability checks, read from the report's data file (``<table>.json``), never from its
+    Markdown. ``command``: the regeneration command (default: ``reproduce_all`` at ``preset``)."""
+    command = command or regeneration_command("all", preset, 3, reports_dir)
+    tables_data = [(path, data.load_data(path.with_suffix(".json"))) for path in written]
+    outcomes = list(OUTCOMES)
     lines = ["# fame-bench reports", "",
-             f"_Generated by `nox -s reproduce_all -- --preset {preset}"
-             f"{_reports_dir_option(reports_dir)}` "
-             f"({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC). Every number in these reports "
-             "is measured by the code from run records; the papers' numbers are printed in "
-             "separate, labelled tables._", "",
+             f"_Generated by `{command}` ({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC). "
+             "Every number in these reports is measured by the code from run records; the "
+             "papers' numbers are printed in separate, labelled tables. Each report's results "
+             "are also written as data: `<table>.json` (with its verdicts and checks) and "
+             "`<table>.csv`._", "",
              "## Paper tables", "",
-             "A claim \"agrees\" when the sign of our difference matches the paper's; it agrees "
-             "*clearly* only when the difference exceeds the spread over seeds.", "",
-             "| report | agrees, beyond noise | agrees, within noise | does not agree "
-             "| not measured |",
-             "|---|---|---|---|---|"]
-    for path in written:
-        text = path.read_text()
-        title = text.splitlines()[0].lstrip("# ")
-        c = verdict_counts(text)
-        lines.append(f"| [{title}]({path.name}) | {c['clear']} | {c['noise']} | {c['against']} "
-                     f"| {c['missing']} |")
+             "Counts of each report's verdicts by outcome. Two rows are compared seed by seed; a "
+             "claim agrees *beyond noise* only when the 95 % CI of the paired difference excludes "
+             "0 on the claimed side; *no signal*: every row of the claim is within noise of "
+             "chance.", "",
+             "| report | " + " | ".join(f"{OUTCOMES[o]} {o}" for o in outcomes) + " |",
+             "|---|" + "---|" * len(outcomes)]
+    for path, payload in tables_data:
+        counts = outcome_counts(payload["verdicts"])
+        lines.append(f"| [{payload.get('title', path.stem)}]({path.name}) | "
+                     + " | ".join(str(counts[o]) for o in outcomes) + " |")
+    check_keys = list(dict.fromkeys(c["key"] for _, p in tables_data for c in p["checks"]))
+    if check_keys:
+        titles = {c["key"]: c["title"] for _, p in tables_data for c in p["checks"]}
+        lines += ["", "## Learnability checks", "",
+                  "Whether each report's preset can tell the methods apart at all (✓ passed, "
+                  "✗ failed, – not evaluated; the numbers and reasons are in each report):", "",
+                  *(f"- **{chr(ord('a') + i)}**: {titles[k]}" for i, k in enumerate(check_keys)),
+                  "",
+                  "| report | " + " | ".join(chr(ord("a") + i) for i in range(len(check_keys)))
+                  + " |",
+                  "|---|" + "---|" * len(check_keys)]
+        for path, payload in tables_data:
+            marks = {c["key"]: c["mark"] for c in payload["checks"]}
+            lines.append(f"| [{payload.get('title', path.stem)}]({path.name}) | "
+                         + " | ".join(marks.get(k, "–") for k in check_keys) + " |")
     others = sorted(p for p in reports_dir.glob("*/*.md") if p.parent.name != "figures")
     if others:  # the same tables at other presets, written with --reports-dir reports/<preset>
         lines += ["", "## Other presets", ""]
@@ -433,10 +507,13 @@ def main(argv: list[str] | None = None) -> int:
         path = reproduce_table(name, args.preset, seeds, Path(args.runs_dir),
                                Path(args.reports_dir), args.data_root,
                                pretrain_set=pretrain_set, eval_set=eval_set, jobs=jobs)
-        print(f"wrote {path}")
+        print(f"wrote {path} (and {path.stem}.json, {path.stem}.csv)")
         written.append(path)
     if args.table == "all":
-        print(f"wrote {write_index(Path(args.reports_dir), written, args.preset)}")
+        command = regeneration_command("all", args.preset, len(seeds), Path(args.reports_dir),
+                                       Path(args.runs_dir), args.data_root, pretrain_set,
+                                       eval_set)
+        print(f"wrote {write_index(Path(args.reports_dir), written, args.preset, command)}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Mean ± std over seeds, from run records only."""
+"""Mean ± std over seeds, per-seed values and chance levels, from run records only."""
 
 from __future__ import annotations
 
@@ -59,3 +59,34 @@ def metric_stat(records: list[dict], protocol: str, key: str) -> Stat:
 def pretrain_stat(records: list[dict], key: str) -> Stat:
     """Mean ± std of ``record["pretrain"][key]`` (step_ms, augment_ms, augment_share)."""
     return stat([(r.get("pretrain") or {}).get(key) for r in records])
+
+
+def seed_values(records: list[dict], protocol: str, key: str) -> dict[int, float]:
+    """``{seed: record["eval"][protocol][key]}`` over the records that have a finite value."""
+    out = {}
+    for record in records:
+        value = (record.get("eval") or {}).get(protocol, {}).get(key)
+        if value is not None and math.isfinite(float(value)):
+            out[int(record["seed"])] = float(value)
+    return out
+
+
+#: Metrics that are top-1 accuracies (chance = 1 / num_classes); the rest (bias gap, background
+#: reliance, R@k) have no such chance level.
+ACCURACY_KEYS = ("test_biased", "test_swapped", "test_background_only", "motion_probe_swapped",
+                 "top1")
+
+
+def num_classes(records: list[dict]) -> int | None:
+    """The class count of the synthetic data the records were evaluated on (None: unknown)."""
+    for record in records:
+        classes = ((record.get("config") or {}).get("data") or {}).get("num_classes")
+        if classes:
+            return int(classes)
+    return None
+
+
+def chance_accuracy(records: list[dict]) -> float | None:
+    """Top-1 of a guess, 1 / num_classes (0.10 on the 10-class synthetic benchmark)."""
+    classes = num_classes(records)
+    return 1.0 / classes if classes else None

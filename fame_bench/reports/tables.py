@@ -1,11 +1,15 @@
-"""Markdown tables from run records only (and from the papers' data, in separate tables)."""
+"""Markdown tables from the measurement frame (``reports.data``) and the papers' data (in separate
+tables); the run header and the learnability checks."""
 
 from __future__ import annotations
 
+import pandas as pd
 from tabulate import tabulate
 
+from fame_bench.reports.data import frame_stat, seed_count, values
 from fame_bench.reports.paper import PaperNumber
-from fame_bench.reports.stats import Stat, metric_stat, pretrain_stat, stat
+from fame_bench.reports.stats import Stat, stat
+from fame_bench.reports.validity import Check
 from fame_bench.reports.verdicts import Verdict
 
 SPLIT_COLUMNS = (
@@ -24,59 +28,52 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
-def has_protocol(groups: dict[str, list[dict]], protocol: str) -> bool:
-    return any((r.get("eval") or {}).get(protocol) for rs in groups.values() for r in rs)
-
-
-def results_table(groups: dict[str, list[dict]], rows: list[tuple[str, str]],
-                  protocol: str) -> str:
+def results_table(frame: pd.DataFrame, rows: list[tuple[str, str]], protocol: str) -> str:
     """Accuracy (%) per split, mean ± std over seeds; ``rows`` are ``(label, name)``."""
     present = [(key, title) for key, title in SPLIT_COLUMNS
-               if any(metric_stat(rs, protocol, key).n for rs in groups.values())]
+               if ((frame["protocol"] == protocol) & (frame["metric"] == key)).any()]
     columns = present or list(SPLIT_COLUMNS[:-1])
     headers = ["row", "seeds", *(title for _, title in columns)]
     body = []
     for label, name in rows:
-        records = groups.get(name, [])
-        cells = [metric_stat(records, protocol, key).fmt() for key, _ in columns]
-        body.append([label, str(len(records)), *cells])
+        cells = [frame_stat(frame, name, protocol, key).fmt() for key, _ in columns]
+        body.append([label, str(seed_count(frame, name)), *cells])
     return _table(headers, body)
 
 
-def retrieval_table(groups: dict[str, list[dict]], rows: list[tuple[str, str]]) -> str:
+def retrieval_table(frame: pd.DataFrame, rows: list[tuple[str, str]],
+                    chance: dict[str, float] | None = None) -> str:
+    """R@k (%) per row; ``chance``: R@k of a feature that knows nothing, as a last line."""
     headers = ["row", "seeds", *RETRIEVAL_COLUMNS]
     body = []
     for label, name in rows:
-        records = groups.get(name, [])
-        body.append([label, str(len(records)),
-                     *(metric_stat(records, "retrieval", k).fmt() for k in RETRIEVAL_COLUMNS)])
+        body.append([label, str(seed_count(frame, name)),
+                     *(frame_stat(frame, name, "retrieval", k).fmt() for k in RETRIEVAL_COLUMNS)])
+    if chance:
+        body.append(["_chance_", "", *(f"{100 * chance[k]:.1f}" if k in chance else "—"
+                                        for k in RETRIEVAL_COLUMNS)])
     return _table(headers, body)
 
 
-def cost_table(groups: dict[str, list[dict]], rows: list[tuple[str, str]]) -> str:
-    """Augmentation cost per pretrained row: ms per batch, step ms, share of the step."""
+def cost_table(frame: pd.DataFrame, rows: list[tuple[str, str]]) -> str:
+    """Per pretrained row: augmentation ms per batch, step ms, share of the step, steps, the
+    loss at the end of the run (mean of its last 10 %) and the loss at chance."""
     headers = ["row", "augmentation ms / batch", "training step ms", "augmentation share of step",
-               "pretrain steps", "final loss"]
+               "pretrain steps", "loss, last 10 % of steps", "loss at chance"]
     body = []
     for label, name in rows:
-        records = groups.get(name, [])
-        if not records or all(r.get("pretrain") is None for r in records):
+        if not values(frame, name, "pretrain", "step_ms"):
             continue
-        aug = pretrain_stat(records, "augment_ms")
-        step = pretrain_stat(records, "step_ms")
-        share = pretrain_stat(records, "augment_share")
-        steps = {(r.get("pretrain") or {}).get("steps") for r in records}
-        final = stat([_final_loss(r) for r in records])
-        body.append([label, aug.fmt(1.0, 2), step.fmt(1.0, 1), share.fmt(100.0, 1) + " %",
-                     "/".join(str(s) for s in sorted(steps, key=str)), final.fmt(1.0, 3)])
+        figure = {m: frame_stat(frame, name, "pretrain", m)
+                  for m in ("augment_ms", "step_ms", "augment_share", "loss_tail", "loss_chance")}
+        steps = sorted({int(v) for v in values(frame, name, "pretrain", "steps")})
+        body.append([label, figure["augment_ms"].fmt(1.0, 2), figure["step_ms"].fmt(1.0, 1),
+                     figure["augment_share"].fmt(100.0, 1) + " %",
+                     "/".join(str(s) for s in steps), figure["loss_tail"].fmt(1.0, 3),
+                     figure["loss_chance"].fmt(1.0, 3)])
     if not body:
         return "_No pretrained rows._"
     return _table(headers, body)
-
-
-def _final_loss(record: dict) -> float | None:
-    curve = (record.get("pretrain") or {}).get("loss_curve") or []
-    return float(curve[-1][1]) if curve else None
 
 
 def paper_table(numbers: list[PaperNumber]) -> str:
@@ -93,6 +90,11 @@ def verdict_list(verdicts: list[Verdict]) -> str:
     if not verdicts:
         return "_No claims to check._"
     return "\n".join(f"- {v.sentence()}" for v in verdicts)
+
+
+def check_list(checks: list[Check]) -> str:
+    """The learnability checks, one line each: ✓ passed, ✗ failed, – not evaluated (why)."""
+    return "\n".join(f"- {c.line()}" for c in checks)
 
 
 def mask_iou_table(iou: dict) -> str:

@@ -132,6 +132,19 @@ def test_evaluate_synthetic_reads_motion_and_background_as_built():
     assert colour_only["retrieval"]["R@1"] <= 0.5
 
 
+def test_retrieval_splits_come_from_the_eval_config():
+    splits = toy_splits()
+    colour = HandcraftedEncoder(motion=False)
+    # biased queries against the biased train set: the background shortcut finds the class
+    shortcut = evaluate_synthetic(colour, Toy(), cfg(retrieval_query_split="test_biased",
+                                                     retrieval_gallery_split="train"), 0, splits)
+    default = evaluate_synthetic(colour, Toy(), cfg(), 0, splits)
+    assert shortcut["retrieval"]["R@1"] >= 0.8 > 0.5 >= default["retrieval"]["R@1"]
+    assert shortcut["linear"] == default["linear"]  # only retrieval reads these fields
+    with pytest.raises(ValueError, match="retrieval split"):
+        evaluate_synthetic(colour, Toy(), cfg(retrieval_gallery_split="test_missing"), 0, splits)
+
+
 def test_evaluate_synthetic_is_deterministic_and_finetune_switches_on():
     splits = toy_splits(n_train=64, n_test=32)
     c = cfg(finetune_steps=4, finetune_batch_size=8, linear_epochs=10)

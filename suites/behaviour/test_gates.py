@@ -100,11 +100,87 @@ def test_intact_mask_passes_the_mask_gate():
 def test_main_exits_non_zero_naming_figure_baseline_and_value(monkeypatch, capsys, tmp_path):
     path = tmp_path / "baselines.json"
     path.write_text(json.dumps(BASE))
-    monkeypatch.setattr(gates, "measure", lambda seeds, runs_dir: ({"acc": 0.30, "cost": 1.2},
-                                                                    {"info": 1.0}))
+    monkeypatch.setattr(gates, "measure", lambda seeds, runs_dir, parts: (
+        {"acc": 0.30, "cost": 1.2}, {"info": 1.0}, []))
     assert gates.main(["--baselines", str(path)]) == 1
     err = capsys.readouterr().err
     assert "GATE FAILED" in err and "acc" in err and "0.3000" in err and "0.5000" in err
-    monkeypatch.setattr(gates, "measure", lambda seeds, runs_dir: ({"acc": 0.52, "cost": 1.2},
-                                                                    {}))
+    monkeypatch.setattr(gates, "measure", lambda seeds, runs_dir, parts: (
+        {"acc": 0.52, "cost": 1.2}, {}, []))
     assert gates.main(["--baselines", str(path)]) == 0
+
+
+# --- learnability checks on the gate's runs -----------------------------------------------------
+
+
+def gate_record(key: str, seed: int, motion: float, loss_end: float = 2.0) -> dict:
+    """A record as the gate's run of ``key`` (``gate_specs``) would write it."""
+    spec = gates.gate_specs()[key]
+    method = spec.method
+    chance_start = {"moco": 6.2, "supervised": 2.3}.get(method, 0.0)
+    return {"name": spec.name, "seed": seed, "method": method,
+            "augment": spec.augment_record(),
+            "config": {"pretrain": {"queue_size": 512, **dict(spec.pretrain_overrides)},
+                       "data": {"num_classes": 10, "n_pretrain": 2000}},
+            "pretrain": None if method == "random" else {
+                "steps": 100, "loss_curve": [[0, chance_start], [95, loss_end],
+                                             [99, loss_end]]},
+            "eval": {"linear": {"motion_probe_swapped": motion}}}
+
+
+def gate_runs(oracle=0.7, oracle_loss=0.5) -> dict:
+    motion = {"moco": (0.25, 0.27), "fame": (0.3, 0.31), "random": (0.10, 0.11),
+              "oracle": (oracle, oracle)}
+    return {key: [gate_record(key, s, v, oracle_loss if key == "oracle" else 2.0)
+                  for s, v in enumerate(values)] for key, values in motion.items()}
+
+
+def test_gate_specs_hold_the_rows_the_checks_need():
+    specs = gates.gate_specs()
+    assert specs["random"].method == "random"
+    assert specs["oracle"].method == "supervised"
+    assert dict(specs["oracle"].pretrain_overrides)["supervised_split"] == "train_unbiased"
+    assert all(dict(s.eval_overrides)["finetune_steps"] == 0 for s in specs.values())
+    assert len({s.name for s in specs.values()}) == len(specs)
+
+
+def test_learnability_on_gate_runs_passes_and_fails():
+    good = gates.learnability(gate_runs())
+    assert [c.passed for c in good] == [True] * 4, [c.line() for c in good]
+    bad = {c.key: c for c in gates.learnability(gate_runs(oracle=0.3, oracle_loss=2.2))}
+    assert bad["oracle_learns"].passed is False and bad["loss_falls"].passed is False
+    assert bad["random_floor"].passed and bad["moco_beats_random"].passed
+
+
+def _measured_with(checks):
+    def measure(seeds, runs_dir, parts):
+        measure.parts = parts
+        return {"acc": 0.52, "cost": 1.2}, {}, checks
+    return measure
+
+
+def test_a_failed_learnability_check_fails_the_gates(monkeypatch, capsys, tmp_path):
+    path = tmp_path / "baselines.json"
+    path.write_text(json.dumps(BASE))
+    failing = gates.learnability(gate_runs(oracle=0.3))
+    monkeypatch.setattr(gates, "measure", _measured_with(failing))
+    assert gates.main(["--baselines", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "LEARNABILITY CHECK FAILED — ✗ oracle" in captured.err
+    assert "✓ random-init motion probe ≤ 15 %" in captured.out  # every check is printed
+    monkeypatch.setattr(gates, "measure", _measured_with(gates.learnability(gate_runs())))
+    assert gates.main(["--baselines", str(path)]) == 0
+
+
+def test_checks_only_skips_baselines_and_exits_by_the_checks(monkeypatch, capsys, tmp_path):
+    missing = tmp_path / "no-baselines.json"  # never read with --checks-only
+    measure = _measured_with(gates.learnability(gate_runs()))
+    monkeypatch.setattr(gates, "measure", measure)
+    assert gates.main(["--checks-only", "--baselines", str(missing)]) == 0
+    assert measure.parts == ("accuracy",)
+    assert "all learnability checks pass" in capsys.readouterr().out
+    monkeypatch.setattr(gates, "measure", _measured_with(gates.learnability(
+        gate_runs(oracle=0.2))))
+    assert gates.main(["--checks-only", "--baselines", str(missing)]) == 1
+    with pytest.raises(SystemExit):
+        gates.main(["--checks-only", "--update"])

@@ -35,7 +35,7 @@ def test_reproduce_table2_paper_preset_on_fake_trees(tmp_path):
             "--runs-dir", str(runs), "--reports-dir", str(reports), *SHRINK]
     assert main(argv) == 0
     records = [json.loads(p.read_text()) for p in runs.rglob("record.json")]
-    assert len(records) == 4  # random, MoCo, BE, FAME
+    assert len(records) == 5  # random, oracle, MoCo, BE, FAME
     for record in records:
         assert record["preset"] == "paper"
         assert record["config"]["pretrain"]["data_root"] == str(root)
