@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 METHODS = ("moco", "vthcl", "supervised")
 AUGMENTS = ("none", "fame", "be")
 OPTIMIZERS = ("sgd", "adamw")
+AMP_DTYPES = ("float16", "bfloat16")
 
 
 @dataclass
@@ -28,6 +29,7 @@ class PretrainConfig:
     fame_variant: str = "fame"
     fame_both: bool = False
     fame_p: float = 1.0
+    fame_compile: bool = False  # torch.compile FAME's mask stage (same masks; pays off on GPUs)
     be_max_weight: float = 0.3
     # data
     dataset: str = "synthetic"
@@ -81,7 +83,8 @@ class PretrainConfig:
     ckpt_every: int = 50
     log_every: int = 5
     device: str = "auto"  # "auto": cuda when available, else cpu
-    amp: bool = True  # autocast + GradScaler on CUDA only
+    amp: bool = True  # autocast on CUDA only (+ GradScaler for float16)
+    amp_dtype: str = "float16"  # "float16" | "bfloat16"
     # torch threads on CPU for this run (restored after); 0: leave as is. The CPU presets use 1:
     # on a shared 2-core machine two OpenMP threads slowed a step ~30x under contention.
     threads: int = 0
@@ -110,6 +113,8 @@ class PretrainConfig:
                 f"bn_splits={self.bn_splits}: expected at least {2 * max(1, self.bn_splits)} "
                 f"(2 clips per BatchNorm split)"
             )
+        if self.amp_dtype not in AMP_DTYPES:
+            raise ValueError(f"amp_dtype must be one of {AMP_DTYPES}, got {self.amp_dtype!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         lo, hi = self.crop_scale

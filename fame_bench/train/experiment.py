@@ -28,7 +28,10 @@ SYNTHETIC_DATASETS = {"synthetic": "bias", "synthetic_finegrained": "finegrained
 REAL_DATASETS = ("ucf101", "hmdb51", "diving48", "k400")
 
 #: PretrainConfig fields that do not change a run's numbers: left out of the record's hash.
-HASH_FREE = ("out_dir", "progress", "num_workers", "extra")
+HASH_FREE = ("out_dir", "progress", "num_workers", "extra", "fame_compile")
+#: Fields added after records existed, left out of the hash at the value that reproduces the old
+#: runs, so those records stay valid.
+HASH_FREE_AT = {"amp_dtype": "float16"}
 
 #: PretrainConfig fields a random-init row keeps from its overrides: what shapes the encoder
 #: and its input, not how it would have been trained.
@@ -220,7 +223,8 @@ def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
     cfg = _pretrain_config(spec, preset, seed, run_dir / "pretrain")
     data_cfg = _data_config(spec, cfg)
     eval_cfg = EvalConfig.preset(preset, **dict(spec.eval_overrides))
-    config_for_hash = {k: v for k, v in _jsonable(cfg).items() if k not in HASH_FREE}
+    config_for_hash = {k: v for k, v in _jsonable(cfg).items()
+                       if k not in HASH_FREE and HASH_FREE_AT.get(k, object()) != v}
     key = spec_hash({"spec": spec, "preset": preset, "seed": seed, "pretrain": config_for_hash,
                      "data": data_cfg, "eval": eval_cfg})
     if path.exists():

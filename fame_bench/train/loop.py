@@ -6,7 +6,7 @@ the method's non-gradient updates, logs one JSON line per step to ``run_dir/metr
 checkpoints every ``ckpt_every`` steps and at the end. A run directory that already holds a
 checkpoint is resumed from it; on CPU the resumed run ends with the same weights, bit for bit,
 as an uninterrupted one (every random draw comes from generators derived from (seed, step)).
-AMP (float16 autocast + GradScaler) on CUDA when ``cfg.amp``.
+AMP on CUDA when ``cfg.amp``: ``cfg.amp_dtype`` autocast, with a GradScaler for float16.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from fame_bench.train.config import PretrainConfig
 METRICS = "metrics.jsonl"
 RESULT = "result.json"
 # Config fields that may differ between a run and its resumption.
-_RESUME_FREE = {"out_dir", "progress", "device", "threads", "num_workers", "extra"}
+_RESUME_FREE = {"out_dir", "progress", "device", "threads", "num_workers", "extra",
+                "fame_compile"}
 
 
 def cosine_lr(cfg: PretrainConfig, step: int) -> float:
@@ -214,7 +215,9 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
     params = [p for p in method.parameters() if p.requires_grad]
     optimizer = build_optimizer(cfg, params)
     use_amp = cfg.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    amp_dtype = getattr(torch, cfg.amp_dtype)
+    # bfloat16 has float32's range: no loss scaling, and no per-step sync on its inf check.
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
 
     start_step = 0
     state = load_checkpoint(run_dir, map_location=device)
@@ -257,7 +260,7 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
             generator = step_generator(cfg.seed, step, stream=1000 + info.rank)
             _sync(device)
             t0 = time.perf_counter()
-            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+            with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
                 loss, stats = model(batch, generator)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss is {float(loss)} at step {step}")

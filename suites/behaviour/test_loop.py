@@ -106,3 +106,17 @@ def test_pretrain_on_cuda_with_amp(tmp_path):
     for case in ({"method": "moco", "augment": "fame"}, {"method": "vthcl"}):
         result = pretrain(tiny(tmp_path / case["method"], device="cuda", **case))
         assert all(torch.isfinite(torch.tensor(v)) for _, v in result["loss_curve"])
+
+
+def test_amp_dtype_and_fame_compile_options():
+    from fame_bench.augment.fame import mask_stage
+    from fame_bench.methods.moco import build_clip_augment
+    from fame_bench.train.experiment import HASH_FREE_AT
+
+    with pytest.raises(ValueError, match="amp_dtype"):
+        PretrainConfig.preset("ci", amp_dtype="float8")
+    assert PretrainConfig.preset("paper", amp_dtype="bfloat16").amp_dtype == "bfloat16"
+    # records made before the field existed ran float16 autocast: the default must say so
+    assert HASH_FREE_AT["amp_dtype"] == PretrainConfig().amp_dtype == "float16"
+    assert build_clip_augment("fame")._stage is mask_stage
+    assert build_clip_augment("fame", fame_compile=True)._stage is not mask_stage
