@@ -296,7 +296,12 @@ def main(argv: list[str] | None = None) -> int:
                              "a temporary directory for --dry-run)")
     parser.add_argument("--stages", default=",".join(STAGE_ENDS),
                         help=f"comma-separated subset of {','.join(STAGE_ENDS)}")
+    parser.add_argument("--render-from", type=Path, default=None, metavar="JSON",
+                        help="measure nothing: write the reports' GPU rows from a saved summary "
+                             "(e.g. of a run stopped before its reports stage)")
     args = parser.parse_args(argv)
+    if args.render_from is not None:
+        return render_from(args.render_from, args.reports_dir or Path("reports"))
     stages = tuple(s for s in args.stages.split(",") if s)
     unknown = sorted(set(stages) - set(STAGE_ENDS))
     if unknown:
@@ -323,6 +328,19 @@ def main(argv: list[str] | None = None) -> int:
           f"{summary['elapsed_s']:.0f} s; summary in {reports_dir / SUMMARY}")
     for stage, result in summary["stages"].items():
         print(f"[device_check] {stage}: {_stage_line(stage, result)}")
+    return 0
+
+
+def render_from(path: Path, reports_dir: Path) -> int:
+    """Write the GPU rows of the reports from the summary at ``path`` (no measurement)."""
+    try:
+        summary = json.loads(Path(path).read_text())
+        written = write_reports(summary, reports_dir)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        print(f"--render-from {path}: expected a device_check summary (JSON with 'environment', "
+              f"'notes', 'stages'); {type(error).__name__}: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(written) if written else f"{path}: no op or train stage to write")
     return 0
 
 

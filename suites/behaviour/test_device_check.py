@@ -55,6 +55,14 @@ def test_dry_run_measures_every_stage_and_splices_the_gpu_rows(tmp_path):
     cost = (tmp_path / "augmentation_cost.md").read_text()
     assert "| fame | uint8 | 4 | 8 | eager |" in cost and "masks equal" in cost
     assert summary["stages"]["reports"]["written"]
+    # the reports can be written again from the saved summary alone
+    again = tmp_path / "again"
+    again.mkdir()
+    assert device_check.main(["--render-from", str(tmp_path / device_check.SUMMARY),
+                              "--reports-dir", str(again)]) == 0
+    assert (again / "augmentation_cost.md").read_text().endswith(
+        find_gpu_block(cost) + "\n")
+    assert device_check.main(["--render-from", str(tmp_path / "augmentation_cost.md")]) == 2
 
 
 def test_a_case_that_does_not_fit_the_budget_is_skipped_not_run():
