@@ -119,7 +119,7 @@ def run_cuda_tests(paths: list[str], timeout_s: float) -> dict:
         counts[t["outcome"]] = counts.get(t["outcome"], 0) + 1
     failed = done.returncode not in (0, 5) or counts.get("failed") or counts.get("error")
     return {
-        "status": "failed" if failed else "measured",
+        "status": "failed" if failed else "ran",
         "returncode": done.returncode,
         "seconds": time.monotonic() - start,
         "counts": counts,
