@@ -64,7 +64,7 @@ def benchmarks(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def augmentation_cost(session: nox.Session) -> None:
-    """FAME vs the bare merge, NumPy vs PyTorch, CPU (and CUDA where present)."""
+    """FAME vs the bare merge, NumPy vs PyTorch, on the CPU (GPU rows: device_check)."""
     _py(session, "-m", "fame_bench.bench.augmentation_cost", *session.posargs)
 
 
@@ -90,6 +90,13 @@ def data_throughput(session: nox.Session) -> None:
 def training_throughput(session: nox.Session) -> None:
     """Clips/s per method and backbone, and FAME's share of a training step."""
     _py(session, "-m", "fame_bench.bench.training_throughput", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def device_check(session: nox.Session) -> None:
+    """On a CUDA machine (8 min): CUDA tests, FAME's cost, throughput; writes the GPU rows.
+    Without CUDA it says so and exits 0; `-- --dry-run` runs it at tiny sizes on the CPU."""
+    _py(session, "-m", "fame_bench.bench.device_check", *session.posargs)
 
 
 # --- paper tables (default preset: cpu; pass e.g. `-- --preset ci`) ---

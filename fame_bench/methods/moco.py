@@ -34,14 +34,16 @@ from fame_bench.models.heads import MLPHead, convert_split_bn
 
 
 def build_clip_augment(kind: str, fame_beta: float = 0.5, fame_variant: str = "fame",
-                       fame_p: float = 1.0, be_max_weight: float = 0.3) -> nn.Module | None:
-    """The query-side augmentation from ``fame_bench.augment``: ``"none" | "fame" | "be"``."""
+                       fame_p: float = 1.0, be_max_weight: float = 0.3,
+                       fame_compile: bool = False) -> nn.Module | None:
+    """The query-side augmentation from ``fame_bench.augment``: ``"none" | "fame" | "be"``
+    (``fame_compile``: FAME's mask stage through ``torch.compile``, same masks)."""
     if kind == "none":
         return None
     from fame_bench.augment import BE, FAME
 
     if kind == "fame":
-        return FAME(beta=fame_beta, variant=fame_variant, p=fame_p)
+        return FAME(beta=fame_beta, variant=fame_variant, p=fame_p, compile=fame_compile)
     if kind == "be":
         return BE(max_weight=be_max_weight)
     raise ValueError(f"augment must be 'none', 'fame' or 'be', got {kind!r}")

@@ -113,6 +113,19 @@ class InMemoryVideos:
         return self.videos.shape[0]
 
 
+def vthcl_fast_len(cfg) -> int:
+    """Frames of VTHCL's fast clip: α × ``clip_len`` for the same time span, else ``clip_len``."""
+    return cfg.clip_len * cfg.vthcl_alpha if cfg.vthcl_same_span else cfg.clip_len
+
+
+def clip_span(cfg) -> int:
+    """Frames of a video that one training sample of ``cfg`` spans (VTHCL: both clips)."""
+    if cfg.method == "vthcl":
+        tau, alpha = cfg.vthcl_slow_stride, cfg.vthcl_alpha
+        return max((cfg.clip_len - 1) * tau, (vthcl_fast_len(cfg) - 1) * (tau // alpha)) + 1
+    return (cfg.clip_len - 1) * cfg.frame_stride + 1
+
+
 def make_batch(data: InMemoryVideos, cfg, step: int, rank: int, world_size: int,
                device: torch.device) -> dict:
     """This rank's slice of global step ``step``'s batch, as the method's batch dict."""
@@ -126,8 +139,8 @@ def make_batch(data: InMemoryVideos, cfg, step: int, rank: int, world_size: int,
         frames = clip_frame_indices(t, b, cfg.clip_len, cfg.frame_stride, g, num_clips=2)
     elif cfg.method == "vthcl":
         tau, alpha = cfg.vthcl_slow_stride, cfg.vthcl_alpha
-        fast_len = cfg.clip_len * alpha if cfg.vthcl_same_span else cfg.clip_len
-        span = max((cfg.clip_len - 1) * tau, (fast_len - 1) * (tau // alpha)) + 1
+        fast_len = vthcl_fast_len(cfg)
+        span = clip_span(cfg)
         if span > t:
             raise ValueError(f"the slow/fast clips span {span} frames; the videos have {t}")
         # both clips start at the same time (same instance, two tempos)

@@ -92,7 +92,7 @@ def build_method_from_config(cfg, num_instances: int = 0, num_classes: int = 10,
         from fame_bench.methods.moco import MoCo, build_clip_augment
 
         augment = build_clip_augment(cfg.augment, cfg.fame_beta, cfg.fame_variant, cfg.fame_p,
-                                     cfg.be_max_weight)
+                                     cfg.be_max_weight, cfg.fame_compile)
         return MoCo(cfg.backbone, cfg.dim, cfg.queue_size, cfg.moco_momentum, cfg.temperature,
                     cfg.symmetric, cfg.bn_splits, augment, cfg.fame_both, view_augment,
                     generator=generator)

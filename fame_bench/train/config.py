@@ -47,6 +47,7 @@ class PretrainConfig:
     fame_variant: str = "fame"
     fame_both: bool = False
     fame_p: float = 1.0
+    fame_compile: bool = False  # torch.compile FAME's mask stage (same masks; pays off on GPUs)
     be_max_weight: float = 0.3
     # data
     dataset: str = "synthetic"

@@ -29,7 +29,7 @@ SYNTHETIC_DATASETS = {"synthetic": "bias", "synthetic_finegrained": "finegrained
 REAL_DATASETS = ("ucf101", "hmdb51", "diving48", "k400")
 
 #: PretrainConfig fields that do not change a run's numbers: left out of the record's hash.
-HASH_FREE = ("out_dir", "progress", "num_workers", "extra")
+HASH_FREE = ("out_dir", "progress", "num_workers", "extra", "fame_compile")
 
 #: PretrainConfig fields a random-init row keeps from its overrides: what shapes the encoder
 #: and its input, not how it would have been trained.
@@ -228,7 +228,8 @@ def plan_experiment(spec: ExperimentSpec, preset: str, seed: int,
     cfg = _pretrain_config(spec, preset, seed, path.parent / "pretrain")
     data_cfg = _data_config(spec, cfg)
     eval_cfg = EvalConfig.preset(preset, **dict(spec.eval_overrides))
-    config_for_hash = {k: v for k, v in _jsonable(cfg).items() if k not in HASH_FREE}
+    config_for_hash = {k: v for k, v in _jsonable(cfg).items()
+                       if k not in HASH_FREE}
     key = spec_hash({"spec": spec, "preset": preset, "seed": seed, "pretrain": config_for_hash,
                      "data": data_cfg, "eval": eval_cfg})
     return ExperimentPlan(path, cfg, data_cfg, eval_cfg, key)

@@ -32,7 +32,8 @@ from fame_bench.train.runlock import run_lock, write_atomic
 METRICS = "metrics.jsonl"
 RESULT = "result.json"
 # Config fields that may differ between a run and its resumption (none changes the weights).
-_RESUME_FREE = {"out_dir", "progress", "device", "threads", "num_workers", "extra", "log_every"}
+_RESUME_FREE = {"out_dir", "progress", "device", "threads", "num_workers", "extra", "log_every",
+                "fame_compile"}
 
 
 def cosine_lr(cfg: PretrainConfig, step: int) -> float:

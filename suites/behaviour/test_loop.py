@@ -106,3 +106,18 @@ def test_pretrain_on_cuda_with_amp(tmp_path):
     for case in ({"method": "moco", "augment": "fame"}, {"method": "vthcl"}):
         result = pretrain(tiny(tmp_path / case["method"], device="cuda", **case))
         assert all(torch.isfinite(torch.tensor(v)) for _, v in result["loss_curve"])
+
+
+def test_amp_dtype_and_fame_compile_options():
+    from fame_bench.augment.fame import mask_stage
+    from fame_bench.methods.moco import build_clip_augment
+    from fame_bench.train.loop import autocast_dtype
+
+    with pytest.raises(ValueError, match="amp_dtype"):
+        PretrainConfig.preset("ci", amp_dtype="float8")
+    assert PretrainConfig.preset("paper", amp_dtype="fp16").amp_dtype == "fp16"
+    assert PretrainConfig().amp_dtype == "bf16"  # bfloat16 where the GPU supports it
+    assert autocast_dtype("bf16", torch.device("cpu")) == torch.bfloat16
+    assert autocast_dtype("fp16", torch.device("cpu")) == torch.float16
+    assert build_clip_augment("fame")._stage is mask_stage
+    assert build_clip_augment("fame", fame_compile=True)._stage is not mask_stage
