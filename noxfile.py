@@ -148,3 +148,9 @@ def reproduce_all(session: nox.Session) -> None:
 def gates(session: nox.Session) -> None:
     """CI regression gates against suites/baselines.json (ci preset, fixed seeds)."""
     _py(session, "-m", "fame_bench.gates", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def scaling(session: nox.Session) -> None:
+    """Motion probe and bias gap vs pretraining steps (random init, MoCo, +FAME, +BE)."""
+    _py(session, "-m", "fame_bench.reports.scaling", *session.posargs)

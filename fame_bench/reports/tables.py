@@ -24,7 +24,7 @@ SPLIT_COLUMNS = (
 RETRIEVAL_COLUMNS = ("R@1", "R@5", "R@10", "R@20", "R@50")
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
+def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
@@ -38,7 +38,7 @@ def results_table(frame: pd.DataFrame, rows: list[tuple[str, str]], protocol: st
     for label, name in rows:
         cells = [frame_stat(frame, name, protocol, key).fmt() for key, _ in columns]
         body.append([label, str(seed_count(frame, name)), *cells])
-    return _table(headers, body)
+    return markdown_table(headers, body)
 
 
 def retrieval_table(frame: pd.DataFrame, rows: list[tuple[str, str]],
@@ -52,7 +52,7 @@ def retrieval_table(frame: pd.DataFrame, rows: list[tuple[str, str]],
     if chance:
         body.append(["_chance_", "", *(f"{100 * chance[k]:.1f}" if k in chance else "—"
                                         for k in RETRIEVAL_COLUMNS)])
-    return _table(headers, body)
+    return markdown_table(headers, body)
 
 
 def cost_table(frame: pd.DataFrame, rows: list[tuple[str, str]]) -> str:
@@ -73,7 +73,7 @@ def cost_table(frame: pd.DataFrame, rows: list[tuple[str, str]]) -> str:
                      figure["loss_chance"].fmt(1.0, 3)])
     if not body:
         return "_No pretrained rows._"
-    return _table(headers, body)
+    return markdown_table(headers, body)
 
 
 def paper_table(numbers: list[PaperNumber]) -> str:
@@ -83,7 +83,7 @@ def paper_table(numbers: list[PaperNumber]) -> str:
     headers = ["source", "row", "pretrain", "evaluation", "value"]
     body = [[n.source, n.row, n.pretrain, n.evaluation, f"{n.value:g} {n.unit}"]
             for n in numbers]
-    return _table(headers, body)
+    return markdown_table(headers, body)
 
 
 def verdict_list(verdicts: list[Verdict]) -> str:
@@ -104,7 +104,7 @@ def mask_iou_table(iou: dict) -> str:
     for label, entry in iou.get("variants", {}).items():
         body.append([label, f"{entry['beta']:g}", stat(entry["iou"]).fmt(1.0, 3),
                      stat(entry.get("recall", [])).fmt(1.0, 3)])
-    return _table(headers, body) + "\n\n(mean ± std over the per-seed means)"
+    return markdown_table(headers, body) + "\n\n(mean ± std over the per-seed means)"
 
 
 def header_block(records: list[dict], preset: str, seeds: list[int],
