@@ -71,18 +71,26 @@ def all_gather_concat(x: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class ViewAugment:
-    """Per-clip colour augmentation applied after FAME/BE (fame.md: FAME runs before jitter).
+    """Per-clip view augmentation applied after FAME/BE (``docs/fame.md``: FAME runs before it).
 
     ``jitter`` = (brightness, contrast, saturation, hue), applied with probability ``jitter_p``;
-    grayscale with ``grayscale_p``. No flips: they swap "left" and "right" on synthetic data.
+    grayscale with ``grayscale_p``; then a Gaussian blur with probability ``blur_p``, ``σ`` drawn
+    per clip from ``blur_sigma`` (the FAME code's view augmentation, ``docs/deviations.md``).
+    No flips: they swap "left" and "right" on synthetic data.
     """
 
     jitter: tuple[float, float, float, float] = (0.4, 0.4, 0.4, 0.1)
     jitter_p: float = 0.8
     grayscale_p: float = 0.2
+    blur_p: float = 0.5
+    blur_sigma: tuple[float, float] = (0.1, 2.0)
 
     def __call__(self, clips: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        from fame_bench.data.transforms import batch_color_jitter, batch_grayscale
+        from fame_bench.data.transforms import (
+            batch_color_jitter,
+            batch_gaussian_blur,
+            batch_grayscale,
+        )
 
         if self.jitter_p > 0:
             b, c, s, h = self.jitter
@@ -90,6 +98,8 @@ class ViewAugment:
                                        hue=h, p=self.jitter_p)
         if self.grayscale_p > 0:
             clips = batch_grayscale(clips, generator, p=self.grayscale_p)
+        if self.blur_p > 0:
+            clips = batch_gaussian_blur(clips, generator, p=self.blur_p, sigma=self.blur_sigma)
         return clips
 
 

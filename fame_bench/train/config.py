@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from fame_bench.methods.moco import AUGMENT_ON as FAME_ON
+from fame_bench.methods.moco import ENQUEUE as MOCO_ENQUEUE
+
 METHODS = ("moco", "vthcl", "supervised")
 AUGMENTS = ("none", "fame", "be")
 
@@ -14,7 +17,7 @@ class PretrainConfig:
     """Every knob of one pretraining run. Build with :meth:`preset`, override any field.
 
     ``batch_size`` is the global batch (split across ranks under DDP). ``lr`` is the learning rate
-    at this batch (``paper``: 0.01 × batch/64, vthcl_be_moco.md). Clips: ``clip_len`` frames at
+    at this batch (``paper``: 0.01 × batch/64, docs/moco.md). Clips: ``clip_len`` frames at
     ``frame_stride`` from the generated videos. VTHCL: the slow clip has ``clip_len`` frames at
     stride ``vthcl_slow_stride`` (τ); the fast clip ``vthcl_alpha × clip_len`` frames at stride
     τ / α when ``vthcl_same_span`` (same time span, SlowFast convention), else ``clip_len``.
@@ -25,7 +28,9 @@ class PretrainConfig:
     augment: str = "none"
     fame_beta: float = 0.5
     fame_variant: str = "fame"
-    fame_both: bool = False
+    # where FAME/BE enter MoCo (docs/moco.md): "first" clip of each pair, as the authors' code
+    # (query once, key once); "queries" (each clip only where it is the query); "both" clips
+    fame_on: str = "first"
     fame_p: float = 1.0
     be_max_weight: float = 0.3
     # data
@@ -48,6 +53,9 @@ class PretrainConfig:
     temperature: float = 0.1
     symmetric: bool = True
     bn_splits: int = 2
+    # "each_direction": the first direction's keys enter the queue before the second direction
+    # reads it (the code); "after_both": both directions see the same queue
+    moco_enqueue: str = "each_direction"
     # VTHCL
     vthcl_alpha: int = 2
     vthcl_slow_stride: int = 2  # τ of the slow clip; the fast clip's stride is τ / α
@@ -63,6 +71,10 @@ class PretrainConfig:
     jitter: tuple = (0.4, 0.4, 0.4, 0.1)
     jitter_p: float = 0.8
     grayscale_p: float = 0.2
+    # Gaussian blur after jitter and grayscale, per clip with this probability (the FAME code's
+    # 0.5); kernel int(0.1 H) // 2 * 2 + 1, σ ~ U(blur_sigma) per clip (docs/deviations.md)
+    blur_p: float = 0.5
+    blur_sigma: tuple = (0.1, 2.0)
     # optimisation
     steps: int = 100
     batch_size: int = 32
@@ -88,6 +100,11 @@ class PretrainConfig:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.augment not in AUGMENTS:
             raise ValueError(f"augment must be one of {AUGMENTS}, got {self.augment!r}")
+        if self.fame_on not in FAME_ON:
+            raise ValueError(f"fame_on must be one of {FAME_ON}, got {self.fame_on!r}")
+        if self.moco_enqueue not in MOCO_ENQUEUE:
+            raise ValueError(f"moco_enqueue must be one of {MOCO_ENQUEUE}, got "
+                             f"{self.moco_enqueue!r}")
         if self.augment != "none" and self.method != "moco":
             raise ValueError(f"augment={self.augment!r} is defined for method 'moco' only")
         for name in ("steps", "batch_size", "clip_len", "frame_stride", "ckpt_every"):
@@ -107,6 +124,7 @@ class PretrainConfig:
             )
         self.vthcl_levels = tuple(self.vthcl_levels)
         self.jitter = tuple(self.jitter)
+        self.blur_sigma = tuple(self.blur_sigma)
 
     @classmethod
     def preset(cls, name: str, **overrides) -> PretrainConfig:

@@ -23,7 +23,8 @@ def tiny(tmp_path, **kw) -> PretrainConfig:
 CASES = [
     dict(method="moco"),
     dict(method="moco", augment="fame", fame_beta=0.5),
-    dict(method="moco", augment="fame", fame_both=True),
+    dict(method="moco", augment="fame", fame_on="both"),
+    dict(method="moco", augment="fame", fame_on="queries", moco_enqueue="after_both"),
     dict(method="moco", augment="be"),
     dict(method="vthcl"),
     dict(method="vthcl", vthcl_negatives="queue", vthcl_levels=("res5",)),
@@ -80,11 +81,11 @@ def test_config_errors(tmp_path):
 def test_cli_overrides():
     args = build_parser().parse_args(
         ["pretrain", "--preset", "ci", "--method", "moco", "--augment", "fame", "--fame-beta",
-         "0.3", "--seed", "2", "--out", "runs/x", "--fame-both", "true",
+         "0.3", "--seed", "2", "--out", "runs/x", "--fame-on", "queries",
          "--vthcl-levels", "res4,res5"])
     cfg = config_from_args(args)
-    assert (cfg.augment, cfg.fame_beta, cfg.seed, cfg.out_dir, cfg.fame_both) == (
-        "fame", 0.3, 2, "runs/x", True)
+    assert (cfg.augment, cfg.fame_beta, cfg.seed, cfg.out_dir, cfg.fame_on) == (
+        "fame", 0.3, 2, "runs/x", "queries")
     assert cfg.vthcl_levels == ("res4", "res5") and cfg.batch_size == PretrainConfig.preset(
         "ci").batch_size
     paper = PretrainConfig.preset("paper")

@@ -29,7 +29,7 @@ def fake_record(name: str, seed: int, motion: float, gap: float = 0.3,
     return {
         "name": name, "method": "random" if not pretrain else "moco",
         "augment": {"kind": "fame" if "fame" in name else "none", "beta": 0.5,
-                    "variant": "fame", "both": False},
+                    "variant": "fame", "fame_on": "first"},
         "dataset": "synthetic", "preset": "ci", "seed": seed,
         "config": {"pretrain": {"backbone": "tiny_r2plus1d", "batch_size": 16},
                    "data": {"frames": 16, "size": 32, "num_classes": 10}},
