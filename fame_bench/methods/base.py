@@ -23,12 +23,14 @@ from torch import nn
 
 
 def info_nce(query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor,
-             temperature: float) -> torch.Tensor:
+             temperature: float, exclude: torch.Tensor | None = None) -> torch.Tensor:
     """InfoNCE with the positive at logit index 0 (MoCo's cross-entropy with target 0).
 
     ``query`` and ``positive`` are ``(B, D)``; ``negatives`` is ``(K, D)`` shared by every query
-    (MoCo's queue) or ``(B, K, D)`` per query (memory-bank sampling). Vectors are used as given
-    (callers L2-normalise). Returns the mean loss over the batch.
+    (MoCo's queue) or ``(B, K, D)`` per query (memory-bank sampling). ``exclude`` ``(B,)``: for
+    shared negatives, the row of each query's own entry, left out of its denominator (a memory
+    bank holds the positive itself). Vectors are used as given (callers L2-normalise). Returns
+    the mean loss over the batch.
     """
     if query.shape != positive.shape:
         raise ValueError(f"query {tuple(query.shape)} and positive {tuple(positive.shape)} differ")
@@ -39,6 +41,11 @@ def info_nce(query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tenso
         neg = torch.einsum("bd,bkd->bk", query, negatives)
     else:
         raise ValueError(f"negatives must be (K, D) or (B, K, D), got {tuple(negatives.shape)}")
+    if exclude is not None:
+        if negatives.dim() != 2 or exclude.shape != (query.shape[0],):
+            raise ValueError("exclude needs shared (K, D) negatives and one row per query, got "
+                             f"{tuple(negatives.shape)} and {tuple(exclude.shape)}")
+        neg = neg.scatter(1, exclude.view(-1, 1).to(neg.device), float("-inf"))
     logits = torch.cat([pos, neg], dim=1).float() / temperature
     target = torch.zeros(query.shape[0], dtype=torch.long, device=query.device)
     return F.cross_entropy(logits, target)

@@ -202,3 +202,42 @@ def test_moco_refuses_unknown_modes():
         MoCo(augment_on="keys", **TINY)
     with pytest.raises(ValueError, match="enqueue"):
         MoCo(enqueue="never", **TINY)
+
+
+def test_memory_bank_negatives_leave_out_the_positive_hand_case():
+    # Bank (the other tempo's entries) [(1, 0), (0, 1), (-1, 0)]; the query of instance 0 is
+    # q = (1, 0), its positive is its own entry bank[0] = (1, 0); T = 1. Its negatives are the
+    # two other entries: L = -1 + log(e^1 + e^0 + e^-1). Counting bank[0] again as a negative
+    # would give -1 + log(2e + 1 + e^-1), never below log 2.
+    bank = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    q, own = torch.tensor([[1.0, 0.0]]), torch.tensor([0])
+    expected = -1.0 + math.log(math.e + 1.0 + math.exp(-1.0))
+    got = info_nce(q, bank[own], bank, 1.0, exclude=own)
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+    assert info_nce(q, bank[own], bank, 1.0).item() == pytest.approx(
+        -1.0 + math.log(2 * math.e + 1.0 + math.exp(-1.0)), rel=1e-6)
+    # the floor: a query on its positive, far from every other entry, has a loss near 0
+    queries = {t: {"res5": q} for t in ("slow", "fast")}
+    positives = {t: {"res5": bank[own]} for t in ("slow", "fast")}
+    negatives = {t: {"res5": bank[[0, 2]]} for t in ("slow", "fast")}
+    total, _ = hierarchical_loss(queries, positives, negatives, 0.1, exclude=own)
+    assert total.item() < 1e-6
+    with pytest.raises(ValueError, match="exclude"):
+        info_nce(q, bank[own], bank[None], 1.0, exclude=own)
+
+
+def test_vthcl_bank_negatives_never_hold_the_own_entry():
+    g = torch.Generator().manual_seed(0)
+    model = VTHCL(num_instances=6, num_negatives=4, dim=8, generator=g, **TINY)
+    bank = model.memory("fast", "res5")
+    index = torch.tensor([0, 3, 5])
+    drawn = model.bank_negatives(bank, index, g)
+    for _ in range(50):
+        drawn = torch.cat([drawn, model.bank_negatives(bank, index, g)], dim=1)
+    rows = (drawn[:, :, None, :] == bank[None, None]).all(dim=-1).float().argmax(dim=-1)
+    for b, own in enumerate(index.tolist()):
+        assert own not in rows[b].tolist()
+        assert set(rows[b].tolist()) == set(range(6)) - {own}  # uniform over the others
+    # a bank no larger than K + 1: the whole bank, the own row left out by the loss
+    small = VTHCL(num_instances=5, num_negatives=4, dim=8, generator=g, **TINY)
+    assert small.bank_negatives(small.memory("fast", "res5"), index[:1], g).dim() == 2
