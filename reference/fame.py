@@ -1,7 +1,7 @@
 """FAME, foreground-background merging (Ding et al., CVPR 2022), in plain NumPy.
 
 The readable reference for ``fame_bench.augment``: one function per step of
-``shared/specs/fame.md``, batched over the leading axis. Clips are arrays ``(B, C, T, H, W)``
+``docs/fame.md``, batched over the leading axis. Clips are arrays ``(B, C, T, H, W)``
 with ``C = 3`` (RGB), float in [0, 1] or uint8 in 0..255 (read as ``x / 255``).
 
 Numerics are chosen so that the PyTorch op can agree with this file bit for bit: every step runs

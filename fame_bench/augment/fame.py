@@ -1,6 +1,6 @@
 """FAME, foreground-background merging (Ding et al., CVPR 2022), as a batched PyTorch op.
 
-Same functions, names and meaning as ``reference/fame.py`` (``shared/specs/fame.md``), on
+Same functions, names and meaning as ``reference/fame.py`` (``docs/fame.md``), on
 tensors ``(B, C=3, T, H, W)`` of any device; float32/float16/bfloat16/float64 in [0, 1] or uint8
 (statistics on ``x / 255``). Statistics run in float32 (as the authors' code) whatever
 the input dtype; the merge keeps the input dtype and is exact (the mask is binary).
