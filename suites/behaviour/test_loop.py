@@ -71,6 +71,12 @@ def test_config_errors(tmp_path):
         PretrainConfig.preset("huge")
     with pytest.raises(ValueError, match="method"):
         PretrainConfig.preset("ci", method="simclr")
+    with pytest.raises(ValueError, match="fame_on"):
+        PretrainConfig.preset("ci", fame_on="keys")
+    with pytest.raises(ValueError, match="moco_enqueue"):
+        PretrainConfig.preset("ci", moco_enqueue="never")
+    with pytest.raises(ValueError, match="blur_sigma"):
+        PretrainConfig.preset("ci", blur_sigma=(2.0, 0.1))
     with pytest.raises(ValueError, match="divisible by the keys enqueued"):
         pretrain(tiny(tmp_path, queue_size=40))
     pretrain(tiny(tmp_path / "x", steps=1))
