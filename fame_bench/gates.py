@@ -3,7 +3,8 @@
 Measures, on the ``ci`` preset with fixed seeds, and compares with ``suites/baselines.json``:
 
 - accuracy: MoCo + FAME (β = 0.5)'s motion probe on the swapped split and its margin over plain
-  MoCo (the biased-probe figures are printed beside them, not gated: ``synthetic_bias.md``);
+  MoCo (the biased-probe figures are printed beside them, not gated:
+  ``docs/synthetic_benchmark.md``);
 - mask quality: IoU of FAME's mask (taken from ``fame()`` itself) against the ground truth;
 - augmentation cost: FAME / bare-merge time ratio on CPU, and FAME's share of a training step
   (from the MoCo + FAME gate runs' own step timings);

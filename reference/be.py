@@ -1,7 +1,7 @@
 """BE, background erasing (Wang et al., CVPR 2021), in plain NumPy.
 
 The authors' "SpatialMixup" (version 2): a static frame ``x_j`` of the same clip is mixed into
-every frame, ``x̃_t = (1 - λ) x_t + λ x_j`` (``shared/specs/vthcl_be_moco.md``).
+every frame, ``x̃_t = (1 - λ) x_t + λ x_j`` (``docs/be.md``).
 """
 
 from __future__ import annotations

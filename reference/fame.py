@@ -1,14 +1,14 @@
 """FAME, foreground-background merging (Ding et al., CVPR 2022), in plain NumPy.
 
 The readable reference for ``fame_bench.augment``: one function per step of
-``shared/specs/fame.md``, batched over the leading axis. Clips are arrays ``(B, C, T, H, W)``
+``docs/fame.md``, batched over the leading axis. Clips are arrays ``(B, C, T, H, W)``
 with ``C = 3`` (RGB), float in [0, 1] or uint8 in 0..255 (read as ``x / 255``).
 
 Numerics are chosen so that the PyTorch op can agree with this file bit for bit: every step runs
-in float32 (the colour quantisation in float64), sums over time and channels are explicit loops
-in a fixed order, the blur is a fixed-order sum of shifted copies, and ``top`` follows the tie
-rule (among equal scores the lower flat index ``h * W + w`` wins, the order of a stable
-descending sort).
+in float32 (as the authors' code; cos and sin of the hue correctly rounded), sums over time and
+channels are explicit loops in a fixed order, the blur is a fixed-order sum of shifted copies,
+and ``top`` follows the tie rule (among equal scores the lower flat index ``h * W + w`` wins, the
+order of a stable descending sort).
 
 All-static clips: when a clip does not move, the seed region ``S`` is all zero, every score
 ties, and the tie rule decides: the mask is the first ``floor(beta * N)`` pixels in row-major
@@ -168,40 +168,56 @@ def seed_region(clips: np.ndarray) -> np.ndarray:
 def hsv(mean_frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Step 2.2: hue (radians in [0, 2π)), saturation and value of ``x̄`` ``(B, 3, H, W)``.
 
-    Computed in float64. The first channel wins a tie for the maximum; hue is 0 where max = min.
+    float32, operation for operation as the authors' colour conversion (kornia's ``rgb_to_hsv``):
+    a colour that lies exactly on a bin edge in the code's arithmetic (uint8 mean frames often
+    do) then falls in the same bin here. The first channel wins a tie for the maximum; hue is 0
+    where max = min.
     """
-    rgb = mean_frame.astype(np.float64)
+    rgb = mean_frame.astype(np.float32)
     r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
-    value = rgb.max(axis=1)
-    delta = value - rgb.min(axis=1)
-    saturation = delta / (value + EPS)
-    safe = np.where(delta > 0, delta, 1.0)
-    red_hue = np.mod((g - b) / safe, 6.0)
-    green_hue = (b - r) / safe + 2.0
-    blue_hue = (r - g) / safe + 4.0
-    winner = rgb.argmax(axis=1)  # first maximum: red, then green, then blue
-    sextant = np.where(winner == 0, red_hue, np.where(winner == 1, green_hue, blue_hue))
-    hue = np.where(delta > 0, sextant * (math.pi / 3.0), 0.0)
-    return hue, saturation, value
+    value = np.maximum(np.maximum(r, g), b)
+    delta = value - np.minimum(np.minimum(r, g), b)
+    saturation = delta / (value + np.float32(EPS))
+    safe = np.where(delta == 0, np.float32(1), delta)
+    rc, gc, bc = value - r, value - g, value - b
+    sextant = np.where(
+        (r >= g) & (r >= b), bc - gc,
+        np.where(g >= b, (rc - bc) + np.float32(2) * safe, (gc - rc) + np.float32(4) * safe),
+    )
+    full_turn = np.float32(2.0 * math.pi)
+    hue = np.mod(sextant / safe / np.float32(6), np.float32(1)) * full_turn
+    # a tiny negative sextant wraps to exactly one full turn: fold it to 0, as the code does
+    return np.where(hue >= full_turn, np.float32(0), hue), saturation, value
+
+
+def _cos_sin(angle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float32 cos and sin, correctly rounded (evaluated in float64), the same on every device."""
+    wide = angle.astype(np.float64)
+    return np.cos(wide).astype(np.float32), np.sin(wide).astype(np.float32)
 
 
 def quantise_colours(mean_frame: np.ndarray, hue: str = "code") -> np.ndarray:
     """Step 2.3: colour index in 1..1000 per pixel, int64 ``(B, H, W)``.
 
     ``hx = (s cos(2π h) + 1) / 2``, ``hy = (s sin(2π h) + 1) / 2``; ``i, j, l`` = round-half-even
-    of ``9 hx, 9 hy, 9 v`` plus one; colour ``= i + 10 (j - 1) + 100 (l - 1)``.
+    of ``9 hx + 1, 9 hy + 1, 9 v + 1`` (rounded after adding one, as the authors' code does: at
+    an exact .5, e.g. every grey pixel's ``9 hx = 4.5``, this is not ``round(9 hx) + 1``);
+    colour ``= i + 10 (j - 1) + 100 (l - 1)``. In float32 with the code's order of operations,
+    so exact .5 values (grey pixels, many uint8 mean frames) are the code's.
     ``hue="code"`` keeps the authors' quirk (``h`` in radians times 2π again); ``hue="turns"``
     uses ``h / 2π``, the evident intent.
     """
     if hue not in HUES:
         raise ValueError(f"hue must be one of {HUES}; got {hue!r}")
     h, s, v = hsv(mean_frame)
-    angle = 2.0 * math.pi * h if hue == "code" else h
-    hx = (s * np.cos(angle) + 1.0) / 2.0
-    hy = (s * np.sin(angle) + 1.0) / 2.0
-    i = np.round(9.0 * hx).astype(np.int64) + 1
-    j = np.round(9.0 * hy).astype(np.int64) + 1
-    level = np.round(9.0 * v).astype(np.int64) + 1
+    angle = h * np.float32(2) * np.float32(math.pi) if hue == "code" else h
+    cos, sin = _cos_sin(angle)
+    one, two, nine = np.float32(1), np.float32(2), np.float32(9)
+    hx = (s * cos + one) / two
+    hy = (s * sin + one) / two
+    i = np.round(hx * nine + one).astype(np.int64)
+    j = np.round(hy * nine + one).astype(np.int64)
+    level = np.round(v * nine + one).astype(np.int64)
     return i + 10 * (j - 1) + 100 * (level - 1)
 
 

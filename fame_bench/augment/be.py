@@ -1,7 +1,7 @@
 """BE, background erasing (Wang et al., CVPR 2021): static-frame mixing, as a batched op.
 
 ``x̃_t = (1 - λ) x_t + λ x_j`` for every frame ``t``, with ``x_j`` a frame of the same clip (the
-authors' "SpatialMixup" v2, ``shared/specs/vthcl_be_moco.md``). Same meaning as
+authors' "SpatialMixup" v2, ``docs/be.md``). Same meaning as
 ``reference/be.py``.
 """
 

@@ -1,8 +1,8 @@
 """FAME, foreground-background merging (Ding et al., CVPR 2022), as a batched PyTorch op.
 
-Same functions, names and meaning as ``reference/fame.py`` (``shared/specs/fame.md``), on
+Same functions, names and meaning as ``reference/fame.py`` (``docs/fame.md``), on
 tensors ``(B, C=3, T, H, W)`` of any device; float32/float16/bfloat16/float64 in [0, 1] or uint8
-(statistics on ``x / 255``). Statistics run in float32 (colour quantisation in float64) whatever
+(statistics on ``x / 255``). Statistics run in float32 (as the authors' code) whatever
 the input dtype; the merge keeps the input dtype and is exact (the mask is binary).
 
 Cost: the batch is read once for the statistics (frame differences and mean frame accumulated
@@ -87,42 +87,45 @@ def seed_region(clips: torch.Tensor) -> torch.Tensor:
 
 
 def hsv(mean_frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Step 2.2: hue (radians in [0, 2π)), saturation, value of ``x̄`` ``(B, 3, H, W)``, float64.
+    """Step 2.2: hue (radians in [0, 2π)), saturation, value of ``x̄`` ``(B, 3, H, W)``, float32.
 
-    The first channel wins a tie for the maximum; hue is 0 where max = min.
+    Operation for operation as the authors' colour conversion (kornia's ``rgb_to_hsv``), so a
+    colour on a bin edge in the code's arithmetic falls in the same bin here. The first channel
+    wins a tie for the maximum; hue is 0 where max = min.
     """
-    r, g, b = mean_frame.to(torch.float64).unbind(dim=1)
+    r, g, b = mean_frame.to(torch.float32).unbind(dim=1)
     value = torch.maximum(torch.maximum(r, g), b)
     delta = value - torch.minimum(torch.minimum(r, g), b)
     saturation = delta / (value + EPS)
-    # Few, cheap passes over (B, H, W) that give the reference's numbers bit for bit: one
-    # division for the three cases; the first maximum wins (red, then green, then blue); the
-    # offsets 0/2/4 and the "+ 6" of red's mod 6 are added as exact 0/1 multiples; where
-    # max = min the numerator is 0 (red wins), so the hue is 0 without a separate case. The
-    # clamp only replaces delta = 0 (a float32 difference is never below 1e-45).
-    red, green = r == value, g == value
-    numerator = torch.where(red, g - b, torch.where(green, b - r, r - g))
-    offset = 2.0 * (~red).double() + 2.0 * (~(red | green)).double()
-    sextant = numerator / delta.clamp_min(1e-300) + offset
-    sextant += 6.0 * (sextant < 0).double()
-    return sextant * (math.pi / 3.0), saturation, value
+    safe = torch.where(delta == 0, 1.0, delta)
+    rc, gc, bc = value - r, value - g, value - b
+    sextant = torch.where(
+        (r >= g) & (r >= b), bc - gc,
+        torch.where(g >= b, (rc - bc) + 2.0 * safe, (gc - rc) + 4.0 * safe),
+    )
+    hue = torch.remainder(sextant / safe / 6.0, 1.0) * (2.0 * math.pi)
+    # a tiny negative sextant wraps to exactly one full turn: fold it to 0, as the code does
+    return hue.masked_fill_(hue >= 2.0 * math.pi, 0.0), saturation, value
 
 
 def quantise_colours(mean_frame: torch.Tensor, hue: str = "code") -> torch.Tensor:
     """Step 2.3: colour index in 1..1000 per pixel, int64 ``(B, H, W)``.
 
     ``hue="code"`` keeps the authors' quirk (``h`` in radians multiplied by 2π again);
-    ``hue="turns"`` uses ``h / 2π``. Rounding is half to even, as in the reference.
+    ``hue="turns"`` uses ``h / 2π``. float32 in the code's order of operations, rounding half to
+    even after adding one (``round(9 hx + 1)``, as the code; not ``round(9 hx) + 1``, which differs
+    at every exact .5), as in the reference. cos and sin are evaluated in float64 and rounded
+    to float32: the correctly rounded value, the same on every device and in the reference.
     """
     if hue not in HUES:
         raise ValueError(f"hue must be one of {HUES}; got {hue!r}")
     h, s, v = hsv(mean_frame)
-    angle = 2.0 * math.pi * h if hue == "code" else h
-    hx = (s * torch.cos(angle) + 1.0) / 2.0
-    hy = (s * torch.sin(angle) + 1.0) / 2.0
-    # i + 10 (j - 1) + 100 (l - 1) with i, j, l = round(.) + 1, summed as exact small floats.
-    colour = torch.round(9.0 * hx) + 10.0 * torch.round(9.0 * hy) + 100.0 * torch.round(9.0 * v)
-    return (colour + 1.0).long()
+    angle = (h * 2.0 * math.pi if hue == "code" else h).double()
+    hx = (s * torch.cos(angle).float() + 1.0) / 2.0
+    hy = (s * torch.sin(angle).float() + 1.0) / 2.0
+    # i + 10 (j - 1) + 100 (l - 1) with i, j, l = round(9 . + 1), summed as exact small floats.
+    i, j, level = (torch.round(c * 9.0 + 1.0) for c in (hx, hy, v))
+    return (i + 10.0 * j + 100.0 * level - 110.0).long()
 
 
 def colour_histograms(colours: torch.Tensor, region: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Input checks and the per-clip map helpers FAME uses twice: blur, minmax, top (fame.md).
+"""Input checks and the per-clip map helpers FAME uses twice: blur, minmax, top (docs/fame.md).
 
 Maps are ``(B, H, W)``. The arithmetic mirrors ``reference/fame.py`` operation for operation
 (float32, fixed summation order) so the two agree bit for bit on the CPU.
@@ -118,7 +118,7 @@ def minmax(maps: torch.Tensor) -> torch.Tensor:
 def top(maps: torch.Tensor, count: int) -> torch.Tensor:
     """The paper's top(m, n): boolean ``(B, H, W)``, true on the ``count`` largest values per clip.
 
-    Tie rule (fame.md): among equal values the lower flat index ``h * W + w`` wins, as in a
+    Tie rule (docs/fame.md): among equal values the lower flat index ``h * W + w`` wins, as in a
     stable descending sort. A selection, not a sort: the ``count``-th largest value ``v`` comes
     from ``kthvalue``; everything above ``v`` is in, and of the values equal to ``v`` the first
     ones in flat order fill the remaining places.

@@ -20,7 +20,7 @@ def _draw_device(generator) -> torch.device:
 
 
 def random_backgrounds(batch: int, p: float, allow_self: bool, generator=None) -> torch.Tensor:
-    """Background index ``(B,)`` for a training step (fame.md, step 3).
+    """Background index ``(B,)`` for a training step (docs/fame.md, step 3).
 
     A uniformly random permutation, as the authors' code (it may map a clip to itself); with
     ``allow_self=False`` a uniformly random single cycle instead (Sattolo's construction, no

@@ -1,4 +1,4 @@
-"""The mask variants of the paper's ablation other than FAME itself: Gauss and Grid (fame.md).
+"""The mask variants of the paper's ablation other than FAME itself: Gauss and Grid (docs/fame.md).
 
 (The Seed variant is ``top(S, floor(beta * N))`` and lives with ``foreground_mask``.)
 """

@@ -158,7 +158,7 @@ def colour_path(repeats: int):
     return rows
 
 
-# fame.md's cost anchor: one R(2+1)D-18 MoCo step on an H100 takes 44 ms at B = 8 (bf16) and
+# docs/fame.md's cost anchor: one R(2+1)D-18 MoCo step on an H100 takes 44 ms at B = 8 (bf16) and
 # consumes 2 clips per video (query and key).
 _H100_STEP_S, _H100_BATCH = 0.044, 8
 
@@ -171,7 +171,7 @@ def _starvation(pipeline_rows) -> str:
     needed = 2 * _H100_BATCH / _H100_STEP_S
     have = float(best[-1])
     return (
-        f"For scale: an H100 R(2+1)D-18 MoCo step (44 ms at B = 8, fame.md) eats "
+        f"For scale: an H100 R(2+1)D-18 MoCo step (44 ms at B = 8, docs/fame.md) eats "
         f"{needed:.0f} clips/s; the best pretraining figure here ({have:.1f} clips/s, "
         f"{best[0]}, {best[2]} workers on this 2-core machine) is {needed / have:.0f}× short, "
         f"so such a GPU needs about {needed / have * 2:.0f} decoding cores at this per-core rate."

@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         "foreground masks. Every variant keeps exactly floor(β·H·W) pixels (grid: 8 of 16 cells, "
         "β = 0.5 whatever is asked), so the oracle row — the top-β of the ground truth itself — "
         "is the ceiling for each β. `hue: code` is the authors' code (hue in radians times 2π), "
-        "`hue: turns` the evident intent (fame.md, step 2.3).\n\n" + "\n".join(sections)
+        "`hue: turns` the evident intent (docs/fame.md, step 2.3).\n\n" + "\n".join(sections)
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)

@@ -30,7 +30,7 @@ from fame_bench.train.loop import pretrain
 ROWS = [
     ("moco", dict(method="moco")),
     ("moco+fame", dict(method="moco", augment="fame")),
-    ("moco+fame (both branches)", dict(method="moco", augment="fame", fame_both=True)),
+    ("moco+fame (both branches)", dict(method="moco", augment="fame", fame_on="both")),
     ("moco+be", dict(method="moco", augment="be")),
     ("vthcl", dict(method="vthcl")),
     ("supervised", dict(method="supervised")),

@@ -1,4 +1,4 @@
-"""The synthetic background-bias benchmark ("motion-bias"), see ``shared/specs/synthetic_bias.md``.
+"""The synthetic background-bias benchmark ("motion-bias"), ``docs/synthetic_benchmark.md``.
 
 A clip is one textured object moving over a static textured background. The **class is the
 object's motion** (move right/left/up/down, circle cw/ccw, grow/shrink, oscillate h/v); the

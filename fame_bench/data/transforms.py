@@ -5,9 +5,10 @@ Two paths:
   horizontal flip with ``torchvision.transforms.v2.functional`` on a ``tv_tensors.Video``
   ``(T, C, H, W)``, parameters drawn from an explicit ``torch.Generator`` (v2's own transforms
   draw from the global RNG, which would break determinism); optional colour jitter/grayscale.
-- **batched, device-side** (:func:`batch_color_jitter`, :func:`batch_grayscale`): for the training
-  step, on ``(B, C, T, H, W)`` float clips in [0, 1] on any device; per-clip parameters, no Python
-  loop over the batch. FAME runs *before* these (fame.md: crop, flip, FAME, then colour).
+- **batched, device-side** (:func:`batch_color_jitter`, :func:`batch_grayscale`,
+  :func:`batch_gaussian_blur`): for the training step, on ``(B, C, T, H, W)`` float clips in
+  [0, 1] on any device; per-clip parameters, no Python loop over the batch. FAME runs *before*
+  these (``docs/fame.md``: crop, flip, FAME, then colour and blur).
 
 Synthetic data: no horizontal flips (a flip turns "move right" into "move left").
 """
@@ -110,6 +111,50 @@ def batch_grayscale(
     _check_clips(clips)
     apply = _per_clip(torch.rand(clips.shape[0], generator=generator).to(clips.device) < p)
     return torch.where(apply, _gray(clips).expand_as(clips), clips)
+
+
+def blur_kernel_size(height: int, width: int) -> int:
+    """Odd side of the view blur, ``int(0.1 * side) // 2 * 2 + 1`` (the FAME code's; 11 at 112²,
+    3 at 32²); 1 (no blur) below 20 pixels."""
+    return int(0.1 * min(height, width)) // 2 * 2 + 1
+
+
+def batch_gaussian_blur(
+    clips: torch.Tensor,
+    generator: torch.Generator | None = None,
+    p: float = 0.5,
+    sigma: tuple[float, float] = (0.1, 2.0),
+) -> torch.Tensor:
+    """Random Gaussian blur per clip (probability ``p``): ``(B, C, T, H, W)`` float → same.
+
+    Kernel side :func:`blur_kernel_size`, ``σ ~ U(sigma)`` per clip, the same on every frame and
+    channel; separable, mirrored borders (``d c b | a b c d | c b a``, kornia's default). Draws
+    (``σ``, then whether to blur) come from ``generator`` on the CPU whatever the device.
+    """
+    _check_clips(clips)
+    bsz, channels, frames, height, width = clips.shape
+    sigmas = sigma[0] + (sigma[1] - sigma[0]) * torch.rand(bsz, generator=generator,
+                                                           dtype=torch.float64)
+    apply = torch.rand(bsz, generator=generator) < p
+    size = blur_kernel_size(height, width)
+    if size == 1 or not bool(apply.any()):
+        return clips
+    chosen = apply.nonzero().flatten()
+    offsets = torch.arange(size, dtype=torch.float64) - size // 2
+    taps = torch.exp(-offsets**2 / (2 * sigmas[chosen, None] ** 2))
+    taps = (taps / taps.sum(dim=1, keepdim=True)).to(device=clips.device, dtype=clips.dtype)
+    # one group per (clip, channel, frame) plane, each clip's taps repeated over its planes
+    planes = channels * frames
+    weight = taps.repeat_interleave(planes, dim=0)  # (n * C * T, size)
+    x = clips[chosen.to(clips.device)].reshape(1, -1, height, width)
+    half = size // 2
+    x = torch.nn.functional.pad(x, (half, half, 0, 0), mode="reflect")
+    x = torch.nn.functional.conv2d(x, weight[:, None, None, :], groups=weight.shape[0])
+    x = torch.nn.functional.pad(x, (0, 0, half, half), mode="reflect")
+    x = torch.nn.functional.conv2d(x, weight[:, None, :, None], groups=weight.shape[0])
+    out = clips.clone()
+    out[chosen.to(clips.device)] = x.view(-1, channels, frames, height, width)
+    return out
 
 
 # ----------------------------------------------------------------------------- per clip (v2)

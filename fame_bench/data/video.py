@@ -1,4 +1,5 @@
-"""Real video datasets in their official layouts (``shared/specs/datasets.md``), from a local root.
+"""Real video datasets in their official layouts, from a local root
+(``docs/synthetic_benchmark.md``, "Real datasets").
 
 ``build_dataset(name, root, split, fold, mode, ...)`` reads the split files of UCF101 (folds 1-3),
 HMDB51 (folds 1-3), Diving48 V2 or Kinetics-400 and returns a :class:`VideoClipDataset` whose

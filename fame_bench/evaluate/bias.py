@@ -1,5 +1,5 @@
 """The synthetic background-bias benchmark's evaluation: every split, bias gap, background
-reliance, motion probe (``synthetic_bias.md``, "What a report shows").
+reliance, motion probe (``docs/synthetic_benchmark.md``, "Metrics").
 
 - Linear probe trained on ``train`` (biased: the background family is the class with
   probability rho), tested on ``test_biased``, ``test_swapped`` (family never the class) and

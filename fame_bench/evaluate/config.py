@@ -1,6 +1,6 @@
 """Evaluation settings: one dataclass, three named presets (``ci``, ``cpu``, ``paper``).
 
-The ``paper`` preset follows the FAME code's downstream settings (``fame.md``): linear probe
+The ``paper`` preset follows the FAME code's downstream settings (``docs/fame.md``): linear probe
 lr 30, wd 0, 100 epochs with steps at 60/80 on unstandardised pooled features (the MoCo
 convention lr 30 was tuned for); finetune lr 0.025, wd 1e-4, dropout 0.7, batch 128, 10 clips per
 video at test. ``ci`` and ``cpu`` are our choices, sized for a 2-core CPU.

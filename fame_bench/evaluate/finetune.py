@@ -1,12 +1,13 @@
 """Finetune protocol: the whole network plus a linear classifier, trained end to end.
 
-``vthcl_be_moco.md`` ("Finetune"): copy the pretrained backbone, add dropout and a linear layer,
-train every weight with SGD (momentum, weight decay, cosine or step schedule) on one random clip
-per sampled video, then test with several clips per video, softmax scores averaged. Supervised
-from scratch is this protocol applied to a randomly initialised backbone.
+``docs/synthetic_benchmark.md`` ("Evaluation protocols"): copy the pretrained backbone, add
+dropout and a linear layer, train every weight with SGD (momentum, weight decay, cosine or step
+schedule) on one random clip per sampled video, then test with several clips per video, softmax
+scores averaged. Supervised from scratch is this protocol applied to a randomly initialised
+backbone.
 
 No horizontal flips: on the synthetic benchmark they swap "move left" and "move right"
-(``synthetic_bias.md``). Per-clip colour jitter is optional (``finetune_color_jitter``).
+(``docs/synthetic_benchmark.md``). Per-clip colour jitter is optional (``finetune_color_jitter``).
 All randomness (batches, clip starts, jitter, dropout, head init) comes from one CPU
 ``torch.Generator`` so a seed fixes the result.
 """

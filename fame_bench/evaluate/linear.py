@@ -1,6 +1,6 @@
 """Linear probe on frozen features: one linear layer, SGD on CPU, multi-clip score averaging.
 
-Protocol (``vthcl_be_moco.md``, "Linear probe"): the backbone is frozen with BN in eval mode
+Protocol (``docs/synthetic_benchmark.md``): the backbone is frozen with BN in eval mode
 (``features.extract_features``); a linear layer is trained on the pooled res5 features of every
 training clip (each clip is a sample carrying its video's label); at test time the softmax scores
 of a video's clips are averaged and the top-1 class is compared with the label.

@@ -1,4 +1,4 @@
-"""Nearest-neighbour video retrieval, R@k (``vthcl_be_moco.md``, "Retrieval").
+"""Nearest-neighbour video retrieval, R@k (``docs/synthetic_benchmark.md``).
 
 Each test video queries the train set by cosine similarity; a query is a hit at k when any of its
 k nearest train videos has the query's class (the protocol of VCOP / CoCLR-style video SSL papers

@@ -23,12 +23,14 @@ from torch import nn
 
 
 def info_nce(query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor,
-             temperature: float) -> torch.Tensor:
+             temperature: float, exclude: torch.Tensor | None = None) -> torch.Tensor:
     """InfoNCE with the positive at logit index 0 (MoCo's cross-entropy with target 0).
 
     ``query`` and ``positive`` are ``(B, D)``; ``negatives`` is ``(K, D)`` shared by every query
-    (MoCo's queue) or ``(B, K, D)`` per query (memory-bank sampling). Vectors are used as given
-    (callers L2-normalise). Returns the mean loss over the batch.
+    (MoCo's queue) or ``(B, K, D)`` per query (memory-bank sampling). ``exclude`` ``(B,)``: for
+    shared negatives, the row of each query's own entry, left out of its denominator (a memory
+    bank holds the positive itself). Vectors are used as given (callers L2-normalise). Returns
+    the mean loss over the batch.
     """
     if query.shape != positive.shape:
         raise ValueError(f"query {tuple(query.shape)} and positive {tuple(positive.shape)} differ")
@@ -39,6 +41,11 @@ def info_nce(query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tenso
         neg = torch.einsum("bd,bkd->bk", query, negatives)
     else:
         raise ValueError(f"negatives must be (K, D) or (B, K, D), got {tuple(negatives.shape)}")
+    if exclude is not None:
+        if negatives.dim() != 2 or exclude.shape != (query.shape[0],):
+            raise ValueError("exclude needs shared (K, D) negatives and one row per query, got "
+                             f"{tuple(negatives.shape)} and {tuple(exclude.shape)}")
+        neg = neg.scatter(1, exclude.view(-1, 1).to(neg.device), float("-inf"))
     logits = torch.cat([pos, neg], dim=1).float() / temperature
     target = torch.zeros(query.shape[0], dtype=torch.long, device=query.device)
     return F.cross_entropy(logits, target)
@@ -71,18 +78,26 @@ def all_gather_concat(x: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class ViewAugment:
-    """Per-clip colour augmentation applied after FAME/BE (fame.md: FAME runs before jitter).
+    """Per-clip view augmentation applied after FAME/BE (``docs/fame.md``: FAME runs before it).
 
     ``jitter`` = (brightness, contrast, saturation, hue), applied with probability ``jitter_p``;
-    grayscale with ``grayscale_p``. No flips: they swap "left" and "right" on synthetic data.
+    grayscale with ``grayscale_p``; then a Gaussian blur with probability ``blur_p``, ``σ`` drawn
+    per clip from ``blur_sigma`` (the FAME code's view augmentation, ``docs/deviations.md``).
+    No flips: they swap "left" and "right" on synthetic data.
     """
 
     jitter: tuple[float, float, float, float] = (0.4, 0.4, 0.4, 0.1)
     jitter_p: float = 0.8
     grayscale_p: float = 0.2
+    blur_p: float = 0.5
+    blur_sigma: tuple[float, float] = (0.1, 2.0)
 
     def __call__(self, clips: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        from fame_bench.data.transforms import batch_color_jitter, batch_grayscale
+        from fame_bench.data.transforms import (
+            batch_color_jitter,
+            batch_gaussian_blur,
+            batch_grayscale,
+        )
 
         if self.jitter_p > 0:
             b, c, s, h = self.jitter
@@ -90,6 +105,8 @@ class ViewAugment:
                                        hue=h, p=self.jitter_p)
         if self.grayscale_p > 0:
             clips = batch_grayscale(clips, generator, p=self.grayscale_p)
+        if self.blur_p > 0:
+            clips = batch_gaussian_blur(clips, generator, p=self.blur_p, sigma=self.blur_sigma)
         return clips
 
 

@@ -1,14 +1,28 @@
-"""MoCo v2 with an augmentation hook on the query side: none, FAME, FAME on both branches, or BE.
+"""MoCo v2 with a clip augmentation (FAME or BE) at the place the FAME code puts it.
 
-vthcl_be_moco.md: query encoder ``f_q`` and momentum key encoder ``f_k`` (m = 0.999), MLP head to
+``docs/moco.md``: query encoder ``f_q`` and momentum key encoder ``f_k`` (m = 0.999), MLP head to
 128-d unit vectors, a queue of ``K`` negatives, InfoNCE at T = 0.1, symmetric loss (each clip is
-once the query and once the key). FAME / BE alter only the query-side clip of each pairing, on raw
-[0, 1] clips, before colour jitter (fame.md); ``augment_both`` also merges the key clips (the FAME
-paper's ablation row). BE: the distracting clip (the clip plus one of its own frames, weight
-λ = max_weight·U(0, 1)) takes the query's place and the loss is MoCo's InfoNCE against the other
-clip's key; BE's temporal-consistency term is commented out in the authors' code, so it is left
-out here too. Shuffle-BN: across ranks under DDP; on one device the key batch is shuffled
-and its BN statistics are computed per ``bn_splits`` groups (SplitBatchNorm, our substitute).
+once the query and once the key). FAME / BE act on raw [0, 1] clips, before colour jitter
+(``docs/fame.md``); where they enter is ``augment_on``:
+
+- ``"first"`` (default, the authors' code): the first clip of each pair is augmented once per
+  step; with the symmetric loss it is the query in one direction and the *key* in the other, so
+  the key encoder and the queue see augmented clips. Each clip gets one colour augmentation,
+  shared by both directions, as in the code.
+- ``"queries"``: each clip is augmented only where it is the query (its key-side copy stays
+  raw) and every (query, key) slot gets its own colour augmentation: fame-bench's earlier
+  reading, kept for comparison.
+- ``"both"``: both clips are augmented once each (each with its own background permutation),
+  the paper's "both branches" ablation row.
+
+``enqueue``: ``"each_direction"`` (the code) enqueues the first direction's keys before the
+second direction reads the queue (so the second query's own clip's key is among its negatives);
+``"after_both"`` scores both directions against the same queue and enqueues all keys after.
+BE: the distracting clip (the clip plus one of its own frames, weight λ = max_weight·U(0, 1))
+takes FAME's place (``docs/be.md`` lists how the BE authors' own loop differs); BE's
+temporal-consistency term is commented out in the authors' code, so it is left out here too.
+Shuffle-BN: across ranks under DDP; on one device the key batch is shuffled and its BN
+statistics are computed per ``bn_splits`` groups (SplitBatchNorm, our substitute).
 """
 
 from __future__ import annotations
@@ -32,11 +46,14 @@ from fame_bench.methods.base import (
 from fame_bench.models.backbones import build_backbone
 from fame_bench.models.heads import MLPHead, convert_split_bn
 
+AUGMENT_ON = ("first", "queries", "both")
+ENQUEUE = ("each_direction", "after_both")
+
 
 def build_clip_augment(kind: str, fame_beta: float = 0.5, fame_variant: str = "fame",
                        fame_p: float = 1.0, be_max_weight: float = 0.3,
                        fame_compile: bool = False) -> nn.Module | None:
-    """The query-side augmentation from ``fame_bench.augment``: ``"none" | "fame" | "be"``
+    """The clip augmentation from ``fame_bench.augment``: ``"none" | "fame" | "be"``
     (``fame_compile``: FAME's mask stage through ``torch.compile``, same masks)."""
     if kind == "none":
         return None
@@ -66,16 +83,22 @@ class MoCo(Method):
 
     ``queue_size`` must be divisible by the number of keys enqueued per step, which is the
     global batch times 2 when ``symmetric`` (both clips' keys are enqueued), else the global batch.
+    ``augment_on`` and ``enqueue``: see the module docstring.
     """
 
     batch_keys = ("views",)
 
     def __init__(self, backbone: str = "tiny_r2plus1d", dim: int = 128, queue_size: int = 1024,
                  momentum: float = 0.999, temperature: float = 0.1, symmetric: bool = True,
-                 bn_splits: int = 2, augment: nn.Module | None = None, augment_both: bool = False,
+                 bn_splits: int = 2, augment: nn.Module | None = None,
+                 augment_on: str = "first", enqueue: str = "each_direction",
                  view_augment: ViewAugment | None = None, backbone_kw: dict | None = None,
                  generator: torch.Generator | None = None):
         super().__init__()
+        if augment_on not in AUGMENT_ON:
+            raise ValueError(f"augment_on must be one of {AUGMENT_ON}, got {augment_on!r}")
+        if enqueue not in ENQUEUE:
+            raise ValueError(f"enqueue must be one of {ENQUEUE}, got {enqueue!r}")
         self.encoder_q = Encoder(build_backbone(backbone, **(backbone_kw or {})), dim)
         self.encoder_k = copy.deepcopy(self.encoder_q)
         self.bn_splits = bn_splits
@@ -85,7 +108,7 @@ class MoCo(Method):
         for p in self.encoder_k.parameters():
             p.requires_grad_(False)
         self.momentum, self.temperature, self.symmetric = momentum, temperature, symmetric
-        self.augment, self.augment_both = augment, augment_both
+        self.augment, self.augment_on, self.enqueue = augment, augment_on, enqueue
         self.view_augment = view_augment or ViewAugment()
         queue = F.normalize(torch.randn(queue_size, dim, generator=generator), dim=1)
         self.register_buffer("queue", queue)
@@ -137,30 +160,43 @@ class MoCo(Method):
             return clips
         return timer(self.augment, clips, generator=generator)
 
+    def _pairs(self, x1: torch.Tensor, x2: torch.Tensor, generator, timer: Timer) -> list:
+        """(query clip, key clip) per direction, after the clip and colour augmentations."""
+        b = x1.shape[0]
+        if self.augment_on == "queries":
+            # each clip augmented where it is the query; four independently coloured slots
+            q_in = [self._augment(x1, generator, timer)]
+            if self.symmetric:
+                q_in.append(self._augment(x2, generator, timer))
+            k_in = [x2, x1] if self.symmetric else [x2]
+            chunks = self.view_augment(torch.cat(q_in + k_in), generator).split(b)
+            return list(zip(chunks[:len(q_in)], chunks[len(q_in):], strict=True))
+        # the code: two clips, each augmented (first clip / both) and coloured once, used in
+        # both directions
+        v1 = self._augment(x1, generator, timer)
+        v2 = self._augment(x2, generator, timer) if self.augment_on == "both" else x2
+        c1, c2 = self.view_augment(torch.cat([v1, v2]), generator).split(b)
+        return [(c1, c2), (c2, c1)] if self.symmetric else [(c1, c2)]
+
     def forward(self, batch: dict, generator: torch.Generator | None = None):
         self.check_batch(batch)
         views = batch["views"]
         if views.dim() != 6 or views.shape[1] != 2:
             raise ValueError(f"views must be (B, 2, C, T, H, W), got {tuple(views.shape)}")
-        b = views.shape[0]
-        x1, x2 = views[:, 0], views[:, 1]
         timer = Timer()
-        # Query side of each pairing: FAME/BE on raw clips, before colour jitter (fame.md).
-        q_in = [self._augment(x1, generator, timer)]
-        if self.symmetric:
-            q_in.append(self._augment(x2, generator, timer))
-        k_in = [x2, x1] if self.symmetric else [x2]
-        if self.augment_both:
-            k_in = [self._augment(x, generator, timer) for x in k_in]
-        jittered = self.view_augment(torch.cat(q_in + k_in), generator)
-        chunks = jittered.split(b)
-        n = len(q_in)
-        qs = [self.encoder_q(c) for c in chunks[:n]]
-        ks = [self._keys(c, generator) for c in chunks[n:]]
-        queue = self.queue.clone().detach()
-        losses = [info_nce(q, k, queue, self.temperature) for q, k in zip(qs, ks, strict=True)]
+        pairs = self._pairs(views[:, 0], views[:, 1], generator, timer)
+        losses, pending = [], []
+        for query_clip, key_clip in pairs:
+            q = self.encoder_q(query_clip)
+            k = self._keys(key_clip, generator)
+            losses.append(info_nce(q, k, self.queue.clone().detach(), self.temperature))
+            if self.enqueue == "each_direction":
+                self.dequeue_and_enqueue(all_gather_concat(k))
+            else:
+                pending.append(k)
+        if pending:
+            self.dequeue_and_enqueue(all_gather_concat(torch.cat(pending)))
         loss = torch.stack(losses).mean()
-        self.dequeue_and_enqueue(all_gather_concat(torch.cat(ks)))
         self.augment_seconds = timer.seconds
         return loss, {"augment_s": timer.seconds}
 

@@ -5,7 +5,8 @@ of the same instances go through two encoders of the same architecture, not weig
 level n ∈ {res3, res4, res5} is pooled globally and projected by its own head ``φ_n`` to 128-d
 unit vectors. Negatives come from a memory bank per level and per tempo (one entry per training
 video, updated ``bank[i] ← normalise(0.5·bank[i] + 0.5·v_i)``) with ``K`` entries drawn uniformly
-per positive, or from a MoCo-style queue per level (option). Loss per level: slow query vs the
+per positive among the entries of the other videos, or from a MoCo-style queue per level
+(option); ``docs/vthcl.md``. Loss per level: slow query vs the
 fast bank and fast query vs the slow bank (CMC-style), InfoNCE at T = 0.07; ``L = Σ_n λ_n L_n``.
 """
 
@@ -25,17 +26,21 @@ TEMPOS = ("slow", "fast")
 def hierarchical_loss(queries: dict[str, dict[str, torch.Tensor]],
                       positives: dict[str, dict[str, torch.Tensor]],
                       negatives: dict[str, dict[str, torch.Tensor]],
-                      temperature: float, weights: dict[str, float] | None = None) -> tuple:
+                      temperature: float, weights: dict[str, float] | None = None,
+                      exclude: torch.Tensor | None = None) -> tuple:
     """``L = Σ_n λ_n (L_n^{slow→fast} + L_n^{fast→slow})``.
 
     ``queries[tempo][level]`` is ``(B, D)``; ``positives[tempo][level]`` and
     ``negatives[tempo][level]`` are the *other* tempo's bank entries for the query of ``tempo``:
-    ``(B, D)`` and ``(B, K, D)`` or ``(K, D)``. Returns ``(total, {level: L_n})``.
+    ``(B, D)`` and ``(B, K, D)`` or ``(K, D)``. ``exclude`` ``(B,)``: with ``(K, D)`` negatives
+    (the whole bank), each query's own row, left out of the negatives. Returns
+    ``(total, {level: L_n})``.
     """
     per_level = {}
     for level in queries["slow"]:
         per_level[level] = sum(
-            info_nce(queries[t][level], positives[t][level], negatives[t][level], temperature)
+            info_nce(queries[t][level], positives[t][level], negatives[t][level], temperature,
+                     exclude if negatives[t][level].dim() == 2 else None)
             for t in TEMPOS
         )
     weights = weights or {}
@@ -63,9 +68,11 @@ class VTHCL(Method):
     """``forward({"slow", "fast", "index"}, generator) -> (loss, stats)``.
 
     ``negatives="bank"``: memory bank of ``num_instances`` entries per level and tempo, ``K``
-    uniform draws per positive (all entries when ``K >= num_instances``). ``negatives="queue"``:
-    the positive is the other tempo's current embedding (no gradient) and negatives come from a
-    queue of size ``K`` per level and tempo.
+    uniform draws per positive among the *other* entries (all other entries when
+    ``K >= num_instances - 1``): the positive's own entry is never a negative, which would put
+    it in the denominator twice and floor the loss at log 2 (``docs/vthcl.md``).
+    ``negatives="queue"``: the positive is the other tempo's current embedding (no gradient)
+    and negatives come from a queue of size ``K`` per level and tempo.
     """
 
     batch_keys = ("slow", "fast")
@@ -106,11 +113,16 @@ class VTHCL(Method):
     def memory(self, tempo: str, level: str) -> torch.Tensor:
         return getattr(self, f"{self.negatives}_{tempo}_{level}")
 
-    def _bank_negatives(self, bank: torch.Tensor, b: int, generator) -> torch.Tensor:
+    def bank_negatives(self, bank: torch.Tensor, index: torch.Tensor, generator) -> torch.Tensor:
+        """Negatives for the queries of instances ``index`` ``(B,)``: the whole bank ``(N, D)``
+        when it has no more than ``K + 1`` entries (``hierarchical_loss`` then leaves each
+        query's own row out), else ``(B, K, D)`` uniform draws among the other ``N - 1`` rows."""
         n = bank.shape[0]
-        if self.num_negatives >= n:
+        if self.num_negatives >= n - 1:
             return bank
-        idx = torch.randint(0, n, (b, self.num_negatives), generator=generator)
+        idx = torch.randint(0, n - 1, (index.shape[0], self.num_negatives), generator=generator)
+        own = index.cpu().view(-1, 1)
+        idx = idx + (idx >= own).long()  # skip the own row: uniform over the others
         return bank[idx.to(bank.device)]
 
     def forward(self, batch: dict, generator: torch.Generator | None = None):
@@ -121,7 +133,6 @@ class VTHCL(Method):
                 f"slow and fast must be (B, C, T, H, W) with the same B, got "
                 f"{tuple(slow.shape)} and {tuple(fast.shape)}"
             )
-        b = slow.shape[0]
         emb = {"slow": self.slow(self.view_augment(slow, generator)),
                "fast": self.fast(self.view_augment(fast, generator))}
         other = {"slow": "fast", "fast": "slow"}
@@ -132,14 +143,15 @@ class VTHCL(Method):
             index = batch["index"].to(slow.device)
             for t in TEMPOS:
                 positives[t] = {lv: self.memory(other[t], lv)[index].clone() for lv in self.levels}
-                negatives[t] = {lv: self._bank_negatives(self.memory(other[t], lv), b, generator)
-                                .clone() for lv in self.levels}
+                negatives[t] = {lv: self.bank_negatives(self.memory(other[t], lv), index,
+                                                        generator).clone() for lv in self.levels}
         else:
             for t in TEMPOS:
                 positives[t] = {lv: emb[other[t]][lv].detach() for lv in self.levels}
                 negatives[t] = {lv: self.memory(other[t], lv).clone() for lv in self.levels}
+        exclude = index if self.negatives == "bank" else None
         loss, per_level = hierarchical_loss(emb, positives, negatives, self.temperature,
-                                            self.level_weights)
+                                            self.level_weights, exclude)
         self._update_memory(emb, batch.get("index"))
         return loss, {f"loss_{lv}": float(v.detach()) for lv, v in per_level.items()}
 

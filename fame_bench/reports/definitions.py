@@ -28,7 +28,7 @@ def fame(beta: float = 0.5, both: bool = False, variant: str = "fame",
     else:
         name = f"moco_{variant}"
     return ExperimentSpec(name + suffix, "moco", augment="fame", beta=beta, variant=variant,
-                          both=both, dataset=dataset)
+                          fame_on="both" if both else None, dataset=dataset)
 
 
 def finegrained(spec: ExperimentSpec) -> ExperimentSpec:
@@ -71,9 +71,9 @@ class TableDef:
 TABLES: dict[str, TableDef] = {
     "table1": TableDef(
         "table1", "Table 1 — FAME's foreground ratio β and FAME on both branches",
-        "MoCo v2 pretrained with FAME on the query branch (β = 0.3, 0.5, 0.7) and on both "
-        "branches, against plain MoCo; random-init encoder as the floor, the supervised "
-        "oracle as the ceiling.",
+        "MoCo v2 pretrained with FAME on one clip of each pair (β = 0.3, 0.5, 0.7; where it "
+        "enters MoCo: \"FAME/BE applied to\" below) and on both clips, against plain MoCo; "
+        "random-init encoder as the floor, the supervised oracle as the ceiling.",
         (("random init", RANDOM), (ORACLE_LABEL, ORACLE), ("MoCo", MOCO),
          ("MoCo + FAME β=0.3", fame(0.3)), ("MoCo + FAME β=0.5", fame(0.5)),
          ("MoCo + FAME β=0.7", fame(0.7)),

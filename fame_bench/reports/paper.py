@@ -1,4 +1,4 @@
-"""The papers' numbers and claimed shapes, as data (from ``shared/specs/paper_tables.md``).
+"""The papers' numbers and claimed shapes, as data (the tables: ``docs/synthetic_benchmark.md``).
 
 Two kinds of entry, never mixed with measurements:
 
@@ -20,7 +20,7 @@ FAME_PAPER = "FAME (Ding et al., CVPR 2022)"
 FAME_README = "FAME authors' README"
 BE_PAPER = "BE (Wang et al., CVPR 2021)"
 VTHCL_PAPER = "VTHCL (Yang et al., arXiv 2006.15489)"
-SPEC_SHAPE = "paper_tables.md, 'Beyond the papers' (shape the papers imply)"
+SPEC_SHAPE = "docs/synthetic_benchmark.md, 'Beyond the papers' (shape the papers imply)"
 
 
 @dataclass(frozen=True)
@@ -161,16 +161,30 @@ CLAIMS: tuple[PaperClaim, ...] = (
                ("moco_fame_b0.5", "moco"), metric=("linear", "bias_gap")),
 )
 
-#: Where our implementation follows the code rather than a paper's text (or the spec makes a
-#: choice a paper does not), so a reader does not mistake it for the paper's setting.
+#: Where our implementation follows the code rather than a paper's text, or differs from the
+#: authors' code, so a reader does not mistake it for the paper's setting. The full list, with
+#: reasons: ``docs/deviations.md``.
 DEPARTURES: dict[str, tuple[str, ...]] = {
     "common": (
         "MoCo uses the symmetric loss (both clips serve once as query), as the FAME code does; "
-        "the FAME paper's text describes one query branch.",
+        "the FAME paper's text describes one query branch (docs/moco.md).",
+        "FAME (and BE) enter MoCo where the FAME code puts them unless `fame_on` says otherwise "
+        "(which mode each row ran: \"What was run\"): `first` merges the first clip of each "
+        "pair once, so the merged clip is the query in one direction and the key in the other, "
+        "and the key encoder and the queue see merged clips; the paper's text speaks of the "
+        "query. `queries` (merged clips only as queries) is fame-bench's earlier reading.",
+        "The queue is filled after each direction of the symmetric loss, as in the FAME code "
+        "(`moco_enqueue`): the second direction's query then has its own clip's key among its "
+        "negatives.",
         "FAME's colour code uses the authors' code's hue quirk (hue in radians multiplied by 2π "
-        "again) by default; `hue=\"turns\"` is the evident intent (fame.md, step 2.3).",
+        "again) by default; `hue=\"turns\"` is the evident intent (docs/fame.md, step 2.3).",
+        "View augmentation: colour jitter, then grayscale, then Gaussian blur (p 0.5, kernel "
+        "int(0.1·H)//2·2+1). The code greys before jittering (the same distribution up to "
+        "clamping: jitter's saturation and hue are no-ops on a grey clip in either order) and "
+        "draws one blur σ ~ U(0.1, 2) per training run; we draw σ per clip (`blur_sigma`). "
+        "The values each row used are under \"What was run\" (docs/deviations.md).",
         "Single device: shuffle-BN is replaced by split-batch BN in the key encoder "
-        "(vthcl_be_moco.md, our choice).",
+        "(docs/moco.md, our choice).",
     ),
     "table2": (
         "Stand-in for Diving48: the fine-grained, background-free synthetic variant (classes "
@@ -180,15 +194,27 @@ DEPARTURES: dict[str, tuple[str, ...]] = {
         "Mask IoU against the ground truth is our addition: the paper had no ground-truth masks.",
     ),
     "vthcl": (
-        "VTHCL publishes no code: negatives come from a per-level memory bank (vthcl_be_moco.md); "
+        "VTHCL publishes no code: negatives come from a per-level memory bank (docs/vthcl.md); "
         "the temperature 0.07 and the fast clip's span are our choices.",
+        "A query's own bank entry (its positive) is left out of its negatives, so it is not "
+        "counted twice in the denominator (docs/vthcl.md).",
         "Transfer to AVA and Epic-Kitchens is out of scope (datasets absent).",
     ),
-    "table5": (
-        "BE's temporal-consistency extra loss is commented out in the authors' released code: "
-        "left out here too.",
-    ),
+    "table5": (),
 }
+
+#: How BE as its authors run it differs from BE here (reports with a BE row): fame-bench puts BE
+#: at FAME's place so that the two are compared under identical augmentation (docs/be.md).
+BE_DEPARTURES: tuple[str, ...] = (
+    "BE runs at FAME's place (same clip, same symmetric MoCo loss, same `fame_on`, same view "
+    "augmentation), so BE and FAME are compared under identical conditions. The BE authors' own "
+    "loop differs (docs/be.md): their key is a second augmentation of the *same frames* (here: "
+    "a clip from another time of the video); they add a clip of the same video from another "
+    "time as an extra negative; their loss is one-directional (the distracted clip is only ever "
+    "the query).",
+    "BE's temporal-consistency extra loss is commented out in the authors' released code: "
+    "left out here too.",
+)
 
 
 def numbers_for(table: str) -> list[PaperNumber]:
@@ -201,6 +227,7 @@ def claims_for(table: str) -> list[PaperClaim]:
     return [c for c in CLAIMS if c.table == table]
 
 
-def departures_for(table: str) -> list[str]:
-    """Common departures plus the table's own."""
-    return [*DEPARTURES["common"], *DEPARTURES.get(table, ())]
+def departures_for(table: str, has_be: bool = False) -> list[str]:
+    """Common departures, the table's own, and BE's when the table has a BE row (``has_be``)."""
+    be = BE_DEPARTURES if has_be else ()
+    return [*DEPARTURES["common"], *DEPARTURES.get(table, ()), *be]

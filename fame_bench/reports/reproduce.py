@@ -300,7 +300,7 @@ def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[i
         "",
         tables.header_block(records, preset, seeds, wall_time_s),
         "",
-        "Metrics (synthetic benchmark, `synthetic_bias.md`): top-1 on the biased, swapped and "
+        "Metrics (synthetic benchmark, `docs/synthetic_benchmark.md`): top-1 on the biased, swapped and "
         "background-only test splits; **motion probe**: a linear probe trained on unbiased data, "
         "tested on the swapped split; **bias gap** = biased − swapped; **background reliance** "
         "= background-only accuracy − chance. All in %.",
@@ -371,7 +371,8 @@ def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[i
     if "icm" in extras:
         out += [extras["icm"], ""]
     out += ["## Where this differs from the papers", "",
-            *(f"- {d}" for d in departures_for(tdef.name)), ""]
+            *(f"- {d}" for d in departures_for(
+                tdef.name, any(spec.augment == "be" for _, spec in tdef.rows))), ""]
     meta = {"table": tdef.name, "title": tdef.title, "preset": preset, "seeds": list(seeds),
             "command": command, "generated_utc": f"{generated:%Y-%m-%d %H:%M}",
             "commit": commit, "dirty": dirty,

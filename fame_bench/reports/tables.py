@@ -143,6 +143,17 @@ def header_block(records: list[dict], preset: str, seeds: list[int],
         f"{values(lambda r: ev(r).get('num_clips'))} clip(s) of "
         f"{values(lambda r: ev(r).get('clip_len'))} frames per test video",
         f"- **FAME β**: {values(lambda r: r['augment']['beta'] if r['augment']['kind'] == 'fame' else None)}",  # noqa: E501
+        f"- **FAME/BE applied to** (`fame_on`, docs/moco.md): {fame_on_block(records)}",
+        f"- **MoCo queue update** (`moco_enqueue`): "
+        f"{values(lambda r: pre(r).get('moco_enqueue') if r['method'] == 'moco' else None)} "
+        "(`each_direction`: the first direction's keys enter the queue before the second "
+        "direction reads it, as the FAME code)",
+        f"- **view augmentation**: colour jitter {values(lambda r: _listed(pre(r).get('jitter')))}"
+        f" (p {values(lambda r: pre(r).get('jitter_p'))}), grayscale p "
+        f"{values(lambda r: pre(r).get('grayscale_p'))}, Gaussian blur p "
+        f"{values(lambda r: pre(r).get('blur_p'))} with σ ~ U"
+        f"{values(lambda r: _listed(pre(r).get('blur_sigma')))} per clip (pretraining views; "
+        "supervised training has no blur, as the code's finetune augmentation)",
         f"- **seeds**: {', '.join(str(s) for s in seeds)} (mean ± sample std over seeds)",
         f"- **environment**: torch {values(lambda r: r['env']['torch'])}, device {devices}"
         f"{cuda_note}, python {values(lambda r: r['env']['python'])}, "
@@ -153,6 +164,36 @@ def header_block(records: list[dict], preset: str, seeds: list[int],
         f"{sum(float(r.get('wall_time_s') or 0) for r in records):.0f} s",
     ]
     return "\n".join(lines)
+
+
+#: What each ``fame_on`` mode means, for the report's header.
+FAME_ON_MEANING = {
+    "first": "the first clip of each pair, merged once: the query in one direction of the "
+             "symmetric loss and the key in the other, as the authors' code",
+    "queries": "each clip only where it is the query (keys stay raw)",
+    "both": "both clips of each pair, each merged once (the paper's 'both branches' row)",
+}
+
+
+def fame_on_block(records: list[dict]) -> str:
+    """Which ``fame_on`` mode each MoCo row ran, e.g. ``"first" (...): moco, moco_be``."""
+    rows: dict[str, list[str]] = {}
+    for r in records:
+        if r.get("method") != "moco":
+            continue
+        mode = ((r.get("config") or {}).get("pretrain") or {}).get("fame_on")
+        key = str(mode) if mode else "not recorded (a run older than `fame_on`)"
+        if r["name"] not in rows.setdefault(key, []):
+            rows[key].append(r["name"])
+    if not rows:
+        return "— (no MoCo row)"
+    return "; ".join(f"`{mode}` ({FAME_ON_MEANING.get(mode, 'see docs/moco.md')}): "
+                     f"{', '.join(names)}" for mode, names in rows.items())
+
+
+def _listed(value) -> str | None:
+    """A config tuple as ``(a, b)``; JSON records hold lists."""
+    return None if value is None else "(" + ", ".join(str(v) for v in value) + ")"
 
 
 def _clip_shape(data_cfg: dict) -> str | None:

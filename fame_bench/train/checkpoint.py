@@ -9,6 +9,7 @@ these states are enough to continue a killed run to the same final weights.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import zipfile
@@ -87,15 +88,16 @@ def build_method_from_config(cfg, num_instances: int = 0, num_classes: int = 10,
     """The method object a config describes (same construction in training and loading)."""
     from fame_bench.methods.base import ViewAugment
 
-    view_augment = ViewAugment(tuple(cfg.jitter), cfg.jitter_p, cfg.grayscale_p)
+    view_augment = ViewAugment(tuple(cfg.jitter), cfg.jitter_p, cfg.grayscale_p, cfg.blur_p,
+                               tuple(cfg.blur_sigma))
     if cfg.method == "moco":
         from fame_bench.methods.moco import MoCo, build_clip_augment
 
         augment = build_clip_augment(cfg.augment, cfg.fame_beta, cfg.fame_variant, cfg.fame_p,
                                      cfg.be_max_weight, cfg.fame_compile)
         return MoCo(cfg.backbone, cfg.dim, cfg.queue_size, cfg.moco_momentum, cfg.temperature,
-                    cfg.symmetric, cfg.bn_splits, augment, cfg.fame_both, view_augment,
-                    generator=generator)
+                    cfg.symmetric, cfg.bn_splits, augment, cfg.fame_on, cfg.moco_enqueue,
+                    view_augment, generator=generator)
     if cfg.method == "vthcl":
         from fame_bench.methods.vthcl import VTHCL
 
@@ -104,6 +106,8 @@ def build_method_from_config(cfg, num_instances: int = 0, num_classes: int = 10,
                      cfg.vthcl_negatives, view_augment=view_augment, generator=generator)
     from fame_bench.methods.supervised import Supervised
 
+    # training from labels follows the FAME code's finetune augmentation, which has no blur
+    view_augment = dataclasses.replace(view_augment, blur_p=0.0)
     return Supervised(cfg.backbone, num_classes, view_augment=view_augment)
 
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import torch
 
+from fame_bench.train.config import FAME_ON
+
 METHODS = ("moco", "vthcl", "supervised", "random")
 AUGMENTS = ("none", "fame", "be")
 VARIANTS = ("fame", "seed", "grid", "gauss")
@@ -47,6 +49,8 @@ STAGE_NAMES = {"layer1": "res2", "layer2": "res3", "layer3": "res4", "layer4": "
 class ExperimentSpec:
     """What one row of a table runs. ``method="random"`` evaluates a random-init backbone.
 
+    ``fame_on``: where FAME/BE enter MoCo (``"first" | "queries" | "both"``, ``docs/moco.md``);
+    ``None`` keeps the preset's (``"first"``, the authors' code) or a ``--set`` override.
     ``pretrain_overrides`` / ``eval_overrides`` are extra ``PretrainConfig`` / ``EvalConfig``
     fields as ``(name, value)`` pairs (tuples, so the spec stays hashable); the gates use the
     latter to skip finetuning, which they do not read.
@@ -57,7 +61,7 @@ class ExperimentSpec:
     augment: str = "none"
     beta: float = 0.5
     variant: str = "fame"
-    both: bool = False
+    fame_on: str | None = None
     dataset: str = "synthetic"
     vthcl_alpha: int | None = None
     vthcl_levels: tuple[str, ...] | None = None
@@ -78,20 +82,24 @@ class ExperimentSpec:
         if self.dataset not in known or (self.eval_dataset or self.dataset) not in known:
             raise ValueError(f"dataset and eval_dataset must be among {known}, got "
                              f"{self.dataset!r} / {self.eval_dataset!r}")
+        if self.fame_on is not None and self.fame_on not in FAME_ON:
+            raise ValueError(f"fame_on must be one of {FAME_ON} or None, got {self.fame_on!r}")
         if self.method == "random" and self.augment != "none":
             raise ValueError("a random-init row has no pretraining, so augment must be 'none'")
 
-    def augment_record(self) -> dict:
-        """The run record's ``augment`` block."""
+    def augment_record(self, fame_on: str | None) -> dict:
+        """The run record's ``augment`` block; ``fame_on``: the mode the run used (MoCo only)."""
         return {"kind": self.augment, "beta": self.beta, "variant": self.variant,
-                "both": self.both}
+                "fame_on": fame_on}
 
     def overrides(self) -> dict:
         """``PretrainConfig.preset`` overrides for this spec."""
         out: dict[str, Any] = {"method": self.method, "augment": self.augment,
                                "dataset": self.dataset}
         if self.augment == "fame":
-            out.update(fame_beta=self.beta, fame_variant=self.variant, fame_both=self.both)
+            out.update(fame_beta=self.beta, fame_variant=self.variant)
+        if self.fame_on is not None:
+            out["fame_on"] = self.fame_on
         if self.vthcl_alpha is not None:
             out["vthcl_alpha"] = self.vthcl_alpha
         if self.vthcl_levels is not None:
@@ -311,7 +319,8 @@ def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
     else:
         evaluation = _evaluate(backbone, data_cfg, eval_cfg, seed)
     record = {
-        "name": spec.name, "method": spec.method, "augment": spec.augment_record(),
+        "name": spec.name, "method": spec.method, "augment": spec.augment_record(
+            cfg.fame_on if spec.method == "moco" else None),
         "dataset": spec.dataset, "preset": preset, "seed": seed,
         "config": {"pretrain": _jsonable(cfg), "data": _jsonable(data_cfg),
                    "eval": _jsonable(eval_cfg), "spec": _jsonable(spec)},

@@ -43,7 +43,7 @@ def test_presets_exist_and_overrides_apply():
     for name in ("ci", "cpu", "paper"):
         cfg = EvalConfig.preset(name)
         assert cfg.clip_len >= 1 and cfg.num_clips >= 1
-    assert EvalConfig.preset("paper").linear_lr == 30.0  # FAME's linear probe (fame.md)
+    assert EvalConfig.preset("paper").linear_lr == 30.0  # FAME's linear probe (docs/fame.md)
     assert EvalConfig.preset("paper").num_clips == 10
     assert EvalConfig.preset("ci", finetune_steps=0).finetune_steps == 0
     with pytest.raises(ValueError, match="unknown EvalConfig preset"):

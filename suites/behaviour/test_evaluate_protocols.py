@@ -273,7 +273,7 @@ def test_ci_preset_on_the_synthetic_benchmark_random_tiny_r2plus1d():
           f"{eval_cfg.threads} thread(s); {out}")
     assert set(out["linear"]) == set(out["finetune"]) == LINEAR_KEYS
     assert set(out["retrieval"]) == RETRIEVAL_KEYS
-    # synthetic_bias.md's lesson: a biased-trained probe reads the background even from a
+    # docs/synthetic_benchmark.md's lesson: a biased-trained probe reads the background even from a
     # random-init encoder, so biased ≫ swapped; the motion probe is near chance (0.1)
     lin = out["linear"]
     assert lin["test_biased"] - lin["test_swapped"] >= 0.3

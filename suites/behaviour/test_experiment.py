@@ -20,14 +20,16 @@ def test_spec_rejects_bad_fields():
         ExperimentSpec("x", "moco", augment="fame", beta=1.5)
     with pytest.raises(ValueError, match="random-init"):
         ExperimentSpec("x", "random", augment="fame")
+    with pytest.raises(ValueError, match="fame_on"):
+        ExperimentSpec("x", "moco", augment="fame", fame_on="keys")
 
 
 def test_overrides_name_pretrain_fields():
-    spec = ExperimentSpec("f", "moco", augment="fame", beta=0.3, both=True,
+    spec = ExperimentSpec("f", "moco", augment="fame", beta=0.3, fame_on="both",
                           pretrain_overrides=(("steps", 7),))
     over = spec.overrides()
     assert over == {"method": "moco", "augment": "fame", "dataset": "synthetic",
-                    "fame_beta": 0.3, "fame_variant": "fame", "fame_both": True, "steps": 7}
+                    "fame_beta": 0.3, "fame_variant": "fame", "fame_on": "both", "steps": 7}
 
 
 def test_spec_hash_is_stable_and_sensitive():
@@ -97,7 +99,8 @@ def test_tiny_fame_run_end_to_end(tmp_path):
                           pretrain_overrides=TINY_PRETRAIN, eval_overrides=TINY_EVAL)
     record = experiment.run_experiment(spec, "ci", 0, runs_dir=tmp_path)
     assert record["pretrain"]["steps"] == 2 and len(record["pretrain"]["loss_curve"]) >= 1
-    assert record["augment"] == {"kind": "fame", "beta": 0.5, "variant": "fame", "both": False}
+    assert record["augment"] == {"kind": "fame", "beta": 0.5, "variant": "fame",
+                                 "fame_on": "first"}
     assert record["env"]["device"] == "cpu" and record["env"]["commit"]
     linear = record["eval"]["linear"]
     for key in ("test_biased", "test_swapped", "test_background_only", "motion_probe_swapped",

@@ -23,7 +23,8 @@ def tiny(tmp_path, **kw) -> PretrainConfig:
 CASES = [
     dict(method="moco"),
     dict(method="moco", augment="fame", fame_beta=0.5),
-    dict(method="moco", augment="fame", fame_both=True),
+    dict(method="moco", augment="fame", fame_on="both"),
+    dict(method="moco", augment="fame", fame_on="queries", moco_enqueue="after_both"),
     dict(method="moco", augment="be"),
     dict(method="vthcl"),
     dict(method="vthcl", vthcl_negatives="queue", vthcl_levels=("res5",)),
@@ -70,6 +71,12 @@ def test_config_errors(tmp_path):
         PretrainConfig.preset("huge")
     with pytest.raises(ValueError, match="method"):
         PretrainConfig.preset("ci", method="simclr")
+    with pytest.raises(ValueError, match="fame_on"):
+        PretrainConfig.preset("ci", fame_on="keys")
+    with pytest.raises(ValueError, match="moco_enqueue"):
+        PretrainConfig.preset("ci", moco_enqueue="never")
+    with pytest.raises(ValueError, match="blur_sigma"):
+        PretrainConfig.preset("ci", blur_sigma=(2.0, 0.1))
     with pytest.raises(ValueError, match="divisible by the keys enqueued"):
         pretrain(tiny(tmp_path, queue_size=40))
     pretrain(tiny(tmp_path / "x", steps=1))
@@ -80,11 +87,11 @@ def test_config_errors(tmp_path):
 def test_cli_overrides():
     args = build_parser().parse_args(
         ["pretrain", "--preset", "ci", "--method", "moco", "--augment", "fame", "--fame-beta",
-         "0.3", "--seed", "2", "--out", "runs/x", "--fame-both", "true",
+         "0.3", "--seed", "2", "--out", "runs/x", "--fame-on", "queries",
          "--vthcl-levels", "res4,res5"])
     cfg = config_from_args(args)
-    assert (cfg.augment, cfg.fame_beta, cfg.seed, cfg.out_dir, cfg.fame_both) == (
-        "fame", 0.3, 2, "runs/x", True)
+    assert (cfg.augment, cfg.fame_beta, cfg.seed, cfg.out_dir, cfg.fame_on) == (
+        "fame", 0.3, 2, "runs/x", "queries")
     assert cfg.vthcl_levels == ("res4", "res5") and cfg.batch_size == PretrainConfig.preset(
         "ci").batch_size
     paper = PretrainConfig.preset("paper")

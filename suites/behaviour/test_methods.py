@@ -128,3 +128,116 @@ def test_vthcl_bank_update_and_icm():
     assert icm.shape == (3, 16, 16) and icm.abs().max() <= 1.0 + 1e-5
     with pytest.raises(ValueError, match="index"):
         model({"slow": slow, "fast": fast}, g)
+
+
+class _Marker(nn.Module):
+    """A clip augmentation that records its inputs and returns them plus a constant."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, clips, generator=None):
+        self.seen.append(clips)
+        return clips + 10.0
+
+
+def _spied_moco(monkeypatch, augment_on, enqueue="each_direction"):
+    from fame_bench.methods import moco as moco_module
+    from fame_bench.methods.base import ViewAugment
+
+    g = torch.Generator().manual_seed(0)
+    model = MoCo(queue_size=16, dim=8, generator=g, augment=_Marker(), augment_on=augment_on,
+                 enqueue=enqueue, view_augment=ViewAugment(jitter_p=0, grayscale_p=0, blur_p=0),
+                 **TINY)
+    keys_in, negatives = [], []
+    real_keys, real_nce = model._keys, moco_module.info_nce
+
+    def keys(clips, generator):
+        keys_in.append(clips)
+        return real_keys(clips, generator)
+
+    def nce(q, k, queue, temperature):
+        negatives.append((queue.clone(), k.detach().clone()))
+        return real_nce(q, k, queue, temperature)
+
+    monkeypatch.setattr(model, "_keys", keys)
+    monkeypatch.setattr(moco_module, "info_nce", nce)
+    views = torch.rand(4, 2, 3, 4, 16, 16, generator=g)
+    model({"views": views}, g)
+    return model, views, keys_in, negatives
+
+
+@pytest.mark.parametrize("augment_on, augmented, key_clips", [
+    # the code: the first clip is merged once, and is the key of the second direction
+    ("first", [0], [(1, False), (0, True)]),
+    # merged clips only ever as queries: the keys are raw
+    ("queries", [0, 1], [(1, False), (0, False)]),
+    # both clips merged once each, used in both directions
+    ("both", [0, 1], [(1, True), (0, True)]),
+])
+def test_moco_augment_on_decides_where_merged_clips_go(monkeypatch, augment_on, augmented,
+                                                        key_clips):
+    model, views, keys_in, _ = _spied_moco(monkeypatch, augment_on)
+    assert [torch.equal(seen, views[:, i]) for seen, i in
+            zip(model.augment.seen, augmented, strict=True)] == [True] * len(augmented)
+    for got, (clip, merged) in zip(keys_in, key_clips, strict=True):
+        assert torch.equal(got, views[:, clip] + (10.0 if merged else 0.0))
+
+
+@pytest.mark.parametrize("enqueue", ["each_direction", "after_both"])
+def test_moco_enqueue_order(monkeypatch, enqueue):
+    model, _, _, seen = _spied_moco(monkeypatch, "first", enqueue)
+    (queue_1, keys_1), (queue_2, _) = seen
+    if enqueue == "each_direction":
+        # the code: the first direction's keys are in the queue the second direction reads
+        assert torch.equal(queue_2[:4], keys_1) and torch.equal(queue_2[4:], queue_1[4:])
+    else:
+        assert torch.equal(queue_2, queue_1)
+    assert int(model.queue_ptr) == 8  # both directions' keys enqueued either way
+
+
+def test_moco_refuses_unknown_modes():
+    with pytest.raises(ValueError, match="augment_on"):
+        MoCo(augment_on="keys", **TINY)
+    with pytest.raises(ValueError, match="enqueue"):
+        MoCo(enqueue="never", **TINY)
+
+
+def test_memory_bank_negatives_leave_out_the_positive_hand_case():
+    # Bank (the other tempo's entries) [(1, 0), (0, 1), (-1, 0)]; the query of instance 0 is
+    # q = (1, 0), its positive is its own entry bank[0] = (1, 0); T = 1. Its negatives are the
+    # two other entries: L = -1 + log(e^1 + e^0 + e^-1). Counting bank[0] again as a negative
+    # would give -1 + log(2e + 1 + e^-1), never below log 2.
+    bank = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    q, own = torch.tensor([[1.0, 0.0]]), torch.tensor([0])
+    expected = -1.0 + math.log(math.e + 1.0 + math.exp(-1.0))
+    got = info_nce(q, bank[own], bank, 1.0, exclude=own)
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+    assert info_nce(q, bank[own], bank, 1.0).item() == pytest.approx(
+        -1.0 + math.log(2 * math.e + 1.0 + math.exp(-1.0)), rel=1e-6)
+    # the floor: a query on its positive, far from every other entry, has a loss near 0
+    queries = {t: {"res5": q} for t in ("slow", "fast")}
+    positives = {t: {"res5": bank[own]} for t in ("slow", "fast")}
+    negatives = {t: {"res5": bank[[0, 2]]} for t in ("slow", "fast")}
+    total, _ = hierarchical_loss(queries, positives, negatives, 0.1, exclude=own)
+    assert total.item() < 1e-6
+    with pytest.raises(ValueError, match="exclude"):
+        info_nce(q, bank[own], bank[None], 1.0, exclude=own)
+
+
+def test_vthcl_bank_negatives_never_hold_the_own_entry():
+    g = torch.Generator().manual_seed(0)
+    model = VTHCL(num_instances=6, num_negatives=4, dim=8, generator=g, **TINY)
+    bank = model.memory("fast", "res5")
+    index = torch.tensor([0, 3, 5])
+    drawn = model.bank_negatives(bank, index, g)
+    for _ in range(50):
+        drawn = torch.cat([drawn, model.bank_negatives(bank, index, g)], dim=1)
+    rows = (drawn[:, :, None, :] == bank[None, None]).all(dim=-1).float().argmax(dim=-1)
+    for b, own in enumerate(index.tolist()):
+        assert own not in rows[b].tolist()
+        assert set(rows[b].tolist()) == set(range(6)) - {own}  # uniform over the others
+    # a bank no larger than K + 1: the whole bank, the own row left out by the loss
+    small = VTHCL(num_instances=5, num_negatives=4, dim=8, generator=g, **TINY)
+    assert small.bank_negatives(small.memory("fast", "res5"), index[:1], g).dim() == 2

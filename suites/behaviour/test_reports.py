@@ -40,14 +40,17 @@ def fake_record(name: str, seed: int, motion: float, gap: float = 0.3,
     return {
         "name": name, "method": method,
         "augment": {"kind": "fame" if "fame" in name else "none", "beta": 0.5,
-                    "variant": "fame", "both": False},
+                    "variant": "fame", "fame_on": "first"},
         "dataset": "synthetic", "preset": "ci", "seed": seed,
         "config": {"pretrain": {"backbone": "tiny_r2plus1d", "batch_size": 16, "queue_size": 512,
                                 "supervised_split": ("train_unbiased" if name.startswith("oracle")
                                                      else "train"),
                                 "vthcl_levels": ["res3", "res4", "res5"],
                                 "vthcl_num_negatives": 16384, "vthcl_negatives": "bank",
-                                "num_videos": 0},
+                                "num_videos": 0,
+                                "fame_on": "both" if name.endswith("_both") else "first",
+                                "moco_enqueue": "each_direction", "blur_p": 0.5,
+                                "blur_sigma": [0.1, 2.0]},
                    "data": {"frames": 16, "size": 32, "num_classes": 10, "n_pretrain": 2000},
                    "eval": {"retrieval_query_split": "test_swapped",
                             "retrieval_gallery_split": "train_unbiased"}},
@@ -304,6 +307,23 @@ def test_regeneration_command_has_every_option_and_reads_back():
     assert parse_assignments(evals) == {"linear_epochs": 5}
     assert regeneration_command("table1", "cpu", 3, Path("reports")) == \
         "nox -s reproduce_table1 -- --preset cpu"
+
+
+def test_report_names_the_fame_on_mode_of_each_row_and_bes_differences(tmp_path):
+    def report(table):
+        tdef = TABLES[table]
+        records = [fake_record(name, seed, 0.3, pretrain=name != "random")
+                   for name in tdef.names for seed in range(2)]
+        return write_report(tdef, records, "ci", [0, 1], tmp_path, 1.0).read_text()
+
+    table1 = report("table1")
+    assert "`first` (the first clip of each pair" in table1
+    assert "`both` (both clips of each pair" in table1 and ": moco_fame_b0.5_both" in table1
+    assert "Gaussian blur p 0.5 with σ ~ U(0.1, 2.0)" in table1
+    assert "second augmentation of the *same frames*" not in table1  # table 1 has no BE row
+    table5 = report("table5")
+    assert "second augmentation of the *same frames*" in table5
+    assert "one-directional" in table5 and "extra negative" in table5
 
 
 def test_mask_gallery_and_iou_table(tmp_path):

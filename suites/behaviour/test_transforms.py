@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torchvision.transforms.v2 import functional as TF
@@ -102,3 +103,35 @@ def test_batched_colour_ops_on_cuda_match_cpu():
                           torch.Generator().manual_seed(5))
     assert gpu.device.type == "cuda"
     torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-5, rtol=0)
+
+
+def test_batch_gaussian_blur_matches_a_separable_mirrored_gaussian():
+    from scipy import ndimage
+
+    from fame_bench.data.transforms import batch_gaussian_blur, blur_kernel_size
+
+    assert [blur_kernel_size(s, s) for s in (19, 32, 64, 112)] == [1, 3, 7, 11]
+    g = torch.Generator().manual_seed(0)
+    clips = torch.rand(3, 3, 2, 32, 40, generator=g)
+    out = batch_gaussian_blur(clips, torch.Generator().manual_seed(1), p=1.0, sigma=(1.5, 1.5))
+    taps = np.exp(-np.arange(-1, 2) ** 2 / (2 * 1.5**2))
+    taps /= taps.sum()
+    expected = ndimage.correlate1d(clips.numpy(), taps, axis=-1, mode="mirror")
+    expected = ndimage.correlate1d(expected, taps, axis=-2, mode="mirror")
+    np.testing.assert_allclose(out.numpy(), expected, atol=1e-6)
+    # p = 0 and frames below 20 pixels (a 1-tap kernel) leave the clips as they are
+    assert torch.equal(batch_gaussian_blur(clips, g, p=0.0), clips)
+    small = clips[..., :19, :19]
+    assert torch.equal(batch_gaussian_blur(small, g, p=1.0), small)
+
+
+def test_batch_gaussian_blur_is_per_clip_and_deterministic():
+    from fame_bench.data.transforms import batch_gaussian_blur
+
+    clips = torch.rand(64, 3, 2, 32, 32, generator=torch.Generator().manual_seed(0))
+    a = batch_gaussian_blur(clips, torch.Generator().manual_seed(5), p=0.5)
+    b = batch_gaussian_blur(clips, torch.Generator().manual_seed(5), p=0.5)
+    assert torch.equal(a, b)
+    blurred = (a != clips).flatten(1).any(dim=1)
+    assert 16 < int(blurred.sum()) < 48  # about half the clips, each whole or not at all
+    assert torch.equal(a[~blurred], clips[~blurred])

@@ -140,3 +140,29 @@ def test_reference_imports_without_torch():
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     root = __import__("pathlib").Path(__file__).resolve().parents[2]
     assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
+
+
+def _exact_half_frames() -> np.ndarray:
+    """uint8 ``(1, 3, 2, 1, 3)``: three grey pixels whose colour coordinates land on exact .5.
+
+    Grey means ``s = 0``, so ``9 hx + 1 = 9 hy + 1 = 5.5`` for all three. Value: pixel 0 is 77
+    (``9 v + 1 = 3.72``, no tie); pixel 1 averages 212 and 213, whose float32 mean 0.8333334 gives
+    ``9 v + 1 = 8.5`` in float32 (the authors' arithmetic; 8.50000036 in exact arithmetic);
+    pixel 2 averages 127 and 128, ``v = 0.5`` exactly, ``9 v + 1 = 5.5``.
+    """
+    clips = np.zeros((1, 3, 2, 1, 3), dtype=np.uint8)
+    clips[..., 0] = 77
+    clips[:, :, :, 0, 1] = [212, 213]
+    clips[:, :, :, 0, 2] = [127, 128]
+    return clips
+
+
+def test_colour_bins_round_after_adding_one_at_exact_halves():
+    # round-half-even of 9x + 1: 5.5 -> 6, 8.5 -> 8, 3.72 -> 4; colour = i + 10 (j-1) + 100 (l-1).
+    # round(9x) + 1 would give 5 for every 5.5 (colours 345, 845, 445).
+    expected = np.array([[[6 + 50 + 300, 6 + 50 + 700, 6 + 50 + 500]]])
+    _, mean_frame = ref.frame_statistics(ref.check_clips(_exact_half_frames()))
+    np.testing.assert_array_equal(ref.quantise_colours(mean_frame), expected)
+    from fame_bench.augment.fame import quantise_colours
+
+    np.testing.assert_array_equal(quantise_colours(torch.from_numpy(mean_frame)).numpy(), expected)
