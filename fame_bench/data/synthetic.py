@@ -73,6 +73,8 @@ _NUM_DRAWS = 96  # uniform numbers per clip; fixed so adding a draw later is a v
 _FG_NOISE_CELLS = 4  # the object's noise texture is a 4x4 grid of two colours
 _FAMILY_SEED = 20220615  # families are fixed for the benchmark, not per seed
 _NOISE_STREAM = 7  # SeedSequence entry of the sensor-noise stream
+#: Sensor noise of every preset (uint8 levels): no pixel is exactly static, as with a camera.
+SENSOR_NOISE = 3.0
 
 
 @dataclass(frozen=True)
@@ -132,13 +134,14 @@ class SyntheticConfig:
         ``paper``: 112², 16 frames, 10k pretraining clips (render lazily, see
         :class:`SyntheticClipDataset`)."""
         presets = {
-            "ci": {},
-            "cpu": dict(n_pretrain=5000, n_train=2500, n_train_unbiased=2500, n_test=1000),
+            "ci": dict(noise_std=SENSOR_NOISE),
+            "cpu": dict(n_pretrain=5000, n_train=2500, n_train_unbiased=2500, n_test=1000,
+                        noise_std=SENSOR_NOISE),
             "gpu": dict(size=64, n_pretrain=10000, n_train=5000, n_train_unbiased=5000,
-                        n_test=2000),
+                        n_test=2000, noise_std=SENSOR_NOISE),
             "paper": dict(
                 size=112, n_pretrain=10000, n_train=5000, n_train_unbiased=5000, n_test=2000,
-                distractor=True,
+                distractor=True, noise_std=SENSOR_NOISE,
             ),
         }
         if name not in presets:
