@@ -29,6 +29,7 @@ from fame_bench.reports.verdicts import OUTCOMES, check_all, outcome_counts
 from fame_bench.train.experiment import ExperimentSpec, plan_experiment
 
 PRESETS = ("ci", "cpu", "gpu", "paper")
+DEFAULT_SEEDS = 5
 MASK_VARIANTS = (("Gauss", "gauss", "code"), ("Seed", "seed", "code"), ("Grid", "grid", "code"),
                  ("FAME", "fame", "code"), ("FAME, hue='turns'", "fame", "turns"))
 
@@ -228,7 +229,7 @@ def regeneration_command(table: str, preset: str, n_seeds: int, reports_dir: Pat
     """The full command that regenerates report ``table`` (``all``: every table and the index),
     with every option that differs from its default."""
     parts = [f"nox -s reproduce_{table} -- --preset {preset}"]
-    if n_seeds != 3:
+    if n_seeds != DEFAULT_SEEDS:
         parts.append(f" --seeds {n_seeds}")
     if Path(runs_dir) != Path("runs"):
         parts.append(f" --runs-dir {shlex.quote(str(runs_dir))}")
@@ -476,7 +477,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fame-bench reproduce", description=__doc__)
     parser.add_argument("table", choices=[*TABLES, "all"])
     parser.add_argument("--preset", default="cpu", choices=PRESETS)
-    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0..n-1), ≥ 1")
+    parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
+                        help=f"number of seeds (0..n-1), ≥ 1 (default {DEFAULT_SEEDS}: paired "
+                             "intervals need several)")
     parser.add_argument("--runs-dir", default="runs")
     parser.add_argument("--reports-dir", default="reports")
     parser.add_argument("--data-root", default=None,
