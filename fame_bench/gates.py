@@ -31,7 +31,7 @@ from pathlib import Path
 
 BASELINES = Path(__file__).resolve().parent.parent / "suites" / "baselines.json"
 GATE_PRESET = "ci"
-GATE_SEEDS = (0, 1)
+GATE_SEEDS = (0, 1, 2, 3)  # four: a paired t interval over two seeds is ±12.7 sd wide
 
 #: Default tolerances used by ``--update`` for a figure that has none yet.
 DEFAULT_TOLERANCE = {
@@ -138,10 +138,14 @@ def gate_specs() -> dict:
 def measure_accuracy(seeds: tuple[int, ...], runs_dir: Path) -> tuple[dict, dict, list]:
     """Gated and informational accuracy figures from MoCo and MoCo + FAME runs, and the
     learnability checks on every gate run."""
-    from fame_bench.train.experiment import run_experiment
+    from fame_bench.reports.runner import Job, default_jobs, run_jobs
 
-    runs = {key: [run_experiment(spec, GATE_PRESET, s, runs_dir=runs_dir) for s in seeds]
-            for key, spec in gate_specs().items()}
+    specs = gate_specs()
+    jobs = [Job(spec, GATE_PRESET, s) for spec in specs.values() for s in seeds]
+    done = run_jobs(jobs, runs_dir, workers=default_jobs(), log=lambda line: print(
+        f"gates: {line}", flush=True))
+    runs = {key: [done[(GATE_PRESET, spec.name, s)] for s in seeds]
+            for key, spec in specs.items()}
     gated, info = accuracy_figures(runs["moco"], runs["fame"])
     return gated, info, learnability(runs)
 
@@ -238,6 +242,19 @@ def measure(seeds: tuple[int, ...] = GATE_SEEDS, runs_dir: Path | None = None,
 # --- baseline file ----------------------------------------------------------------------------
 
 
+def known_failures(baselines: dict) -> dict:
+    """``{check key: {"rows": [...], "reason": str}}``: learnability failures measured when the
+    preset was frozen and written down (``docs/calibration.md``); only a failure beyond them
+    fails the gates."""
+    return baselines.get("known_learnability_failures", {})
+
+
+def is_known(check, known: dict) -> bool:
+    """A failed check is known when it is read per row and every row failing it is listed."""
+    entry = known.get(check.key)
+    return bool(entry and check.failing and set(check.failing) <= set(entry.get("rows", ())))
+
+
 def load_baselines(path: Path = BASELINES) -> dict:
     if not path.exists():
         raise FileNotFoundError(f"no baseline file at {path}: run `python -m fame_bench.gates "
@@ -257,7 +274,10 @@ def updated_baselines(measured: dict[str, float], old: dict, commit: str,
             "set_by_commit": commit,
             "note": previous.get("note", NOTES.get(name, "")),
         }
-    return {"preset": GATE_PRESET, "seeds": list(seeds), "figures": figures}
+    out = {"preset": GATE_PRESET, "seeds": list(seeds), "figures": figures}
+    if known_failures(old):  # written down by hand with its reason: kept as it is
+        out["known_learnability_failures"] = known_failures(old)
+    return out
 
 
 def _commit() -> str:
@@ -291,7 +311,12 @@ def main(argv: list[str] | None = None) -> int:
     print("gates: learnability checks (✓ passed, ✗ failed, – not evaluated)")
     for check in checks:
         print(f"  {check.line()}")
-    failed_checks = [c for c in checks if c.passed is False]
+    known = known_failures(load_baselines(args.baselines)) if args.baselines.exists() else {}
+    failed_checks = [c for c in checks if c.passed is False and not is_known(c, known)]
+    for c in checks:
+        if c.passed is False and is_known(c, known):
+            print(f"gates: known failure, recorded in the baselines ({known[c.key]['reason']}): "
+                  f"{c.key} on {', '.join(c.failing)}")
     if args.update:
         old = json.loads(args.baselines.read_text()) if args.baselines.exists() else {}
         new = updated_baselines(gated, old, _commit(), seeds)

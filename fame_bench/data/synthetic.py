@@ -77,6 +77,8 @@ _CAMERA_STREAM = 8  # SeedSequence entry of the camera-jitter stream
 #: Fields added after caches and run records existed, at the default that renders every clip
 #: as before: left out of the hashes while at that default, so existing caches stay valid.
 LATER_FIELDS = {"camera_speed_exact": False, "camera_jitter": 0.0}
+#: Sensor noise of every preset (uint8 levels): no pixel is exactly static, as with a camera.
+SENSOR_NOISE = 3.0
 
 
 @dataclass(frozen=True)
@@ -150,13 +152,14 @@ class SyntheticConfig:
         ``paper``: 112², 16 frames, 10k pretraining clips (render lazily, see
         :class:`SyntheticClipDataset`)."""
         presets = {
-            "ci": {},
-            "cpu": dict(n_pretrain=5000, n_train=2500, n_train_unbiased=2500, n_test=1000),
+            "ci": dict(noise_std=SENSOR_NOISE),
+            "cpu": dict(n_pretrain=5000, n_train=2500, n_train_unbiased=2500, n_test=1000,
+                        noise_std=SENSOR_NOISE),
             "gpu": dict(size=64, n_pretrain=10000, n_train=5000, n_train_unbiased=5000,
-                        n_test=2000),
+                        n_test=2000, noise_std=SENSOR_NOISE),
             "paper": dict(
                 size=112, n_pretrain=10000, n_train=5000, n_train_unbiased=5000, n_test=2000,
-                distractor=True,
+                distractor=True, noise_std=SENSOR_NOISE,
             ),
         }
         if name not in presets:

@@ -38,6 +38,7 @@ class Check:
     title: str
     passed: bool | None
     detail: str  # the measured numbers, or why the check was not evaluated
+    failing: tuple[str, ...] = ()  # the rows that failed it (for checks read per row)
 
     @property
     def mark(self) -> str:
@@ -48,7 +49,7 @@ class Check:
 
     def to_dict(self) -> dict:
         return {"key": self.key, "title": self.title, "passed": self.passed,
-                "mark": self.mark, "detail": self.detail}
+                "mark": self.mark, "detail": self.detail, "failing": list(self.failing)}
 
 
 def failed(checks: list[Check]) -> list[Check]:
@@ -162,7 +163,7 @@ def random_check(groups: dict[str, list[dict]]) -> Check:
 def loss_check(groups: dict[str, list[dict]]) -> Check:
     title = (f"every pretraining loss ends ≤ {100 * (1 - LOSS_FALL_MIN):.0f} % of its chance "
              f"level (mean of the last {100 * TAIL_FRACTION:.0f} % of the loss curve)")
-    parts, verdicts = [], []
+    parts, verdicts, failing = [], [], []
     for name, records in groups.items():
         runs = [r for r in records if (r.get("pretrain") or {}).get("loss_curve")]
         if not runs:
@@ -176,12 +177,14 @@ def loss_check(groups: dict[str, list[dict]]) -> Check:
         fall = 1.0 - loss / chance
         ok = fall >= LOSS_FALL_MIN
         verdicts.append(ok)
+        if not ok:
+            failing.append(name)
         parts.append(f"{name} {loss:.3f} = {100 * loss / chance:.0f} % of chance {chance:.3f} "
                      f"{'✓' if ok else '✗'}")
     if not parts:
         return Check("loss_falls", title, None, "no pretraining run in this table")
     passed = None if not verdicts else all(verdicts)
-    return Check("loss_falls", title, passed, "; ".join(parts))
+    return Check("loss_falls", title, passed, "; ".join(parts), tuple(failing))
 
 
 def moco_check(groups: dict[str, list[dict]]) -> Check:

@@ -119,7 +119,7 @@ def gate_record(key: str, seed: int, motion: float, loss_end: float = 2.0) -> di
     method = spec.method
     chance_start = {"moco": 6.2, "supervised": 2.3}.get(method, 0.0)
     return {"name": spec.name, "seed": seed, "method": method,
-            "augment": spec.augment_record(),
+            "augment": spec.augment_record("first" if method == "moco" else None),
             "config": {"pretrain": {"queue_size": 512, **dict(spec.pretrain_overrides)},
                        "data": {"num_classes": 10, "n_pretrain": 2000}},
             "pretrain": None if method == "random" else {
@@ -128,10 +128,11 @@ def gate_record(key: str, seed: int, motion: float, loss_end: float = 2.0) -> di
             "eval": {"linear": {"motion_probe_swapped": motion}}}
 
 
-def gate_runs(oracle=0.7, oracle_loss=0.5) -> dict:
+def gate_runs(oracle=0.7, oracle_loss=0.5, fame_loss=2.0) -> dict:
     motion = {"moco": (0.25, 0.27), "fame": (0.3, 0.31), "random": (0.10, 0.11),
               "oracle": (oracle, oracle)}
-    return {key: [gate_record(key, s, v, oracle_loss if key == "oracle" else 2.0)
+    loss = {"oracle": oracle_loss, "fame": fame_loss}
+    return {key: [gate_record(key, s, v, loss.get(key, 2.0))
                   for s, v in enumerate(values)] for key, values in motion.items()}
 
 
@@ -184,3 +185,23 @@ def test_checks_only_skips_baselines_and_exits_by_the_checks(monkeypatch, capsys
     assert gates.main(["--checks-only", "--baselines", str(missing)]) == 1
     with pytest.raises(SystemExit):
         gates.main(["--checks-only", "--update"])
+
+
+def test_a_known_learnability_failure_is_reported_and_only_a_new_one_fails(
+        monkeypatch, capsys, tmp_path):
+    path = tmp_path / "baselines.json"
+    fame_loss_high = gates.learnability(gate_runs(fame_loss=6.0))
+    loss = {c.key: c for c in fame_loss_high}["loss_falls"]
+    assert loss.passed is False and len(loss.failing) == 1
+    known = {"loss_falls": {"rows": list(loss.failing), "reason": "measured at calibration"}}
+    path.write_text(json.dumps({**BASE, "known_learnability_failures": known}))
+    monkeypatch.setattr(gates, "measure", _measured_with(fame_loss_high))
+    assert gates.main(["--baselines", str(path)]) == 0
+    assert "known failure, recorded in the baselines" in capsys.readouterr().out
+    # another row failing the same check is a regression
+    both = gates.learnability(gate_runs(fame_loss=6.0, oracle_loss=2.3))
+    monkeypatch.setattr(gates, "measure", _measured_with(both))
+    assert gates.main(["--baselines", str(path)]) == 1
+    # --update keeps the written-down failures
+    kept = gates.updated_baselines({"acc": 0.5}, json.loads(path.read_text()), "abc", (0, 1))
+    assert kept["known_learnability_failures"] == known

@@ -96,3 +96,14 @@ def test_parallel_runs_give_the_records_of_sequential_runs(tmp_path, monkeypatch
         assert parallel[key]["spec_hash"] == sequential[key]["spec_hash"]
     assert len(lines) == 2 and lines[-1].startswith("[2/2] random seed")
     assert "ETA" in lines[0]
+
+
+def test_boundary_share_tells_a_blob_from_a_scattered_mask():
+    from fame_bench.bench.mask_quality import boundary_share
+
+    masks = torch.zeros(3, 32, 32, dtype=torch.bool)
+    masks[0, 8:24, 8:24] = True  # 16x16 blob: its 60 edge pixels of 256
+    masks[1] = (torch.arange(32)[:, None] + torch.arange(32)[None]) % 2 == 0  # checkerboard
+    masks[2] = True  # the whole frame: the border is not an edge
+    share = boundary_share(masks)
+    assert share[0] == pytest.approx(60 / 256) and share[1] == 1.0 and share[2] == 0.0
