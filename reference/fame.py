@@ -277,6 +277,21 @@ def pair_shifts(greys: np.ndarray) -> np.ndarray:
     return refine_shift(previous, current, whole).reshape(batch, frames - 1, 2)
 
 
+def fill_invalid(change: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``change`` ``(B, H, W)`` float32 with the pixels that are not ``valid`` set to the mean of
+    the valid ones, per clip (0 where none is valid).
+
+    A pixel whose counterpart left the frame has no evidence either way; 0 would make that
+    border strip look perfectly static, the most "background" pixels of all, which would pull
+    FAME's likely-background sample G onto it and lower ``minmax``'s floor. The mean is taken in
+    fixed point (integer units of 2^-24, summed in float64, exact in any order).
+    """
+    fixed = np.round(np.where(valid, change, np.float32(0)).astype(np.float64) * 2.0**24)
+    count = valid.sum(axis=(1, 2))
+    mean = (fixed.sum(axis=(1, 2)) / np.maximum(count, 1) / 2.0**24).astype(np.float32)
+    return np.where(valid, change, mean[:, None, None])
+
+
 # --- step 1: seed region ----------------------------------------------------------------------
 
 
@@ -285,8 +300,8 @@ def frame_statistics(clips: np.ndarray, compensate: bool = False) -> tuple[np.nd
 
     ``clips`` are float32 in [0, 1]. Sums run over time (and channels) in a fixed order so the
     PyTorch op can reproduce them exactly. ``compensate``: each frame is first aligned to the
-    one before it by their global translation (:func:`global_shift`, :func:`sample_shifted`);
-    a pixel whose counterpart left the frame adds no difference.
+    one before it by their global translation (:func:`pair_shifts`, :func:`sample_shifted`); a
+    pixel whose counterpart left the frame gets the pair's mean difference (:func:`fill_invalid`).
     """
     frames = clips.shape[2]
     motion = np.zeros((clips.shape[0],) + clips.shape[3:], dtype=np.float32)
@@ -300,18 +315,19 @@ def frame_statistics(clips: np.ndarray, compensate: bool = False) -> tuple[np.nd
             valid = shift_valid(shifts[:, t - 1], *current.shape[-2:])
         step = np.abs(current - clips[:, :, t - 1])
         change = step[:, 0] + step[:, 1] + step[:, 2]
-        motion = motion + (np.where(valid, change, np.float32(0)) if compensate else change)
+        motion = motion + (fill_invalid(change, valid) if compensate else change)
         mean_frame = mean_frame + clips[:, :, t]
     return motion / np.float32(frames - 1), mean_frame / np.float32(frames)
 
 
-def seed_region(clips: np.ndarray) -> np.ndarray:
+def seed_region(clips: np.ndarray, compensate: bool = False) -> np.ndarray:
     """Step 1, the seed region ``S`` ``(B, H, W)``.
 
     ``S = minmax(blur(mean_t sum_c |x[:, c, t] - x[:, c, t+1]|))``. A clip that does not move has
-    ``S = 0`` everywhere (minmax divides by ``0 + eps``, never NaN).
+    ``S = 0`` everywhere (minmax divides by ``0 + eps``, never NaN). ``compensate``: the
+    motion-compensated seed (variants ``*_mc``).
     """
-    motion, _ = frame_statistics(check_clips(clips))
+    motion, _ = frame_statistics(check_clips(clips), compensate)
     return minmax(blur(motion))
 
 

@@ -34,7 +34,7 @@ from fame_bench.augment.maps import (
     top,
     unit_frame,
 )
-from fame_bench.augment.motion import Aligner
+from fame_bench.augment.motion import Aligner, fill_invalid
 from fame_bench.augment.variants import gauss_mask, grid_cell_mask
 
 COLOUR_BINS = 1000  # 10 x 10 x 10 quantised HSV colours, numbered 1..1000 (bin 0 unused)
@@ -66,7 +66,7 @@ def accumulate_frames(clips: torch.Tensor, compensate: bool = False):
     Accumulated frame by frame so no ``(B, C, T-1, H, W)`` temporary is ever built; the order
     of the sums matches the reference. ``compensate``: each frame is aligned to the one before
     it by their global translation first (``fame_bench.augment.motion``); a pixel whose
-    counterpart left the frame adds no difference.
+    counterpart left the frame gets the pair's mean difference.
     """
     frames = clips.shape[2]
     previous = unit_frame(clips, 0)
@@ -86,7 +86,7 @@ def accumulate_frames(clips: torch.Tensor, compensate: bool = False):
         else:
             aligned, valid = aligner.align(previous, current)
             torch.sub(aligned, previous, out=step).abs_()
-            motion += torch.where(valid, torch.sum(step, dim=1, out=step_sum), 0.0)
+            motion += fill_invalid(torch.sum(step, dim=1, out=step_sum), valid)
         mean_frame += current
         previous = current
     mean_frame /= frames
@@ -100,13 +100,13 @@ def frame_statistics(clips: torch.Tensor, compensate: bool = False):
     return motion, mean_frame
 
 
-def seed_region(clips: torch.Tensor) -> torch.Tensor:
+def seed_region(clips: torch.Tensor, compensate: bool = False) -> torch.Tensor:
     """Step 1, the seed region ``S`` ``(B, H, W)`` float32.
 
     ``S = minmax(blur(mean_t sum_c |x[:, c, t] - x[:, c, t+1]|))``; 0 everywhere for a clip that
-    does not move.
+    does not move. ``compensate``: the motion-compensated seed (variants ``*_mc``).
     """
-    motion, _ = frame_statistics(check_clips(clips))
+    motion, _ = frame_statistics(check_clips(clips), compensate)
     return minmax(blur(motion))
 
 

@@ -114,6 +114,16 @@ def refine_shift(previous: torch.Tensor, current: torch.Tensor, whole: torch.Ten
     return torch.round((whole + step) * SHIFT_GRID) / SHIFT_GRID
 
 
+def fill_invalid(change: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """``change`` ``(B, H, W)`` float32 with the pixels that are not ``valid`` set to the mean of
+    the valid ones per clip (0 where none is), in fixed point as the reference (see there why
+    not 0)."""
+    fixed = torch.round(torch.where(valid, change, 0.0).double() * 2.0**24)
+    count = valid.sum(dim=(1, 2)).clamp(min=1)
+    mean = (fixed.sum(dim=(1, 2)) / count / 2.0**24).float()
+    return torch.where(valid, change, mean[:, None, None])
+
+
 class Aligner:
     """Aligns each frame of a clip batch to the frame before it, frame after frame:
     ``align(previous, current)`` with float32 frames ``(B, 3, H, W)`` in time order returns
