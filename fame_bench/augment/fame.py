@@ -38,8 +38,9 @@ from fame_bench.augment.motion import Aligner, fill_invalid
 from fame_bench.augment.variants import gauss_mask, grid_cell_mask
 
 COLOUR_BINS = 1000  # 10 x 10 x 10 quantised HSV colours, numbered 1..1000 (bin 0 unused)
+PAPER_VARIANTS = ("fame", "seed", "grid", "gauss")  # the paper's Table 4
 # fame_mc / seed_mc: FAME and Seed on the motion-compensated seed region (beyond the paper)
-VARIANTS = ("fame", "seed", "grid", "gauss", "fame_mc", "seed_mc")
+VARIANTS = (*PAPER_VARIANTS, "fame_mc", "seed_mc")
 COMPENSATED = ("fame_mc", "seed_mc")
 HUES = ("code", "turns")
 #: beta="auto" (beyond the paper): the per-clip β is the smallest fraction of pixels holding

@@ -119,7 +119,7 @@ def _put(out: dict, condition, label: str, seed: int, iou: np.ndarray, kept: np.
     out["kept"].setdefault(condition, {}).setdefault(label, {})[seed] = kept
 
 
-def measure_cost(size: int, batch: int = 8, frames: int = 16, repeats: int = 7,
+def measure_cost(size: int, batch: int = 8, frames: int = 16, repeats: int = 15,
                  seed: int = 0) -> dict[str, float]:
     """Median ms of ``foreground_mask`` per ``COST_CASES`` row on random float32 clips
     ``(batch, 3, frames, size, size)``, one CPU thread, timed in turn in one run (so the ratios
