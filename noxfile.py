@@ -154,3 +154,9 @@ def gates(session: nox.Session) -> None:
 def scaling(session: nox.Session) -> None:
     """Motion probe and bias gap vs pretraining steps (random init, MoCo, +FAME, +BE)."""
     _py(session, "-m", "fame_bench.reports.scaling", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def reproduce_beyond(session: nox.Session) -> None:
+    """Beyond the papers: FAME under camera motion, a motion-compensated seed, a per-clip β."""
+    _py(session, "-m", "fame_bench.reports.beyond", *session.posargs)

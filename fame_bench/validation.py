@@ -1,7 +1,8 @@
 """Field validation for the config dataclasses: declared types, finiteness and ranges by table.
 
 Each config keeps a table ``{field: Interval}``; :func:`check_fields` checks every field of the
-dataclass against its annotation (``int``, ``float``, ``bool``, ``str``, ``tuple[...]``), refuses
+dataclass against its annotation (``int``, ``float``, ``bool``, ``str``, ``tuple[...]``, and a
+number-or-string union such as ``float | str``, whose strings the owner checks), refuses
 NaN and inf in any number, and applies the table's interval where there is one (to each element
 of a tuple). A field added to a config is type-checked without further work; giving it a range
 is one line in its table.
@@ -78,6 +79,11 @@ def check_fields(config, ranges: dict[str, Interval]) -> None:
         annotation = str(f.type).replace(" ", "")
         base = annotation.split("[")[0]
         interval = ranges.get(f.name)
+        if "|" in base:  # a union such as ``float | str``: the owner checks what a string means
+            kinds = base.split("|")
+            if isinstance(value, str) and "str" in kinds:
+                continue
+            base = next((k for k in kinds if k in ("int", "float")), base)
         if base in ("int", "float"):
             _check_number(owner, f.name, value, base, interval)
         elif base == "bool" and not isinstance(value, bool):

@@ -23,7 +23,17 @@ import numpy as np
 
 EPS = 1e-8
 COLOUR_BINS = 1000  # 10 x 10 x 10 quantised HSV colours, numbered 1..1000 (bin 0 unused)
-VARIANTS = ("fame", "seed", "grid", "gauss")
+# fame_mc / seed_mc: FAME and Seed on the motion-compensated seed region (beyond the paper)
+VARIANTS = ("fame", "seed", "grid", "gauss", "fame_mc", "seed_mc")
+COMPENSATED = ("fame_mc", "seed_mc")
+#: beta="auto": the per-clip β is the smallest fraction of pixels holding ``AUTO_MASS`` of the
+#: seed region's mass, clamped to ``AUTO_BOUNDS`` (docs/fame.md, "Beyond the paper").
+AUTO_BOUNDS = (0.2, 0.7)
+AUTO_MASS = 0.8
+#: Motion compensation: shifts are multiples of 1 / SHIFT_GRID pixel, refined by one damped
+#: Lucas-Kanade step of at most one pixel.
+SHIFT_GRID = 16
+LK_DAMPING = 1e-3
 HUES = ("code", "turns")
 LAYOUT = "(B, C, T, H, W) with C = 3 (RGB)"
 
@@ -62,15 +72,31 @@ def check_clips(clips, min_frames: int = 2, name: str = "clips",
     return clips.astype(np.float32)
 
 
-def check_beta(beta) -> float:
-    """``beta`` (the paper's foreground ratio β) must be a number in (0, 1]."""
+def check_beta(beta) -> float | str:
+    """``beta`` (the paper's foreground ratio β) must be a number in (0, 1] or ``"auto"``."""
+    if isinstance(beta, str) and beta == "auto":
+        return beta
     try:
         value = float(beta)
     except (TypeError, ValueError):
-        raise ValueError(f"beta must be a number in (0, 1]; got {beta!r}") from None
+        raise ValueError(f"beta must be a number in (0, 1] or 'auto'; got {beta!r}") from None
     if not (0.0 < value <= 1.0):
-        raise ValueError(f"beta must be in (0, 1]; got {beta!r}")
+        raise ValueError(f"beta must be in (0, 1] or 'auto'; got {beta!r}")
     return value
+
+
+def check_auto_beta(beta_bounds, auto_mass) -> tuple[float, float, float]:
+    """``beta_bounds`` ``(low, high)`` with ``0 < low <= high <= 1`` and ``auto_mass`` in (0, 1]."""
+    try:
+        low, high = (float(b) for b in beta_bounds)
+        mass = float(auto_mass)
+    except (TypeError, ValueError):
+        raise ValueError(f"beta_bounds must be two numbers (low, high) and auto_mass a number; "
+                         f"got {beta_bounds!r}, {auto_mass!r}") from None
+    if not (0.0 < low <= high <= 1.0) or not (0.0 < mass <= 1.0):
+        raise ValueError(f"beta_bounds must satisfy 0 < low <= high <= 1 and auto_mass be in "
+                         f"(0, 1]; got {beta_bounds!r}, {auto_mass!r}")
+    return low, high, mass
 
 
 # --- helpers used twice: blur, minmax, top ----------------------------------------------------
@@ -115,17 +141,20 @@ def minmax(maps: np.ndarray) -> np.ndarray:
     return shifted / (shifted.max(axis=(1, 2), keepdims=True) + np.float32(EPS))
 
 
-def top(maps: np.ndarray, count: int) -> np.ndarray:
-    """The paper's top(m, n): boolean ``(B, H, W)``, true on the ``count`` largest pixels per clip.
+def top(maps: np.ndarray, count) -> np.ndarray:
+    """The paper's top(m, n): boolean ``(B, H, W)``, true on the ``count`` largest pixels per clip
+    (``count``: one number, or one per clip ``(B,)``, as ``beta="auto"`` makes).
 
     Tie rule: a stable descending sort, so among equal values the lower flat index wins.
     """
     batch, height, width = maps.shape
-    flat = maps.reshape(batch, height * width)
+    pixels = height * width
+    flat = maps.reshape(batch, pixels)
     order = np.argsort(-flat, axis=1, kind="stable")
-    chosen = np.zeros(flat.shape, dtype=bool)
-    np.put_along_axis(chosen, order[:, :count], True, axis=1)
-    return chosen.reshape(batch, height, width)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(pixels), order.shape), axis=1)
+    counts = np.broadcast_to(np.asarray(count), (batch,))
+    return (rank < counts[:, None]).reshape(batch, height, width)
 
 
 def bottom(maps: np.ndarray, count: int) -> np.ndarray:
@@ -133,32 +162,172 @@ def bottom(maps: np.ndarray, count: int) -> np.ndarray:
     return top(-maps, count)
 
 
+# --- motion compensation (variants fame_mc, seed_mc) ------------------------------------------
+
+
+def grey(frame: np.ndarray) -> np.ndarray:
+    """Channel sum of a float32 frame ``(B, 3, H, W)`` (in channel order), float32 ``(B, H, W)``."""
+    return frame[:, 0] + frame[:, 1] + frame[:, 2]
+
+
+def integer_shift(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Whole-pixel global translation ``(B, 2)`` float64 ``(dy, dx)`` from ``previous`` to
+    ``current`` (grey frames ``(B, H, W)``): the lag of the largest circular
+    cross-correlation, by FFT. ``current(y + dy, x + dx) ≈ previous(y, x)``.
+
+    Not phase correlation: whitening the spectrum amplified noise and border effects on small
+    smooth frames (measured on the synthetic clips). The correlation is rounded to 2^-30 of its
+    largest magnitude first, so that lags which tie up to rounding (flat or periodic frames) go
+    to the lower flat index, the smallest lag first, whatever the FFT library.
+    """
+    batch, height, width = previous.shape
+    spectrum = (np.conj(np.fft.rfft2(previous.astype(np.float64)))
+                * np.fft.rfft2(current.astype(np.float64)))
+    correlation = np.fft.irfft2(spectrum, s=(height, width)).reshape(batch, -1)
+    scale = np.abs(correlation).max(axis=1, keepdims=True)
+    levels = np.round(correlation / np.where(scale > 0, scale, 1.0) * 2.0**30)
+    best = levels.argmax(axis=1)
+    dy, dx = best // width, best % width
+    dy = np.where(2 * dy >= height, dy - height, dy)  # lags past half the side are negative
+    dx = np.where(2 * dx >= width, dx - width, dx)
+    return np.stack([dy, dx], axis=1).astype(np.float64)
+
+
+def shifted_window(frames: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """``frames`` ``(B, K, H, W)`` read at ``(y + dy, x + dx)`` for ``y`` in ``0..H`` and ``x`` in
+    ``0..W`` (one row and column more than the frame, for the bilinear weights), with the
+    integer shift ``whole`` ``(B, 2)``; positions outside the frame read its clamped border."""
+    height, width = frames.shape[-2:]
+    rows = np.clip(np.arange(height + 1)[None] + whole[:, :1].astype(np.int64), 0, height - 1)
+    cols = np.clip(np.arange(width + 1)[None] + whole[:, 1:].astype(np.int64), 0, width - 1)
+    window = np.take_along_axis(frames, rows[:, None, :, None], axis=2)
+    return np.take_along_axis(window, cols[:, None, None, :], axis=3)
+
+
+def shift_valid(shift: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``(B, H, W)``: where the bilinear sample at ``(y, x) + shift`` reads only pixels inside
+    the frame (both neighbours along an axis whose shift has a fraction, one along the other)."""
+    whole = np.floor(shift).astype(np.int64)
+    rows = np.arange(height)[None] + whole[:, :1]
+    cols = np.arange(width)[None] + whole[:, 1:]
+    valid_rows = (rows >= 0) & (rows + (shift[:, :1] > whole[:, :1]) <= height - 1)
+    valid_cols = (cols >= 0) & (cols + (shift[:, 1:] > whole[:, 1:]) <= width - 1)
+    return valid_rows[:, :, None] & valid_cols[:, None, :]
+
+
+def sample_shifted(frames: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Bilinear samples ``(B, K, H, W)`` of ``frames`` ``(B, K, H, W)`` at ``(y + dy, x + dx)``,
+    with ``shift`` ``(B, 2)`` multiples of ``1 / SHIFT_GRID`` (so the weights are exact in
+    float32): rows first, then columns. Where :func:`shift_valid` is false the samples read the
+    clamped border and mean nothing."""
+    whole = np.floor(shift)
+    frac = (shift - whole).astype(frames.dtype)
+    one = frames.dtype.type(1)
+    fy = frac[:, 0, None, None, None]
+    fx = frac[:, 1, None, None, None]
+    window = shifted_window(frames, whole)
+    rows = (one - fy) * window[:, :, :-1] + fy * window[:, :, 1:]
+    return (one - fx) * rows[..., :-1] + fx * rows[..., 1:]
+
+
+def refine_shift(previous: np.ndarray, current: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """One damped Lucas-Kanade step from the integer shift ``whole`` ``(B, 2)``, on grey frames
+    ``(B, H, W)`` float32, rounded to the ``1 / SHIFT_GRID`` grid.
+
+    With ``a`` the current frame moved by ``whole`` and ``∇p`` the previous frame's gradient
+    (central differences, on the interior pixels; the inverse-compositional form, which needs no
+    gradient of a resampled frame), ``a - previous ≈ -∇p · e`` for the shift ``e`` still
+    missing, so ``e = -(A + λ tr(A) I)^-1 b`` with ``A = Σ ∇p ∇pᵀ`` over the interior and
+    ``b = Σ ∇p (a - previous)`` over the interior pixels where ``a`` is valid;
+    ``λ = LK_DAMPING`` keeps stripes, which fix the shift across them only, from moving it along
+    them; ``e`` is clipped to one pixel. Products in float32, sums in float64. One step was as
+    good as two on the synthetic clips (measured).
+    """
+    height, width = previous.shape[1:]
+    aligned = shifted_window(current[:, None], whole)[:, 0, 1:-2, 1:-2]
+    inner = shift_valid(whole, height, width)[:, 1:-1, 1:-1]
+    centre = previous[:, 1:-1, 1:-1]
+    half = np.float32(0.5)
+    grad_y = (previous[:, 2:, 1:-1] - previous[:, :-2, 1:-1]) * half
+    grad_x = (previous[:, 1:-1, 2:] - previous[:, 1:-1, :-2]) * half
+    error = np.where(inner, aligned - centre, np.float32(0))
+
+    def total(values):
+        return values.sum(axis=(1, 2), dtype=np.float64)
+
+    a_yy, a_xx, a_xy = total(grad_y * grad_y), total(grad_x * grad_x), total(grad_y * grad_x)
+    b_y, b_x = total(grad_y * error), total(grad_x * error)
+    damping = LK_DAMPING * (a_yy + a_xx)
+    det = (a_yy + damping) * (a_xx + damping) - a_xy * a_xy
+    safe = np.where(det > 0, det, 1.0)
+    step_y = np.where(det > 0, -((a_xx + damping) * b_y - a_xy * b_x) / safe, 0.0)
+    step_x = np.where(det > 0, -((a_yy + damping) * b_x - a_xy * b_y) / safe, 0.0)
+    step = np.clip(np.stack([step_y, step_x], axis=1), -1.0, 1.0)
+    return np.round((whole + step) * SHIFT_GRID) / SHIFT_GRID
+
+
+def pair_shifts(greys: np.ndarray) -> np.ndarray:
+    """The global translation ``(B, T - 1, 2)`` from each grey frame of ``greys``
+    ``(B, T, H, W)`` float32 to the next: :func:`integer_shift`, then :func:`refine_shift`, for
+    all pairs at once."""
+    batch, frames, height, width = greys.shape
+    previous = greys[:, :-1].reshape(-1, height, width)
+    current = greys[:, 1:].reshape(-1, height, width)
+    whole = integer_shift(previous, current)
+    return refine_shift(previous, current, whole).reshape(batch, frames - 1, 2)
+
+
+def fill_invalid(change: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``change`` ``(B, H, W)`` float32 with the pixels that are not ``valid`` set to the mean of
+    the valid ones, per clip (0 where none is valid).
+
+    A pixel whose counterpart left the frame has no evidence either way; 0 would make that
+    border strip look perfectly static, the most "background" pixels of all, which would pull
+    FAME's likely-background sample G onto it and lower ``minmax``'s floor. The mean is taken in
+    fixed point (integer units of 2^-24, summed in float64, exact in any order).
+    """
+    fixed = np.round(np.where(valid, change, np.float32(0)).astype(np.float64) * 2.0**24)
+    count = valid.sum(axis=(1, 2))
+    mean = (fixed.sum(axis=(1, 2)) / np.maximum(count, 1) / 2.0**24).astype(np.float32)
+    return np.where(valid, change, mean[:, None, None])
+
+
 # --- step 1: seed region ----------------------------------------------------------------------
 
 
-def frame_statistics(clips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def frame_statistics(clips: np.ndarray, compensate: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Mean absolute frame difference ``(B, H, W)`` and temporal mean frame ``x̄`` ``(B, C, H, W)``.
 
     ``clips`` are float32 in [0, 1]. Sums run over time (and channels) in a fixed order so the
-    PyTorch op can reproduce them exactly.
+    PyTorch op can reproduce them exactly. ``compensate``: each frame is first aligned to the
+    one before it by their global translation (:func:`pair_shifts`, :func:`sample_shifted`); a
+    pixel whose counterpart left the frame gets the pair's mean difference (:func:`fill_invalid`).
     """
     frames = clips.shape[2]
     motion = np.zeros((clips.shape[0],) + clips.shape[3:], dtype=np.float32)
     mean_frame = clips[:, :, 0].copy()
+    if compensate:
+        shifts = pair_shifts(np.stack([grey(clips[:, :, t]) for t in range(frames)], axis=1))
     for t in range(1, frames):
-        step = np.abs(clips[:, :, t] - clips[:, :, t - 1])
-        motion = motion + (step[:, 0] + step[:, 1] + step[:, 2])
+        current = clips[:, :, t]
+        if compensate:
+            current = sample_shifted(current, shifts[:, t - 1])
+            valid = shift_valid(shifts[:, t - 1], *current.shape[-2:])
+        step = np.abs(current - clips[:, :, t - 1])
+        change = step[:, 0] + step[:, 1] + step[:, 2]
+        motion = motion + (fill_invalid(change, valid) if compensate else change)
         mean_frame = mean_frame + clips[:, :, t]
     return motion / np.float32(frames - 1), mean_frame / np.float32(frames)
 
 
-def seed_region(clips: np.ndarray) -> np.ndarray:
+def seed_region(clips: np.ndarray, compensate: bool = False) -> np.ndarray:
     """Step 1, the seed region ``S`` ``(B, H, W)``.
 
     ``S = minmax(blur(mean_t sum_c |x[:, c, t] - x[:, c, t+1]|))``. A clip that does not move has
-    ``S = 0`` everywhere (minmax divides by ``0 + eps``, never NaN).
+    ``S = 0`` everywhere (minmax divides by ``0 + eps``, never NaN). ``compensate``: the
+    motion-compensated seed (variants ``*_mc``).
     """
-    motion, _ = frame_statistics(check_clips(clips))
+    motion, _ = frame_statistics(check_clips(clips), compensate)
     return minmax(blur(motion))
 
 
@@ -248,10 +417,15 @@ def foreground_likelihood(colours: np.ndarray, likely_fg: np.ndarray, likely_bg:
     return (pf / (pg + pf)).reshape(colours.shape)
 
 
-def fame_scores(x: np.ndarray, hue: str = "code") -> np.ndarray:
-    """Steps 1-2 on float32 clips: the completed foreground score ``minmax(blur(R))``."""
-    motion, mean_frame = frame_statistics(x)
-    seed = minmax(blur(motion))
+def fame_scores(x: np.ndarray, hue: str = "code", compensate: bool = False) -> np.ndarray:
+    """Steps 1-2 on float32 clips: the completed foreground score ``minmax(blur(R))``
+    (``compensate``: from the motion-compensated seed region)."""
+    motion, mean_frame = frame_statistics(x, compensate)
+    return completed_scores(minmax(blur(motion)), mean_frame, hue)
+
+
+def completed_scores(seed: np.ndarray, mean_frame: np.ndarray, hue: str = "code") -> np.ndarray:
+    """Step 2 from the seed region ``S`` and the mean frame: ``minmax(blur(R))``."""
     pixels = seed.shape[1] * seed.shape[2]
     likely_fg = top(seed, pixels // 2)  # F = top(S, floor(0.5 N))
     likely_bg = bottom(seed, pixels // 10)  # G = bottom(S, floor(0.1 N))
@@ -294,32 +468,64 @@ def grid_cell_mask(seed: np.ndarray, cells: int = 4, keep: int = 8) -> np.ndarra
     return chosen[:, cell_of_pixel].reshape(batch, height, width)
 
 
-def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code") -> np.ndarray:
+def auto_counts(seed: np.ndarray, low: int, high: int, mass: float) -> np.ndarray:
+    """``beta="auto"``: per clip ``(B,)`` int64, the fewest pixels whose seed values ``S`` hold
+    ``mass`` of the clip's total, clamped to ``[low, high]`` pixels.
+
+    In fixed point (``S`` in integer units of 2^-24), so the sums are exact in any order; a
+    static clip (``S = 0``) needs no pixel and gets ``low``.
+    """
+    batch = seed.shape[0]
+    fixed_point = np.round(seed.reshape(batch, -1).astype(np.float64) * 2.0**24).astype(np.int64)
+    largest_first = -np.sort(-fixed_point, axis=1)
+    before = np.cumsum(largest_first, axis=1) - largest_first  # mass of the pixels ranked above
+    need = np.ceil(mass * largest_first.sum(axis=1).astype(np.float64))
+    return np.clip((before < need[:, None]).sum(axis=1), low, high)
+
+
+def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code",
+                    beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS) -> np.ndarray:
     """Step 2.6 (and the ablation's variants): the foreground mask ``M``, float32 ``(B, H, W)``.
 
     ``M = 1`` on ``top(score, floor(beta * N))``, 0 elsewhere, with ``score`` by ``variant``:
     ``"fame"`` ``minmax(blur(R))`` (seed + colour statistics), ``"seed"`` ``S``, ``"gauss"`` a
-    centred Gaussian. ``"grid"`` keeps the 8 of 4x4 cells with the largest sum of ``S`` (β = 0.5
-    by construction; ``beta`` is validated but unused). A static clip gives the tie-rule mask.
+    centred Gaussian; ``"fame_mc"`` and ``"seed_mc"`` as ``"fame"`` and ``"seed"`` on the
+    motion-compensated seed region. ``"grid"`` keeps the 8 of 4x4 cells with the largest sum of
+    ``S`` (β = 0.5 by construction; ``beta`` is validated but unused, and cannot be ``"auto"``).
+    ``beta="auto"``: each clip keeps :func:`auto_counts` pixels of its variant's seed region
+    (the plain one for ``"gauss"``), between ``beta_bounds`` of the frame, holding ``auto_mass``
+    of the seed's mass. A static clip gives the tie-rule mask.
     """
     x = check_clips(clips)
     beta = check_beta(beta)
+    low, high, mass = check_auto_beta(beta_bounds, auto_mass)
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}; got {variant!r}")
     if hue not in HUES:
         raise ValueError(f"hue must be one of {HUES}; got {hue!r}")
     batch, _, _, height, width = x.shape
-    count = int(math.floor(beta * height * width))
-    if variant == "fame":
-        chosen = top(fame_scores(x, hue), count)
-    elif variant == "seed":
-        chosen = top(minmax(blur(frame_statistics(x)[0])), count)
+    if variant == "grid" and beta == "auto":
+        raise ValueError("the grid variant keeps 8 of 16 cells (β = 0.5); beta='auto' does not "
+                         "apply to it")
+    seed = mean_frame = None
+    if variant != "gauss" or beta == "auto":
+        motion, mean_frame = frame_statistics(x, compensate=variant in COMPENSATED)
+        seed = minmax(blur(motion))
+    if beta == "auto":
+        count = auto_counts(seed, math.floor(low * height * width),
+                            math.floor(high * height * width), mass)
+    else:
+        count = int(math.floor(beta * height * width))
+    if variant in ("fame", "fame_mc"):
+        chosen = top(completed_scores(seed, mean_frame, hue), count)
+    elif variant in ("seed", "seed_mc"):
+        chosen = top(seed, count)
     elif variant == "gauss":
         chosen = top(gauss_scores(batch, height, width), count)
     else:
         if height < 4 or width < 4:
             raise ValueError(f"the grid variant needs H, W >= 4; got {height} x {width}")
-        chosen = grid_cell_mask(minmax(blur(frame_statistics(x)[0])))
+        chosen = grid_cell_mask(seed)
     return chosen.astype(np.float32)
 
 
@@ -359,11 +565,13 @@ def default_background_index(batch: int) -> np.ndarray:
     return (np.arange(batch) - 1) % batch
 
 
-def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "code"):
+def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "code",
+         beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS):
     """FAME on a batch: ``(merged, mask)``, merged ``(B, C, T, H, W)``, mask ``(B, H, W)``.
 
     The foreground of clip ``i`` is pasted on clip ``background_index[i]`` (default: the batch
     rolled by one, never itself). A batch of one has no other background and is refused.
+    ``beta``, ``beta_bounds``, ``auto_mass``: see :func:`foreground_mask`.
     """
     check_clips(clips)
     batch = clips.shape[0]
@@ -379,5 +587,5 @@ def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "
         or background_index.max() >= batch
     ):
         raise ValueError(f"background_index must be integers in [0, {batch}) of shape ({batch},)")
-    mask = foreground_mask(clips, beta, variant, hue)
+    mask = foreground_mask(clips, beta, variant, hue, beta_bounds, auto_mass)
     return merge(clips, clips[background_index], mask), mask

@@ -16,14 +16,17 @@ is the first ``floor(beta * N)`` pixels in row-major order (the top rows). Never
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 
 from fame_bench.augment.maps import (
     EPS,
     LAYOUT,
+    auto_counts,
     blur,
     bottom,
+    check_auto_beta,
     check_beta,
     check_clips,
     check_range,
@@ -31,22 +34,40 @@ from fame_bench.augment.maps import (
     top,
     unit_frame,
 )
+from fame_bench.augment.motion import Aligner, fill_invalid
 from fame_bench.augment.variants import gauss_mask, grid_cell_mask
 
 COLOUR_BINS = 1000  # 10 x 10 x 10 quantised HSV colours, numbered 1..1000 (bin 0 unused)
-VARIANTS = ("fame", "seed", "grid", "gauss")
+PAPER_VARIANTS = ("fame", "seed", "grid", "gauss")  # the paper's Table 4
+# fame_mc / seed_mc: FAME and Seed on the motion-compensated seed region (beyond the paper)
+VARIANTS = (*PAPER_VARIANTS, "fame_mc", "seed_mc")
+COMPENSATED = ("fame_mc", "seed_mc")
 HUES = ("code", "turns")
+#: beta="auto" (beyond the paper): the per-clip β is the smallest fraction of pixels holding
+#: ``AUTO_MASS`` of the seed region's mass, clamped to ``AUTO_BOUNDS``.
+AUTO_BOUNDS = (0.2, 0.7)
+AUTO_MASS = 0.8
+
+
+class AutoCount(NamedTuple):
+    """``beta="auto"`` in pixels: at least ``low``, at most ``high``, holding ``mass`` of ``S``."""
+
+    low: int
+    high: int
+    mass: float
 
 
 # --- step 1: seed region ----------------------------------------------------------------------
 
 
-def accumulate_frames(clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def accumulate_frames(clips: torch.Tensor, compensate: bool = False):
     """One read of the batch: mean absolute frame difference ``(B, H, W)`` and mean frame
     ``x̄`` ``(B, C, H, W)``, both float32 (unchecked; see ``frame_statistics``).
 
     Accumulated frame by frame so no ``(B, C, T-1, H, W)`` temporary is ever built; the order
-    of the sums matches the reference.
+    of the sums matches the reference. ``compensate``: each frame is aligned to the one before
+    it by their global translation first (``fame_bench.augment.motion``); a pixel whose
+    counterpart left the frame gets the pair's mean difference.
     """
     frames = clips.shape[2]
     previous = unit_frame(clips, 0)
@@ -55,31 +76,38 @@ def accumulate_frames(clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     # Two reused frame-sized buffers: fresh allocations each step cost page faults on the CPU.
     step = torch.empty_like(mean_frame)
     step_sum = torch.empty_like(motion)
+    aligner = Aligner() if compensate else None
     for t in range(1, frames):
         current = unit_frame(clips, t)
-        torch.sub(current, previous, out=step).abs_()
-        # A sum over the 3 channels adds them in order, as the reference does (tested bitwise).
-        motion += torch.sum(step, dim=1, out=step_sum)
+        if aligner is None:
+            torch.sub(current, previous, out=step).abs_()
+            # A sum over the 3 channels adds them in order, as the reference does (tested
+            # bitwise).
+            motion += torch.sum(step, dim=1, out=step_sum)
+        else:
+            aligned, valid = aligner.align(previous, current)
+            torch.sub(aligned, previous, out=step).abs_()
+            motion += fill_invalid(torch.sum(step, dim=1, out=step_sum), valid)
         mean_frame += current
         previous = current
     mean_frame /= frames
     return motion / (frames - 1), mean_frame
 
 
-def frame_statistics(clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def frame_statistics(clips: torch.Tensor, compensate: bool = False):
     """``accumulate_frames``, refusing float values outside [0, 1], NaN and inf (one sync)."""
-    motion, mean_frame = accumulate_frames(clips)
+    motion, mean_frame = accumulate_frames(clips, compensate)
     check_range(clips)
     return motion, mean_frame
 
 
-def seed_region(clips: torch.Tensor) -> torch.Tensor:
+def seed_region(clips: torch.Tensor, compensate: bool = False) -> torch.Tensor:
     """Step 1, the seed region ``S`` ``(B, H, W)`` float32.
 
     ``S = minmax(blur(mean_t sum_c |x[:, c, t] - x[:, c, t+1]|))``; 0 everywhere for a clip that
-    does not move.
+    does not move. ``compensate``: the motion-compensated seed (variants ``*_mc``).
     """
-    motion, _ = frame_statistics(check_clips(clips))
+    motion, _ = frame_statistics(check_clips(clips), compensate)
     return minmax(blur(motion))
 
 
@@ -160,7 +188,11 @@ def foreground_likelihood(colours, likely_fg, likely_bg) -> torch.Tensor:
 
 def fame_scores(motion: torch.Tensor, mean_frame: torch.Tensor, hue: str = "code"):
     """Steps 1-2 from the frame statistics: the completed score ``minmax(blur(R))``, (B, H, W)."""
-    seed = minmax(blur(motion))
+    return completed_scores(minmax(blur(motion)), mean_frame, hue)
+
+
+def completed_scores(seed: torch.Tensor, mean_frame: torch.Tensor, hue: str = "code"):
+    """Step 2 from the seed region ``S`` and the mean frame: ``minmax(blur(R))``, (B, H, W)."""
     pixels = seed.shape[1] * seed.shape[2]
     likely_fg = top(seed, pixels // 2)  # F = top(S, floor(0.5 N))
     likely_bg = bottom(seed, pixels // 10)  # G = bottom(S, floor(0.1 N))
@@ -168,47 +200,69 @@ def fame_scores(motion: torch.Tensor, mean_frame: torch.Tensor, hue: str = "code
     return minmax(blur(foreground_likelihood(colours, likely_fg, likely_bg)))
 
 
-def mask_stage(clips: torch.Tensor, count: int, variant: str = "fame", hue: str = "code"):
+def mask_stage(clips: torch.Tensor, count, variant: str = "fame", hue: str = "code"):
     """Boolean mask ``(B, H, W)`` of clips whose layout is checked; refuses values outside
-    [0, 1] and NaN/inf.
+    [0, 1] and NaN/inf. ``count``: pixels per clip, or an ``AutoCount`` (``beta="auto"``).
 
     Tensor code with one device sync (the NaN/inf check between statistics and scores), so
     ``torch.compile`` takes it as two graphs.
     """
     batch, _, _, height, width = clips.shape
-    if variant == "gauss":
+    if variant == "gauss" and not isinstance(count, AutoCount):
         check_range(clips)  # the Gaussian ignores the pixels; still refuse bad ones
         return gauss_mask(batch, height, width, count, clips.device)
-    motion, mean_frame = frame_statistics(clips)
-    if variant == "fame":
-        return top(fame_scores(motion, mean_frame, hue), count)
+    motion, mean_frame = frame_statistics(clips, compensate=variant in COMPENSATED)
     seed = minmax(blur(motion))
-    if variant == "seed":
+    if isinstance(count, AutoCount):
+        count = auto_counts(seed, *count)
+    if variant in ("fame", "fame_mc"):
+        return top(completed_scores(seed, mean_frame, hue), count)
+    if variant in ("seed", "seed_mc"):
         return top(seed, count)
+    if variant == "gauss":
+        return gauss_mask(batch, height, width, count, clips.device)
     return grid_cell_mask(seed)
 
 
-def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code") -> torch.Tensor:
+def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code",
+                    beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS) -> torch.Tensor:
     """Step 2.6 and the ablation's variants: the mask ``M`` ``(B, H, W)``, float32 in {0, 1}.
 
     ``M = 1`` on ``top(score, floor(beta * N))``: ``"fame"`` scores with ``minmax(blur(R))``,
-    ``"seed"`` with ``S``, ``"gauss"`` with a centred Gaussian; ``"grid"`` keeps the 8 of 4x4
-    cells with the largest sum of ``S`` (β = 0.5 by construction; ``beta`` is checked, unused).
+    ``"seed"`` with ``S``, ``"gauss"`` with a centred Gaussian; ``"fame_mc"`` / ``"seed_mc"``
+    as ``"fame"`` / ``"seed"`` on the motion-compensated seed region; ``"grid"`` keeps the 8 of
+    4x4 cells with the largest sum of ``S`` (β = 0.5 by construction; ``beta`` is checked,
+    unused, and cannot be ``"auto"``). ``beta="auto"``: per clip the fewest pixels of the
+    variant's seed region (the plain one for ``"gauss"``) holding ``auto_mass`` of its mass,
+    between ``beta_bounds`` of the frame (``maps.auto_counts``).
     """
-    return _foreground_mask(clips, beta, variant, hue, mask_stage)
+    return _foreground_mask(clips, beta, variant, hue, mask_stage, beta_bounds, auto_mass)
 
 
-def _foreground_mask(clips, beta, variant, hue, stage) -> torch.Tensor:
-    check_clips(clips)
+def mask_count(beta, variant: str, height: int, width: int, beta_bounds=AUTO_BOUNDS,
+               auto_mass: float = AUTO_MASS):
+    """The checked ``count`` argument of ``mask_stage``: ``floor(beta * N)`` or an ``AutoCount``."""
     beta = check_beta(beta)
+    low, high, mass = check_auto_beta(beta_bounds, auto_mass)
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}; got {variant!r}")
+    if variant == "grid" and beta == "auto":
+        raise ValueError("the grid variant keeps 8 of 16 cells (β = 0.5); beta='auto' does not "
+                         "apply to it")
+    if beta == "auto":
+        return AutoCount(math.floor(low * height * width), math.floor(high * height * width), mass)
+    return int(math.floor(beta * height * width))
+
+
+def _foreground_mask(clips, beta, variant, hue, stage, beta_bounds=AUTO_BOUNDS,
+                     auto_mass=AUTO_MASS) -> torch.Tensor:
+    check_clips(clips)
+    height, width = clips.shape[-2:]
+    count = mask_count(beta, variant, height, width, beta_bounds, auto_mass)
     if hue not in HUES:
         raise ValueError(f"hue must be one of {HUES}; got {hue!r}")
-    height, width = clips.shape[-2:]
     if variant == "grid" and (height < 4 or width < 4):
         raise ValueError(f"the grid variant needs H, W >= 4; got {height} x {width}")
-    count = int(math.floor(beta * height * width))
     with torch.no_grad():
         chosen = stage(clips, count, variant, hue)
     return chosen.to(torch.float32)
@@ -272,19 +326,23 @@ def _background_index(background_index, batch: int, device) -> torch.Tensor:
     return index.long()
 
 
-def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "code"):
+def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "code",
+         beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS):
     """FAME on a batch: ``(merged, mask)``, merged ``(B, C, T, H, W)`` (input dtype), mask
     ``(B, H, W)`` float32.
 
     The foreground of clip ``i`` goes on the background of clip ``background_index[i]``; the
     default is the batch rolled by one (clip ``i - 1``, never itself), done with two slices
     instead of a gathered copy of the batch. A batch of one has no other background: refused.
-    Not differentiable (an augmentation): computed under ``torch.no_grad()``.
+    Not differentiable (an augmentation): computed under ``torch.no_grad()``. ``beta``,
+    ``beta_bounds``, ``auto_mass``: see ``foreground_mask``.
     """
-    return fame_with_stage(clips, beta, background_index, variant, hue, mask_stage)
+    return fame_with_stage(clips, beta, background_index, variant, hue, mask_stage,
+                           beta_bounds, auto_mass)
 
 
-def fame_with_stage(clips, beta, background_index, variant, hue, stage):
+def fame_with_stage(clips, beta, background_index, variant, hue, stage,
+                    beta_bounds=AUTO_BOUNDS, auto_mass=AUTO_MASS):
     """``fame`` with the mask computed by ``stage`` (``mask_stage`` or a compiled copy of it)."""
     check_clips(clips)
     batch = clips.shape[0]
@@ -293,7 +351,7 @@ def fame_with_stage(clips, beta, background_index, variant, hue, stage):
     index = None
     if background_index is not None:
         index = _background_index(background_index, batch, clips.device)
-    mask = _foreground_mask(clips, beta, variant, hue, stage)
+    mask = _foreground_mask(clips, beta, variant, hue, stage, beta_bounds, auto_mass)
     keep = mask.to(torch.bool)[:, None, None]
     with torch.no_grad():
         if index is None:

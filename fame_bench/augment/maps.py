@@ -60,15 +60,31 @@ def check_range(clips: torch.Tensor, name: str = "clips") -> None:
     )
 
 
-def check_beta(beta) -> float:
-    """``beta`` (the paper's foreground ratio β) must be a number in (0, 1]."""
+def check_beta(beta) -> float | str:
+    """``beta`` (the paper's foreground ratio β) must be a number in (0, 1] or ``"auto"``."""
+    if isinstance(beta, str) and beta == "auto":
+        return beta
     try:
         value = float(beta)
     except (TypeError, ValueError, RuntimeError):
-        raise ValueError(f"beta must be a number in (0, 1]; got {beta!r}") from None
+        raise ValueError(f"beta must be a number in (0, 1] or 'auto'; got {beta!r}") from None
     if not (0.0 < value <= 1.0):
-        raise ValueError(f"beta must be in (0, 1]; got {beta!r}")
+        raise ValueError(f"beta must be in (0, 1] or 'auto'; got {beta!r}")
     return value
+
+
+def check_auto_beta(beta_bounds, auto_mass) -> tuple[float, float, float]:
+    """``beta_bounds`` ``(low, high)`` with ``0 < low <= high <= 1`` and ``auto_mass`` in (0, 1]."""
+    try:
+        low, high = (float(b) for b in beta_bounds)
+        mass = float(auto_mass)
+    except (TypeError, ValueError):
+        raise ValueError(f"beta_bounds must be two numbers (low, high) and auto_mass a number; "
+                         f"got {beta_bounds!r}, {auto_mass!r}") from None
+    if not (0.0 < low <= high <= 1.0) or not (0.0 < mass <= 1.0):
+        raise ValueError(f"beta_bounds must satisfy 0 < low <= high <= 1 and auto_mass be in "
+                         f"(0, 1]; got {beta_bounds!r}, {auto_mass!r}")
+    return low, high, mass
 
 
 def unit_frame(clips: torch.Tensor, t: int) -> torch.Tensor:
@@ -115,17 +131,23 @@ def minmax(maps: torch.Tensor) -> torch.Tensor:
     return shifted / (shifted.amax(dim=(1, 2), keepdim=True) + EPS)
 
 
-def top(maps: torch.Tensor, count: int) -> torch.Tensor:
+def top(maps: torch.Tensor, count) -> torch.Tensor:
     """The paper's top(m, n): boolean ``(B, H, W)``, true on the ``count`` largest values per clip.
 
     Tie rule (docs/fame.md): among equal values the lower flat index ``h * W + w`` wins, as in a
     stable descending sort. A selection, not a sort: the ``count``-th largest value ``v`` comes
     from ``kthvalue``; everything above ``v`` is in, and of the values equal to ``v`` the first
-    ones in flat order fill the remaining places.
+    ones in flat order fill the remaining places. ``count`` may also be a tensor ``(B,)`` of
+    per-clip counts (``beta="auto"``): then a stable sort ranks the pixels.
     """
     batch, height, width = maps.shape
     pixels = height * width
     flat = maps.reshape(batch, pixels)
+    if isinstance(count, torch.Tensor):
+        order = torch.sort(flat, dim=1, descending=True, stable=True).indices
+        rank = torch.empty_like(order).scatter_(
+            1, order, torch.arange(pixels, device=maps.device).expand(batch, pixels))
+        return (rank < count.to(maps.device)[:, None]).view(batch, height, width)
     if count <= 0:
         return torch.zeros_like(flat, dtype=torch.bool).view(batch, height, width)
     if count >= pixels:
@@ -136,6 +158,21 @@ def top(maps: torch.Tensor, count: int) -> torch.Tensor:
     places_left = count - above.sum(dim=1, keepdim=True)
     chosen = above | (tied & (tied.cumsum(dim=1, dtype=torch.int32) <= places_left))
     return chosen.view(batch, height, width)
+
+
+def auto_counts(seed: torch.Tensor, low: int, high: int, mass: float) -> torch.Tensor:
+    """``beta="auto"``: per clip ``(B,)`` int64, the fewest pixels whose seed values ``S``
+    ``(B, H, W)`` hold ``mass`` of the clip's total, clamped to ``[low, high]`` pixels.
+
+    In fixed point (``S`` in integer units of 2^-24) so the sums are exact in any order, as in
+    the reference; a static clip (``S = 0``) needs no pixel and gets ``low``.
+    """
+    batch = seed.shape[0]
+    fixed_point = torch.round(seed.reshape(batch, -1).double() * 2.0**24).long()
+    largest_first = torch.sort(fixed_point, dim=1, descending=True).values
+    before = torch.cumsum(largest_first, dim=1) - largest_first  # mass of the pixels ranked above
+    need = torch.ceil(mass * largest_first.sum(dim=1).double())
+    return (before < need[:, None]).sum(dim=1).clamp(low, high)
 
 
 def bottom(maps: torch.Tensor, count: int) -> torch.Tensor:

@@ -11,8 +11,15 @@ import torch
 from torch import nn
 
 from fame_bench.augment.be import background_erasing
-from fame_bench.augment.fame import HUES, VARIANTS, fame_with_stage, mask_stage
-from fame_bench.augment.maps import check_beta, check_clips
+from fame_bench.augment.fame import (
+    AUTO_BOUNDS,
+    AUTO_MASS,
+    HUES,
+    fame_with_stage,
+    mask_count,
+    mask_stage,
+)
+from fame_bench.augment.maps import check_auto_beta, check_beta, check_clips
 
 
 def _draw_device(generator) -> torch.device:
@@ -42,19 +49,23 @@ class FAME(nn.Module):
     """FAME for a training loop: ``forward(clips, generator=None)`` -> merged clips.
 
     ``clips`` ``(B, C=3, T, H, W)`` raw (float in [0, 1] or uint8), output of the same shape,
-    dtype and device. ``beta``: the foreground ratio β; ``variant``: ``"fame" | "seed" | "grid" |
-    "gauss"``; ``p``: probability that a clip is merged; ``allow_self``: whether the random
-    permutation may give a clip its own background (the code's behaviour); ``compile``: run the
-    mask stage through ``torch.compile`` (same masks; pays a compilation per input shape, worth
-    it on a GPU where the eager op is bound by kernel launches).
+    dtype and device. ``beta``: the foreground ratio β, or ``"auto"`` (per clip, within
+    ``beta_bounds``, holding ``auto_mass`` of the seed region's mass); ``variant``: ``"fame" |
+    "seed" | "grid" | "gauss" | "fame_mc" | "seed_mc"``; ``p``: probability that a clip is
+    merged; ``allow_self``: whether the random permutation may give a clip its own background
+    (the code's behaviour); ``compile``: run the mask stage through ``torch.compile`` (same
+    masks; pays a compilation per input shape, worth it on a GPU where the eager op is bound by
+    kernel launches).
     """
 
-    def __init__(self, beta: float = 0.5, variant: str = "fame", p: float = 1.0,
-                 allow_self: bool = True, hue: str = "code", compile: bool = False):
+    def __init__(self, beta: float | str = 0.5, variant: str = "fame", p: float = 1.0,
+                 allow_self: bool = True, hue: str = "code", compile: bool = False,
+                 beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS):
         super().__init__()
         self.beta = check_beta(beta)
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}; got {variant!r}")
+        low, high, self.auto_mass = check_auto_beta(beta_bounds, auto_mass)
+        self.beta_bounds = (low, high)
+        mask_count(self.beta, variant, 4, 4)  # refuses an unknown variant, or grid with "auto"
         if hue not in HUES:
             raise ValueError(f"hue must be one of {HUES}; got {hue!r}")
         if not 0.0 <= float(p) <= 1.0:
@@ -70,12 +81,14 @@ class FAME(nn.Module):
             # they are, which is what the op would give, without its B >= 2 requirement.
             return clips.clone()
         merged, _ = fame_with_stage(clips, self.beta, index.to(clips.device), self.variant,
-                                    self.hue, self._stage)
+                                    self.hue, self._stage, self.beta_bounds, self.auto_mass)
         return merged
 
     def extra_repr(self) -> str:
-        return (f"beta={self.beta}, variant={self.variant!r}, p={self.p}, "
-                f"allow_self={self.allow_self}, hue={self.hue!r}")
+        auto = (f", beta_bounds={self.beta_bounds}, auto_mass={self.auto_mass}"
+                if self.beta == "auto" else "")
+        return (f"beta={self.beta!r}, variant={self.variant!r}, p={self.p}, "
+                f"allow_self={self.allow_self}, hue={self.hue!r}{auto}")
 
 
 class BE(nn.Module):

@@ -10,16 +10,18 @@ import torch
 from fame_bench.augment.maps import top
 
 
-def gauss_mask(batch: int, height: int, width: int, count: int, device) -> torch.Tensor:
+def gauss_mask(batch: int, height: int, width: int, count, device) -> torch.Tensor:
     """Gauss variant: ``top`` of a centred 2-D Gaussian, boolean ``(B, H, W)``.
 
     ``exp(-d² / 2σ²)`` decreases with the squared distance ``d²`` to the centre for any ``σ``, so
     its top set is that of ``-d²``, computed exactly in integer half-pixel units; symmetric ties
-    go to the lower flat index. The same for every clip.
+    go to the lower flat index. The same for every clip, unless ``count`` is per clip ``(B,)``.
     """
     rows = (2 * torch.arange(height, device=device) - (height - 1)) ** 2
     cols = (2 * torch.arange(width, device=device) - (width - 1)) ** 2
     score = -(rows[:, None] + cols[None, :]).to(torch.float64)
+    if isinstance(count, torch.Tensor):
+        return top(score.expand(batch, height, width), count)
     return top(score[None], count).expand(batch, height, width)
 
 

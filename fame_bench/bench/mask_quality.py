@@ -37,6 +37,13 @@ METHODS = (  # (row name, variant, hue)
 CHUNK = 256
 
 
+def variant_masks(videos: torch.Tensor, beta, variant: str, hue: str = "code") -> torch.Tensor:
+    """``foreground_mask`` of uint8 videos ``(N, C, T, H, W)`` in chunks of ``CHUNK`` clips,
+    bool ``(N, H, W)``."""
+    return torch.cat([foreground_mask(videos[s : s + CHUNK], beta, variant=variant, hue=hue) > 0.5
+                      for s in range(0, videos.shape[0], CHUNK)])
+
+
 def iou_and_recall(masks: torch.Tensor, truth: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Per clip, for bool ``(N, H, W)`` masks against bool ``(N, H, W)`` ground truth."""
     inter = (masks & truth).sum((-2, -1)).double()
@@ -77,11 +84,7 @@ def measure(cfg: SyntheticConfig, seeds, split: str = "test_biased") -> dict:
         for beta in BETAS:
             rows = {"oracle (top-β of the ground truth)": (*oracle_iou(truth, beta), None)}
             for name, variant, hue in METHODS:
-                masks = torch.cat([
-                    foreground_mask(data.videos[s : s + CHUNK], beta, variant=variant, hue=hue)
-                    > 0.5
-                    for s in range(0, len(data), CHUNK)
-                ])
+                masks = variant_masks(data.videos, beta, variant, hue)
                 rows[name] = (*iou_and_recall(masks, truth), boundary_share(masks))
             for name, (iou, recall, boundary) in rows.items():
                 entry = results.setdefault((name, beta), {"iou": [], "recall": [],

@@ -73,6 +73,10 @@ _NUM_DRAWS = 96  # uniform numbers per clip; fixed so adding a draw later is a v
 _FG_NOISE_CELLS = 4  # the object's noise texture is a 4x4 grid of two colours
 _FAMILY_SEED = 20220615  # families are fixed for the benchmark, not per seed
 _NOISE_STREAM = 7  # SeedSequence entry of the sensor-noise stream
+_CAMERA_STREAM = 8  # SeedSequence entry of the camera-jitter stream
+#: Fields added after caches and run records existed, at the default that renders every clip
+#: as before: left out of the hashes while at that default, so existing caches stay valid.
+LATER_FIELDS = {"camera_speed_exact": False, "camera_jitter": 0.0}
 #: Sensor noise of every preset (uint8 levels): no pixel is exactly static, as with a camera.
 SENSOR_NOISE = 3.0
 
@@ -83,7 +87,13 @@ class SyntheticConfig:
 
     ``object_scale``: the object's diameter as a fraction of the frame side (spec: 20-35 %); its
     motion sweeps a much larger footprint, so FAME's β in 0.3-0.7 keeps a meaningful part of it.
-    ``camera_motion``: the largest global pan, in pixels per frame (0 = static camera).
+    ``camera_motion``: the largest global pan, in pixels per frame (0 = static camera): each
+    clip pans in a straight line at a velocity drawn uniformly from the square of that half-side.
+    ``camera_speed_exact``: pan at exactly ``camera_motion`` pixels per frame instead, in a
+    uniformly random direction; the object's start is then placed so its path *in the image*
+    (its own motion plus the pan) stays in frame where it fits (for the camera-motion study).
+    ``camera_jitter``: std in pixels of an independent random offset of the camera in every
+    frame (a shake on top of the pan; 0: none).
     ``frames``: generated frames per clip (32 for VTHCL tempo work at α = 4).
     """
 
@@ -102,6 +112,8 @@ class SyntheticConfig:
     distractor: bool = False
     distractor_alpha: float = 0.3
     camera_motion: float = 0.0
+    camera_speed_exact: bool = False
+    camera_jitter: float = 0.0
     # Sensor noise: std of per-pixel, per-frame Gaussian noise in uint8 levels (0: noise-free).
     # Real cameras never give exactly static pixels; without noise FAME's seed region is exactly
     # 0 outside the object and its tie rule fills the rest of the mask with the top rows.
@@ -122,6 +134,12 @@ class SyntheticConfig:
             raise ValueError(f"size must be >= 8 pixels, got {self.size}")
         if not 0.0 <= self.rho <= 1.0:
             raise ValueError(f"rho must be in [0, 1], got {self.rho}")
+        if not 0.0 <= self.camera_motion <= self.size:
+            raise ValueError(f"camera_motion must be in [0, size = {self.size}] pixels per frame, "
+                             f"got {self.camera_motion}")
+        if not 0.0 <= self.camera_jitter <= self.size / 4:
+            raise ValueError(f"camera_jitter must be in [0, size / 4 = {self.size / 4:g}] pixels, "
+                             f"got {self.camera_jitter}")
         if not 0.0 <= self.noise_std <= 64.0:
             raise ValueError(f"noise_std must be in [0, 64] uint8 levels, got {self.noise_std}")
         lo, hi = self.object_scale
@@ -147,6 +165,12 @@ class SyntheticConfig:
         if name not in presets:
             raise ValueError(f"preset must be one of {sorted(presets)}, got {name!r}")
         return cls(name=name, **{**presets[name], **overrides})
+
+    def hash_fields(self) -> dict:
+        """The fields as a dict, without the ``LATER_FIELDS`` that are at their default: what
+        cache keys and run-record hashes are made of."""
+        return {k: v for k, v in dataclasses.asdict(self).items()
+                if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
 
     def split_size(self, split: str) -> int:
         _check_split(split)
@@ -448,23 +472,23 @@ def _render_block(cfg: SyntheticConfig, split: str, indices: np.ndarray, seed: i
     else:
         dx, dy, radius_factor = _finegrained_offsets(labels, tau, cfg, d)
     r_t = radius * radius_factor  # (n, T)
+    start_x, start_y = d.take(), d.take()
+    pan_x, pan_y = _camera_offsets(cfg, split, indices, seed, d)
+    # The camera pans: the scene, object included, moves back in the image.
+    path_x, path_y = (dx - pan_x, dy - pan_y) if cfg.camera_speed_exact else (dx, dy)
     # Place the origin uniformly where the whole path stays in frame (mostly: 15 % of the
     # radius may leave it, so the border is not a cue).
     slack = 0.15 * r_t.max(1)
-    lo_x = (r_t - dx).max(1) - slack
-    hi_x = size - (r_t + dx).max(1) + slack
-    lo_y = (r_t - dy).max(1) - slack
-    hi_y = size - (r_t + dy).max(1) + slack
-    ox = lo_x + (hi_x - lo_x) * d.take()
-    oy = lo_y + (hi_y - lo_y) * d.take()
+    lo_x = (r_t - path_x).max(1) - slack
+    hi_x = size - (r_t + path_x).max(1) + slack
+    lo_y = (r_t - path_y).max(1) - slack
+    hi_y = size - (r_t + path_y).max(1) + slack
+    ox = lo_x + (hi_x - lo_x) * start_x
+    oy = lo_y + (hi_y - lo_y) * start_y
     ox = np.where(hi_x > lo_x, ox, (lo_x + hi_x) / 2)  # path wider than the frame: centre it
     oy = np.where(hi_y > lo_y, oy, (lo_y + hi_y) / 2)
 
-    pan_v = d.uniform(-1, 1), d.uniform(-1, 1)
-    steps = np.arange(t_len, dtype=np.float32)[None]
-    pan_x = (cfg.camera_motion * pan_v[0])[:, None] * steps
-    pan_y = (cfg.camera_motion * pan_v[1])[:, None] * steps
-    cx = (ox[:, None] + dx - pan_x).astype(np.float32)  # the camera pans: the scene moves back
+    cx = (ox[:, None] + dx - pan_x).astype(np.float32)
     cy = (oy[:, None] + dy - pan_y).astype(np.float32)
 
     pix = np.arange(size, dtype=np.float32) + 0.5
@@ -504,14 +528,40 @@ def _render_block(cfg: SyntheticConfig, split: str, indices: np.ndarray, seed: i
     return video_u8, labels, families, masks
 
 
+def _camera_offsets(cfg: SyntheticConfig, split: str, indices: np.ndarray, seed: int,
+                    d: _Draws) -> tuple[np.ndarray, np.ndarray]:
+    """The camera's offset from its first position, ``(n, T)`` pixels along x and y: a straight
+    pan (two draws per clip whatever the mode, so the draws stay aligned) plus the jitter."""
+    pan_v = d.uniform(-1, 1), d.uniform(-1, 1)
+    if cfg.camera_speed_exact:
+        heading = np.pi * (pan_v[0] + 1)  # uniform in [0, 2π)
+        velocity = cfg.camera_motion * np.cos(heading), cfg.camera_motion * np.sin(heading)
+    else:
+        velocity = cfg.camera_motion * pan_v[0], cfg.camera_motion * pan_v[1]
+    steps = np.arange(cfg.frames, dtype=np.float32)[None]
+    pan_x = velocity[0][:, None] * steps
+    pan_y = velocity[1][:, None] * steps
+    if cfg.camera_jitter > 0:
+        shake = cfg.camera_jitter * _clip_normals(cfg, split, indices, seed, _CAMERA_STREAM,
+                                                  (len(indices), 2, cfg.frames))
+        pan_x, pan_y = pan_x + shake[:, 0], pan_y + shake[:, 1]
+    return pan_x.astype(np.float32), pan_y.astype(np.float32)
+
+
 def _sensor_noise(cfg: SyntheticConfig, split: str, indices: np.ndarray, seed: int,
                   shape: tuple[int, ...]) -> np.ndarray:
     """Standard normal noise ``shape = (n, C, T, H, W)``, one stream per clip, independent of the
     clip's other draws (so noise can be switched on without moving anything else)."""
+    return _clip_normals(cfg, split, indices, seed, _NOISE_STREAM, shape)
+
+
+def _clip_normals(cfg: SyntheticConfig, split: str, indices: np.ndarray, seed: int, stream: int,
+                  shape: tuple[int, ...]) -> np.ndarray:
+    """Standard normals ``shape = (n, ...)`` from the clip's own ``stream`` of draws."""
     variant_id = VARIANTS.index(cfg.variant)
     rows = [
         np.random.Generator(np.random.PCG64(np.random.SeedSequence(
-            [seed, _SPLIT_IDS[split], int(i), variant_id, _NOISE_STREAM]))
+            [seed, _SPLIT_IDS[split], int(i), variant_id, stream]))
         ).standard_normal(shape[1:], dtype=np.float32)
         for i in indices
     ]
@@ -643,7 +693,7 @@ def check_room(cfg: SyntheticConfig, splits, seed: int = 0, cache_dir: str | Pat
 
 def cache_key(cfg: SyntheticConfig, split: str, seed: int) -> str:
     """Hash of everything that changes the pixels (the preset's name does not)."""
-    fields = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "name"}
+    fields = {k: v for k, v in cfg.hash_fields().items() if k != "name"}
     payload = json.dumps(
         {"config": fields, "split": split, "seed": seed, "draws": _NUM_DRAWS, "version": 1},
         sort_keys=True,

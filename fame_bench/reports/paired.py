@@ -69,6 +69,15 @@ class Interval:
         return (f"{head}, {100 * CONFIDENCE:.0f} % CI [{self.low * scale:+.1f}, "
                 f"{self.high * scale:+.1f}] ({name}, n = {self.n}), p {_fmt_p(self.p_value)}")
 
+    def brief(self, scale: float = 100.0) -> str:
+        """A table cell: ``+1.3 [−1.2, +3.8]`` (the mean and its interval), ``+1.3 (n = 1)``
+        or ``—`` (no values)."""
+        if self.n == 0:
+            return "—"
+        if not self.has_noise_estimate:
+            return f"{scale * self.mean:+.1f} (n = 1)"
+        return f"{scale * self.mean:+.1f} [{scale * self.low:+.1f}, {scale * self.high:+.1f}]"
+
     def to_dict(self) -> dict:
         """JSON-ready: an undefined figure (one value: no interval, no p) is None, not NaN."""
         def number(x: float) -> float | None:

@@ -415,6 +415,7 @@ MEASUREMENT_REPORTS = (
     ("mask_quality.md", "nox -s mask_quality"),
     ("data_throughput.md", "nox -s data_throughput"),
     ("training_throughput.md", "nox -s training_throughput"),
+    ("beyond.md", "nox -s reproduce_beyond"),
 )
 
 

@@ -94,11 +94,7 @@ def figure(records: dict, preset: str, seeds: list[int], steps: tuple[int, ...],
 
 def _diff_cell(interval) -> str:
     """``+1.3 [−1.2, +3.8]``: mean paired difference in points and its 95 % interval."""
-    if interval.n == 0:
-        return "—"
-    if not interval.has_noise_estimate:
-        return f"{100 * interval.mean:+.1f} (n = 1)"
-    return f"{100 * interval.mean:+.1f} [{100 * interval.low:+.1f}, {100 * interval.high:+.1f}]"
+    return interval.brief()
 
 
 def render(records: dict, preset: str, seeds: list[int], steps: tuple[int, ...],

@@ -172,10 +172,9 @@ def make_batch(data: InMemoryVideos, cfg, step: int, rank: int, world_size: int,
 
 def load_synthetic(cfg, split: str) -> InMemoryVideos:
     """The synthetic split for ``cfg`` (first ``cfg.num_videos`` clips when set)."""
-    from fame_bench.data.synthetic import SyntheticConfig, make_split, render_clips
+    from fame_bench.data.synthetic import make_split, render_clips
 
-    variant = "finegrained" if cfg.dataset == "synthetic_finegrained" else "bias"
-    data_cfg = SyntheticConfig.preset(cfg.synthetic_preset, variant=variant)
+    data_cfg = cfg.synthetic_config()
     if cfg.num_videos:
         data = render_clips(data_cfg, split, range(cfg.num_videos), cfg.data_seed)
     else:

@@ -33,6 +33,15 @@ RANGES: dict[str, Interval] = {
 }
 
 
+def _pairs(values) -> tuple:
+    """``(name, value)`` pairs as a tuple of tuples (JSON gives lists), names as strings."""
+    try:
+        pairs = tuple((str(name), tuple(v) if isinstance(v, list) else v) for name, v in values)
+    except (TypeError, ValueError):
+        raise ValueError(f"data_overrides must be (name, value) pairs, got {values!r}") from None
+    return pairs
+
+
 @dataclass
 class PretrainConfig:
     """Every knob of one pretraining run. Build with :meth:`preset`, override any field.
@@ -47,7 +56,7 @@ class PretrainConfig:
     preset_name: str = "ci"
     method: str = "moco"
     augment: str = "none"
-    fame_beta: float = 0.5
+    fame_beta: float | str = 0.5  # "auto": per clip (fame_bench.augment, beta="auto")
     fame_variant: str = "fame"
     # where FAME/BE enter MoCo (docs/moco.md): "first" clip of each pair, as the authors' code
     # (query once, key once); "queries" (each clip only where it is the query); "both" clips
@@ -60,6 +69,10 @@ class PretrainConfig:
     data_root: str = ""
     data_preset: str = ""  # synthetic preset; empty: same as preset_name
     data_seed: int = 0
+    # synthetic data: SyntheticConfig fields over the preset's, as (name, value) pairs (e.g.
+    # (("camera_motion", 2.0), ("camera_speed_exact", True))); pretraining and evaluation
+    # both use them (see synthetic_config)
+    data_overrides: tuple = ()
     num_videos: int = 0  # first N clips of the pretraining split; 0: all
     fold: int = 1
     num_workers: int = 2
@@ -135,6 +148,12 @@ class PretrainConfig:
                              f"{self.moco_enqueue!r}")
         if self.augment != "none" and self.method != "moco":
             raise ValueError(f"augment={self.augment!r} is defined for method 'moco' only")
+        if isinstance(self.fame_beta, str) and self.fame_beta != "auto":
+            raise ValueError(f"fame_beta must be a number in (0, 1] or 'auto', got "
+                             f"{self.fame_beta!r}")
+        self.data_overrides = _pairs(self.data_overrides)
+        if self.dataset.startswith("synthetic"):
+            self.synthetic_config()  # an unknown field or a bad value: refused here, up front
         self.vthcl_levels = tuple(self.vthcl_levels)
         self.jitter = tuple(self.jitter)
         self.crop_scale = tuple(self.crop_scale)
@@ -230,6 +249,23 @@ class PretrainConfig:
     @property
     def synthetic_preset(self) -> str:
         return self.data_preset or self.preset_name
+
+    def synthetic_config(self):
+        """The ``SyntheticConfig`` of this run's data: the synthetic preset, the dataset's
+        variant, then ``data_overrides``."""
+        from fame_bench.data.synthetic import SyntheticConfig
+
+        variant = "finegrained" if self.dataset == "synthetic_finegrained" else "bias"
+        fields = dict(self.data_overrides)
+        fixed = sorted({"name", "variant"} & set(fields))
+        if fixed:
+            raise ValueError(f"data_overrides cannot set {fixed} (the preset and the dataset "
+                             f"decide them)")
+        try:
+            return SyntheticConfig.preset(self.synthetic_preset, variant=variant, **fields)
+        except TypeError as err:  # an unknown field name
+            raise ValueError(f"data_overrides names a field SyntheticConfig does not have: "
+                             f"{err}") from None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

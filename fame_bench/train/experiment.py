@@ -22,11 +22,11 @@ from typing import Any
 
 import torch
 
+from fame_bench.augment.fame import VARIANTS
 from fame_bench.train.config import FAME_ON
 
 METHODS = ("moco", "vthcl", "supervised", "random")
 AUGMENTS = ("none", "fame", "be")
-VARIANTS = ("fame", "seed", "grid", "gauss")
 SYNTHETIC_DATASETS = {"synthetic": "bias", "synthetic_finegrained": "finegrained"}
 REAL_DATASETS = ("ucf101", "hmdb51", "diving48", "k400")
 
@@ -34,9 +34,14 @@ REAL_DATASETS = ("ucf101", "hmdb51", "diving48", "k400")
 HASH_FREE = ("out_dir", "progress", "num_workers", "extra", "fame_compile")
 
 #: PretrainConfig fields a random-init row keeps from its overrides: what shapes the encoder
-#: and its input, not how it would have been trained.
+#: and its input (and the data it is evaluated on), not how it would have been trained.
 RANDOM_ROW_FIELDS = ("dataset", "data_root", "backbone", "clip_len", "frame_stride", "crop_size",
-                     "device")
+                     "device", "data_overrides")
+
+#: Spec and PretrainConfig fields added after run records existed, with the (JSON) value that
+#: changes nothing: left out of the hash while at it, so the records made before stay valid.
+#: (SyntheticConfig keeps its own list: ``SyntheticConfig.hash_fields``.)
+HASH_LATER_FIELDS = {"data_overrides": []}
 
 #: Statistics of the temporal kernels kept in the record (for the paper's Figure 2): at most
 #: this many |w| values per stage, an evenly spaced subsample of the sorted weights.
@@ -53,13 +58,15 @@ class ExperimentSpec:
     ``None`` keeps the preset's (``"first"``, the authors' code) or a ``--set`` override.
     ``pretrain_overrides`` / ``eval_overrides`` are extra ``PretrainConfig`` / ``EvalConfig``
     fields as ``(name, value)`` pairs (tuples, so the spec stays hashable); the gates use the
-    latter to skip finetuning, which they do not read.
+    latter to skip finetuning, which they do not read. ``data_overrides``: ``SyntheticConfig``
+    fields as pairs (e.g. a camera pan), used for pretraining and evaluation alike.
+    ``beta``: FAME's β, or ``"auto"`` (per clip, ``fame_bench.augment``).
     """
 
     name: str
     method: str
     augment: str = "none"
-    beta: float = 0.5
+    beta: float | str = 0.5
     variant: str = "fame"
     fame_on: str | None = None
     dataset: str = "synthetic"
@@ -68,6 +75,7 @@ class ExperimentSpec:
     pretrain_overrides: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
     eval_overrides: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
     eval_dataset: str | None = None  # real datasets: downstream set (default: ``dataset``)
+    data_overrides: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -76,8 +84,11 @@ class ExperimentSpec:
             raise ValueError(f"augment must be one of {AUGMENTS}, got {self.augment!r}")
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
-        if not 0.0 < self.beta < 1.0:
-            raise ValueError(f"beta must be in (0, 1), got {self.beta}")
+        if self.beta != "auto" and (isinstance(self.beta, str) or not 0.0 < self.beta < 1.0):
+            raise ValueError(f"beta must be in (0, 1) or 'auto', got {self.beta!r}")
+        if self.data_overrides and self.dataset not in SYNTHETIC_DATASETS:
+            raise ValueError(f"data_overrides apply to the synthetic datasets only, not "
+                             f"{self.dataset!r}")
         known = (*SYNTHETIC_DATASETS, *REAL_DATASETS)
         if self.dataset not in known or (self.eval_dataset or self.dataset) not in known:
             raise ValueError(f"dataset and eval_dataset must be among {known}, got "
@@ -104,6 +115,8 @@ class ExperimentSpec:
             out["vthcl_alpha"] = self.vthcl_alpha
         if self.vthcl_levels is not None:
             out["vthcl_levels"] = tuple(self.vthcl_levels)
+        if self.data_overrides:
+            out["data_overrides"] = tuple(self.data_overrides)
         out.update(dict(self.pretrain_overrides))
         return out
 
@@ -163,16 +176,14 @@ def _pretrain_config(spec: ExperimentSpec, preset: str, seed: int, out_dir: Path
 
 
 def _data_config(spec: ExperimentSpec, cfg):
-    """The synthetic config the pretraining used (``cfg.synthetic_preset``), for evaluation;
-    for a real dataset, where to find it."""
+    """The synthetic config the pretraining used (``cfg.synthetic_config()``: its preset and
+    ``data_overrides``), for evaluation; for a real dataset, where to find it."""
     if spec.dataset in REAL_DATASETS:
         if not cfg.data_root:
             raise ValueError(f"dataset {spec.dataset!r} needs a data root (--data-root)")
         return {"dataset": spec.eval_dataset or spec.dataset, "root": str(cfg.data_root),
                 "size": int(cfg.crop_size or 112)}
-    from fame_bench.data.synthetic import SyntheticConfig
-
-    return SyntheticConfig.preset(cfg.synthetic_preset, variant=SYNTHETIC_DATASETS[spec.dataset])
+    return cfg.synthetic_config()
 
 
 def _random_backbone(name: str, seed: int) -> torch.nn.Module:
@@ -238,9 +249,17 @@ def plan_experiment(spec: ExperimentSpec, preset: str, seed: int,
     eval_cfg = EvalConfig.preset(preset, **dict(spec.eval_overrides))
     config_for_hash = {k: v for k, v in _jsonable(cfg).items()
                        if k not in HASH_FREE}
-    key = spec_hash({"spec": spec, "preset": preset, "seed": seed, "pretrain": config_for_hash,
-                     "data": data_cfg, "eval": eval_cfg})
+    data_for_hash = data_cfg if isinstance(data_cfg, dict) else data_cfg.hash_fields()
+    key = spec_hash({"spec": _without_later_defaults(_jsonable(spec)), "preset": preset,
+                     "seed": seed, "pretrain": _without_later_defaults(config_for_hash),
+                     "data": data_for_hash, "eval": eval_cfg})
     return ExperimentPlan(path, cfg, data_cfg, eval_cfg, key)
+
+
+def _without_later_defaults(fields: dict) -> dict:
+    """``fields`` (JSON form) without the ``HASH_LATER_FIELDS`` that are at their default."""
+    return {k: v for k, v in fields.items()
+            if not (k in HASH_LATER_FIELDS and v == HASH_LATER_FIELDS[k])}
 
 
 def record_checksum(record: dict) -> str:

@@ -166,3 +166,77 @@ def test_colour_bins_round_after_adding_one_at_exact_halves():
     from fame_bench.augment.fame import quantise_colours
 
     np.testing.assert_array_equal(quantise_colours(torch.from_numpy(mean_frame)).numpy(), expected)
+
+
+# --- beyond the paper: motion-compensated seed, beta="auto" (docs/fame.md) ------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(case=clip_cases, low=st.floats(0.05, 0.6), width=st.floats(0.0, 0.4),
+       mass=st.floats(0.05, 1.0))
+def test_auto_beta_agrees(case, low, width, mass):
+    variant = "fame" if case["variant"] == "grid" else case["variant"]
+    clips = make_clips(case["kind"], case["batch"], case["frames"], case["height"],
+                       case["width"], case["seed"])
+    bounds = (low, min(1.0, low + width))
+    expected_merged, expected_mask = ref.fame(clips, "auto", variant=variant, hue=case["hue"],
+                                              beta_bounds=bounds, auto_mass=mass)
+    merged, mask = op.fame(torch.from_numpy(clips), "auto", variant=variant, hue=case["hue"],
+                           beta_bounds=bounds, auto_mass=mass)
+    np.testing.assert_array_equal(mask.numpy(), expected_mask)
+    np.testing.assert_allclose(merged.numpy(), expected_merged, atol=1e-5)
+    pixels = case["height"] * case["width"]
+    kept = expected_mask.reshape(case["batch"], -1).sum(axis=1)
+    assert (kept >= np.floor(bounds[0] * pixels)).all()
+    assert (kept <= np.floor(bounds[1] * pixels)).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), batch=st.integers(1, 3), frames=st.integers(2, 5),
+       height=st.integers(1, 40), width=st.integers(1, 40), kind=st.sampled_from(KINDS))
+def test_compensated_seed_region_is_bitwise_equal(seed, batch, frames, height, width, kind):
+    clips = make_clips(kind, batch, frames, height, width, seed)
+    expected = ref.seed_region(clips, compensate=True)
+    np.testing.assert_array_equal(op.seed_region(torch.from_numpy(clips), compensate=True).numpy(),
+                                  expected)
+
+
+def test_fixed_vectors_112_compensated_statistics_are_bitwise_equal():
+    from fame_bench.augment.fame import frame_statistics
+
+    clips = make_clips("panning", 3, 5, 112, 112, seed=11)
+    motion, mean_frame = ref.frame_statistics(clips, compensate=True)
+    got_motion, got_mean = frame_statistics(torch.from_numpy(clips), compensate=True)
+    np.testing.assert_array_equal(got_motion.numpy(), motion)
+    np.testing.assert_array_equal(got_mean.numpy(), mean_frame)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), levels=st.integers(1, 4))
+def test_top_with_per_clip_counts_follows_the_stable_sort(seed, levels):
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, levels, size=(4, 5, 6)).astype(np.float32)
+    counts = rng.integers(0, 31, size=4)
+    expected = ref.top(values, counts)
+    got = maps.top(torch.from_numpy(values), torch.from_numpy(counts))
+    np.testing.assert_array_equal(got.numpy(), expected)
+    assert (expected.reshape(4, -1).sum(axis=1) == counts).all()
+    for clip in range(4):  # each clip as its own single-count selection
+        np.testing.assert_array_equal(expected[clip], ref.top(values[clip : clip + 1],
+                                                              int(counts[clip]))[0])
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), dy=st.integers(-40, 40), dx=st.integers(-40, 40),
+       fy=st.integers(0, 15), fx=st.integers(0, 15))
+def test_shifted_samples_and_their_valid_region_agree(seed, dy, dx, fy, fx):
+    from fame_bench.augment import motion
+
+    frames = np.random.default_rng(seed).random((2, 3, 9, 13), dtype=np.float32)
+    shift = np.array([[dy + fy / 16, dx + fx / 16], [0.0, 0.0]])
+    np.testing.assert_array_equal(
+        motion.sample_shifted(torch.from_numpy(frames), torch.from_numpy(shift)).numpy()[0],
+        ref.sample_shifted(frames, shift)[0])
+    np.testing.assert_array_equal(
+        motion.shift_valid(torch.from_numpy(shift), 9, 13).numpy(), ref.shift_valid(shift, 9, 13))
+    np.testing.assert_array_equal(ref.sample_shifted(frames, shift)[1], frames[1])  # no shift

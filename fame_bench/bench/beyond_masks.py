@@ -1,0 +1,136 @@
+"""Mask measurements beyond the papers (``reports/beyond.md``): FAME's mask under a camera pan,
+with a motion-compensated seed, and with a per-clip β across object sizes; and what the
+motion-compensated seed costs.
+
+Every figure is measured here on the synthetic benchmark's ground truth (``docs/fame.md``,
+"Beyond the paper"); the conditions change only the named ``SyntheticConfig`` fields of the
+preset, so they inherit whatever the preset is calibrated to.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from fame_bench.augment import foreground_mask, seed_region
+from fame_bench.bench.mask_quality import iou_and_recall, oracle_iou, variant_masks
+from fame_bench.bench.timing import interleaved_medians
+from fame_bench.data.synthetic import SyntheticConfig, make_split
+
+#: Pan speeds of the camera-motion study, pixels per frame, each with a small random shake.
+PAN_SPEEDS = (0.0, 0.5, 1.0, 2.0, 4.0)
+CAMERA_JITTER = 0.25  # std of the per-frame camera shake, pixels
+#: Masks compared under a pan: (label, variant, beta). Gauss, Seed and Grid at β = 0.5 (the
+#: paper's Table 4), FAME at the paper's three β, and the motion-compensated seed and FAME.
+PAN_MASKS = (
+    ("Gauss", "gauss", 0.5), ("Grid", "grid", 0.5), ("Seed", "seed", 0.5),
+    ("Seed-MC", "seed_mc", 0.5),
+    ("FAME β=0.3", "fame", 0.3), ("FAME β=0.5", "fame", 0.5), ("FAME β=0.7", "fame", 0.7),
+    ("FAME-MC β=0.3", "fame_mc", 0.3), ("FAME-MC β=0.5", "fame_mc", 0.5),
+    ("FAME-MC β=0.7", "fame_mc", 0.7),
+)
+#: β rules compared across object sizes, on FAME's mask.
+SIZE_MASKS = (("FAME β=0.3", "fame", 0.3), ("FAME β=0.5", "fame", 0.5),
+              ("FAME β=0.7", "fame", 0.7), ("FAME β=auto", "fame", "auto"))
+ORACLE_BETAS = (0.3, 0.5, 0.7)
+SIZE_THIRDS = ("small", "medium", "large")
+#: What the cost comparison times (label, variant, beta).
+COST_CASES = (("FAME", "fame", 0.5), ("FAME-MC", "fame_mc", 0.5), ("Seed", "seed", 0.5),
+              ("Seed-MC", "seed_mc", 0.5), ("FAME β=auto", "fame", "auto"))
+
+
+def oracle_label(beta: float) -> str:
+    return f"oracle β={beta}"
+
+
+def pan_fields(speed: float) -> tuple[tuple[str, object], ...]:
+    """The ``SyntheticConfig`` fields of a pan of exactly ``speed`` pixels per frame (random
+    direction) with the study's shake; also an experiment's ``data_overrides``."""
+    return (("camera_motion", float(speed)), ("camera_speed_exact", True),
+            ("camera_jitter", CAMERA_JITTER))
+
+
+def pan_configs(base: SyntheticConfig, speeds=PAN_SPEEDS) -> dict[float, SyntheticConfig]:
+    return {float(s): replace(base, **dict(pan_fields(s))) for s in speeds}
+
+
+def size_configs(base: SyntheticConfig) -> dict[str, SyntheticConfig]:
+    """The preset with its object-size range cut in thirds (small, medium, large); the same
+    draws, so clip ``i`` differs between thirds only by its size."""
+    low, high = base.object_scale
+    edges = [low + (high - low) * k / 3 for k in range(4)]
+    return {name: replace(base, object_scale=(edges[k], edges[k + 1]))
+            for k, name in enumerate(SIZE_THIRDS)}
+
+
+def measure_masks(configs: dict, rows, seeds, split: str = "test_biased", clips: int = 0,
+                  oracle_betas=ORACLE_BETAS) -> dict:
+    """Per condition (a key of ``configs``), mask row and seed: the per-clip IoU against the
+    ground-truth union mask, and the fraction of the frame each mask keeps.
+
+    Returns ``{"iou": {cond: {label: {seed: (N,) array}}}, "kept": {...same...},
+    "truth_share": {cond: {seed: float}}}``; ``oracle β=b`` rows keep the top-β of the ground
+    truth itself. ``clips``: the first clips of the split only (0: all).
+    """
+    out: dict = {"iou": {}, "kept": {}, "truth_share": {}}
+    for condition, cfg in configs.items():
+        for seed in seeds:
+            data = make_split(cfg, split, seed=seed)
+            videos = data.videos[:clips] if clips else data.videos
+            truth = data.union_masks[: videos.shape[0]]
+            pixels = truth.shape[-1] * truth.shape[-2]
+            out["truth_share"].setdefault(condition, {})[seed] = float(truth.float().mean())
+            for beta in oracle_betas:
+                iou = oracle_iou(truth, beta)[0]
+                _put(out, condition, oracle_label(beta), seed, iou,
+                     np.full(iou.shape, math.floor(beta * pixels) / pixels))
+            for label, variant, beta in rows:
+                masks = variant_masks(videos, beta, variant)
+                _put(out, condition, label, seed, iou_and_recall(masks, truth)[0],
+                     masks.float().mean((-2, -1)).numpy())
+    return out
+
+
+def seed_mass_outside(configs: dict, seeds, split: str = "test_biased", clips: int = 0,
+                      chunk: int = 256) -> dict:
+    """Per condition, ``"S"`` / ``"S-MC"`` and seed: the share of the seed region's mass that
+    lies outside the ground-truth union mask, per clip (how much of "what moves" is background:
+    the paper's argument for why a moving camera breaks the seed)."""
+    out: dict = {}
+    for condition, cfg in configs.items():
+        for seed in seeds:
+            data = make_split(cfg, split, seed=seed)
+            videos = data.videos[:clips] if clips else data.videos
+            outside = ~data.union_masks[: videos.shape[0]]
+            for label, compensate in (("S", False), ("S-MC", True)):
+                seeds_map = torch.cat([seed_region(videos[s : s + chunk], compensate)
+                                       for s in range(0, videos.shape[0], chunk)]).double()
+                share = (seeds_map * outside).sum((-2, -1)) / seeds_map.sum((-2, -1)).clamp(
+                    min=1e-12)
+                out.setdefault(condition, {}).setdefault(label, {})[seed] = share.numpy()
+    return out
+
+
+def _put(out: dict, condition, label: str, seed: int, iou: np.ndarray, kept: np.ndarray):
+    out["iou"].setdefault(condition, {}).setdefault(label, {})[seed] = iou
+    out["kept"].setdefault(condition, {}).setdefault(label, {})[seed] = kept
+
+
+def measure_cost(size: int, batch: int = 8, frames: int = 16, repeats: int = 15,
+                 seed: int = 0) -> dict[str, float]:
+    """Median ms of ``foreground_mask`` per ``COST_CASES`` row on random float32 clips
+    ``(batch, 3, frames, size, size)``, one CPU thread, timed in turn in one run (so the ratios
+    hold on a loaded machine)."""
+    generator = torch.Generator().manual_seed(seed)
+    clips = torch.rand(batch, 3, frames, size, size, generator=generator)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        calls = {label: (lambda v=variant, b=beta: foreground_mask(clips, b, variant=v))
+                 for label, variant, beta in COST_CASES}
+        return interleaved_medians(calls, repeats)
+    finally:
+        torch.set_num_threads(threads)

@@ -1,0 +1,289 @@
+"""Beyond the papers: camera pans in the synthetic data, the motion-compensated seed, beta="auto",
+their plumbing into experiments, and the beyond report (docs/fame.md, "Beyond the paper")."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+import fame_bench.augment as op
+from fame_bench.augment import motion
+from fame_bench.data import synthetic
+from fame_bench.data.synthetic import SyntheticConfig, cache_key, render_clips
+from fame_bench.train.config import PretrainConfig
+from fame_bench.train.experiment import ExperimentSpec, plan_experiment, spec_hash
+
+# --- synthetic camera pans -----------------------------------------------------------------------
+
+
+def _offsets(cfg: SyntheticConfig, count: int = 20):
+    indices = np.arange(count)
+    draws = synthetic._Draws(synthetic._clip_uniforms(cfg, "train", indices, 0))
+    draws.take(40)  # any fixed position in the clip's draws
+    return synthetic._camera_offsets(cfg, "train", indices, 0, draws)
+
+
+def test_exact_pan_moves_the_camera_at_exactly_that_speed():
+    cfg = SyntheticConfig.preset("ci", camera_motion=2.0, camera_speed_exact=True)
+    pan_x, pan_y = _offsets(cfg)
+    speed = np.hypot(np.diff(pan_x, axis=1), np.diff(pan_y, axis=1))
+    np.testing.assert_allclose(speed, 2.0, rtol=1e-5)
+    shaky = replace(cfg, camera_jitter=0.5)
+    jitter_x, jitter_y = _offsets(shaky)
+    residual = np.concatenate([(jitter_x - pan_x).ravel(), (jitter_y - pan_y).ravel()])
+    assert 0.35 < residual.std() < 0.65  # the shake: independent offsets of std 0.5 px
+    again = _offsets(shaky)
+    assert np.array_equal(again[0], jitter_x)  # deterministic in (seed, split, index)
+
+
+def test_new_camera_fields_leave_default_clips_and_cache_keys_alone():
+    base = SyntheticConfig.preset("ci")
+    assert "camera_jitter" not in base.hash_fields()
+    assert "camera_speed_exact" not in base.hash_fields()
+    panned = replace(base, camera_motion=1.0, camera_speed_exact=True, camera_jitter=0.25)
+    assert panned.hash_fields()["camera_jitter"] == 0.25
+    assert cache_key(panned, "train", 0) != cache_key(replace(panned, camera_jitter=0.0),
+                                                      "train", 0)
+    # the object is placed for its path in the image: it stays visible under a 1 px/frame pan
+    data = render_clips(replace(panned, noise_std=0.0), "train", range(30), seed=0)
+    assert data.masks.any(dim=(2, 3)).float().mean() > 0.95
+    with pytest.raises(ValueError, match="camera_motion"):
+        SyntheticConfig.preset("ci", camera_motion=-1.0)
+    with pytest.raises(ValueError, match="camera_jitter"):
+        SyntheticConfig.preset("ci", camera_jitter=100.0)
+
+
+# --- the motion-compensated seed -----------------------------------------------------------------
+
+
+def _texture(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return (1.5 + np.sin(0.5 * x + 0.3 * y) + 0.6 * np.cos(0.37 * y - 0.21 * x)
+            + 0.4 * np.sin(0.9 * x * 0.5 + 1.1 * y * 0.4))
+
+
+@pytest.mark.parametrize("true_shift", [(0.0, 0.0), (3.0, -2.0), (1.25, 0.5), (-0.75, 2.5)])
+def test_global_shift_is_found_to_a_sixteenth_pixel(true_shift):
+    dy, dx = true_shift
+    y, x = np.mgrid[0:48, 0:48].astype(np.float64)
+    previous = torch.from_numpy(_texture(y, x)[None].astype(np.float32))
+    current = torch.from_numpy(_texture(y - dy, x - dx)[None].astype(np.float32))
+    whole = motion.integer_shift(torch.fft.rfft2(previous.double()),
+                                 torch.fft.rfft2(current.double()), 48, 48)
+    shift = motion.refine_shift(previous, current, whole)[0].numpy()
+    assert np.abs(shift - np.array(true_shift)).max() <= 0.125, shift
+
+
+def test_compensation_removes_a_pure_pan_from_the_seed_statistics():
+    from fame_bench.augment.fame import frame_statistics
+
+    t = np.arange(6)[:, None, None]
+    y, x = np.mgrid[0:40, 0:40].astype(np.float64)
+    frames = (_texture(y[None] - 1.5 * t, x[None] + 1.0 * t) + 0.5) / 4.1  # (T, H, W) in [0, 1]
+    clips = torch.from_numpy(np.broadcast_to(frames, (2, 3, 6, 40, 40)).astype(np.float32).copy())
+    plain, _ = frame_statistics(clips)
+    compensated, _ = frame_statistics(clips, compensate=True)
+    assert float(compensated.mean()) < 0.15 * float(plain.mean())
+
+
+def test_pixels_that_left_the_frame_get_the_mean_difference():
+    change = torch.tensor([[[1.0, 3.0], [5.0, 7.0]]])
+    valid = torch.tensor([[[True, True], [False, False]]])
+    assert motion.fill_invalid(change, valid).tolist() == [[[1.0, 3.0], [2.0, 2.0]]]
+    nothing = torch.zeros_like(valid)
+    assert motion.fill_invalid(change, nothing).tolist() == [[[0.0, 0.0], [0.0, 0.0]]]
+
+
+# --- beta="auto" ---------------------------------------------------------------------------------
+
+
+def _moving_square(side: int) -> torch.Tensor:
+    clips = torch.full((1, 3, 6, 32, 32), 0.3)
+    for t in range(6):
+        clips[:, :, t, 10 : 10 + side, 2 + 2 * t : 2 + 2 * t + side] = 0.9
+    return clips
+
+
+def test_auto_beta_follows_the_seed_mass_within_its_bounds():
+    def kept(clips, **kw):
+        return int(op.foreground_mask(clips, "auto", variant="seed", **kw).sum())
+
+    wide = {"beta_bounds": (0.02, 0.9)}
+    small, large = kept(_moving_square(4), **wide), kept(_moving_square(12), **wide)
+    assert 0.02 * 1024 < small < large < 0.9 * 1024  # a larger mover needs more pixels
+    assert math.floor(0.2 * 1024) <= kept(_moving_square(4)) <= math.floor(0.7 * 1024)
+    static = torch.full((1, 3, 4, 32, 32), 0.5)
+    assert kept(static) == math.floor(0.2 * 1024)  # no motion: the lower bound
+    assert kept(_moving_square(12), beta_bounds=(0.1, 0.15)) == math.floor(0.15 * 1024)
+    with pytest.raises(ValueError, match="grid"):
+        op.foreground_mask(static, "auto", variant="grid")
+    with pytest.raises(ValueError, match="beta_bounds"):
+        op.foreground_mask(static, "auto", beta_bounds=(0.6, 0.2))
+    with pytest.raises(ValueError, match="auto_mass"):
+        op.foreground_mask(static, "auto", auto_mass=0.0)
+    with pytest.raises(ValueError, match="beta"):
+        op.foreground_mask(static, "half")
+
+
+def test_fame_module_takes_the_new_variants_and_auto():
+    clips = torch.rand(4, 3, 4, 16, 16, generator=torch.Generator().manual_seed(0))
+    for variant in ("fame_mc", "seed_mc"):
+        module = op.FAME(beta="auto", variant=variant, beta_bounds=(0.3, 0.6))
+        merged = module(clips, torch.Generator().manual_seed(1))
+        assert merged.shape == clips.shape
+        assert "beta_bounds=(0.3, 0.6)" in repr(module)
+    with pytest.raises(ValueError, match="variant"):
+        op.FAME(variant="fame_xyz")
+    with pytest.raises(ValueError, match="grid"):
+        op.FAME(beta="auto", variant="grid")
+
+
+# --- experiments ---------------------------------------------------------------------------------
+
+PAN = (("camera_motion", 1.0), ("camera_speed_exact", True), ("camera_jitter", 0.25))
+
+
+def test_data_overrides_reach_pretraining_and_evaluation_data():
+    cfg = PretrainConfig.preset("ci", data_overrides=PAN)
+    data = cfg.synthetic_config()
+    assert (data.camera_motion, data.camera_speed_exact, data.camera_jitter) == (1.0, True, 0.25)
+    again = PretrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert again.data_overrides == cfg.data_overrides  # survives a checkpoint's JSON
+    with pytest.raises(ValueError, match="SyntheticConfig"):
+        PretrainConfig.preset("ci", data_overrides=(("camera_speed", 1.0),))
+    with pytest.raises(ValueError, match="name"):
+        PretrainConfig.preset("ci", data_overrides=(("name", "cpu"),))
+    with pytest.raises(ValueError, match="camera_motion"):
+        PretrainConfig.preset("ci", data_overrides=(("camera_motion", -2.0),))
+    assert PretrainConfig.preset("ci", augment="fame", fame_beta="auto").fame_beta == "auto"
+    with pytest.raises(ValueError, match="fame_beta"):
+        PretrainConfig.preset("ci", augment="fame", fame_beta="most")
+
+
+def test_spec_data_overrides_enter_the_hash_and_leave_old_hashes_alone(tmp_path):
+    from fame_bench.train import experiment
+
+    plain = ExperimentSpec("m", "moco", augment="fame", variant="fame_mc", beta="auto")
+    panned = replace(plain, data_overrides=PAN)
+    a, b = (plan_experiment(s, "ci", 0, tmp_path) for s in (plain, panned))
+    assert a.key != b.key and b.data.camera_motion == 1.0 and b.pretrain.data_overrides == PAN
+    # the hash of a spec without the new fields is what it was before they existed
+    spec_fields = {k: v for k, v in experiment._jsonable(plain).items() if k != "data_overrides"}
+    pretrain = {k: v for k, v in experiment._jsonable(a.pretrain).items()
+                if k not in experiment.HASH_FREE and k != "data_overrides"}
+    data = {k: v for k, v in experiment._jsonable(a.data).items()
+            if k not in ("camera_speed_exact", "camera_jitter")}
+    assert a.key == spec_hash({"spec": spec_fields, "preset": "ci", "seed": 0,
+                               "pretrain": pretrain, "data": data, "eval": a.eval})
+    random_row = plan_experiment(ExperimentSpec("r", "random", data_overrides=PAN), "ci", 0,
+                                 tmp_path)
+    assert random_row.data.camera_motion == 1.0  # a random-init floor is evaluated on its data
+    with pytest.raises(ValueError, match="synthetic"):
+        ExperimentSpec("u", "moco", dataset="ucf101", data_overrides=PAN)
+    with pytest.raises(ValueError, match="beta"):
+        ExperimentSpec("x", "moco", augment="fame", beta="big")
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+def test_mask_measurements_and_report_render_on_a_tiny_split(tmp_path, monkeypatch):
+    from fame_bench.bench import beyond_masks
+    from fame_bench.reports import beyond
+
+    monkeypatch.setenv("FAME_BENCH_CACHE", str(tmp_path / "cache"))
+    base = SyntheticConfig.preset("ci", n_test=6)
+    speeds = (0.0, 2.0)
+    configs = beyond_masks.pan_configs(base, speeds)
+    assert configs[2.0].camera_speed_exact and configs[2.0].camera_motion == 2.0
+    rows = (("Gauss", "gauss", 0.5), ("FAME β=0.5", "fame", 0.5),
+            ("FAME-MC β=0.5", "fame_mc", 0.5))
+    pan = beyond_masks.measure_masks(configs, rows, [0, 1], clips=4)
+    iou = pan["iou"][2.0]["FAME-MC β=0.5"][1]
+    assert iou.shape == (4,) and ((iou >= 0) & (iou <= 1)).all()
+    sizes = beyond_masks.size_configs(base)
+    assert sizes["small"].object_scale[0] == base.object_scale[0]
+    assert sizes["large"].object_scale[1] == pytest.approx(base.object_scale[1])
+    mass = beyond_masks.seed_mass_outside({0.0: base}, [0], clips=3)
+    assert mass[0.0]["S-MC"][0].shape == (3,)
+    lines = beyond.mask_verdicts(pan, {}, speeds)
+    assert lines[0].startswith("- **Does camera motion hurt FAME's mask?**")
+    assert "FAME-MC − FAME (β=0.5)" in lines[1]
+
+
+def _measured(shift: dict[str, float], conditions, seeds=(0, 1, 2)) -> dict:
+    """Fake per-clip IoU: each label's value is its shift plus a little per-seed noise."""
+    rng = np.random.default_rng(0)
+    iou = {c: {label: {s: np.full(4, 0.3 + value + 0.002 * rng.standard_normal())
+                       for s in seeds} for label, value in shift.items()} for c in conditions}
+    return {"iou": iou, "kept": iou, "truth_share": {c: {s: 0.2 for s in seeds}
+                                                     for c in conditions}}
+
+
+def test_report_verdicts_read_the_paired_differences():
+    from fame_bench.bench.beyond_masks import ORACLE_BETAS, PAN_MASKS, SIZE_MASKS, SIZE_THIRDS
+    from fame_bench.reports import beyond
+
+    speeds = (0.0, 1.0)
+    labels = {label: 0.0 for label, _, _ in PAN_MASKS}
+    labels.update({f"oracle β={b}": 0.2 for b in ORACLE_BETAS}, **{"FAME-MC β=0.5": 0.05})
+    pan = _measured(labels, speeds)
+    pan["iou"][1.0]["FAME β=0.5"] = {s: v - 0.1 for s, v in pan["iou"][1.0]["FAME β=0.5"].items()}
+    size_labels = {label: 0.0 for label, _, _ in SIZE_MASKS}
+    size_labels.update({f"oracle β={b}": 0.2 for b in ORACLE_BETAS}, **{"FAME β=auto": 0.04})
+    size = _measured(size_labels, SIZE_THIRDS)
+    records = {}
+    for seed in range(3):
+        for label, spec in beyond.PAN_ROWS:
+            for speed in speeds:
+                value = 0.2 + (0.05 if "FAME" in label and speed == 0 else 0.0)
+                records[("ci", beyond.at_pan(spec, speed).name, seed)] = {
+                    "eval": {"linear": {"motion_probe_swapped": value + 0.001 * seed}}}
+    text, data = beyond.render(pan, size, records, {}, "ci", [0, 1, 2], speeds, "tiny",
+                               "nox -s reproduce_beyond", 1.0)
+    assert "**Does camera motion hurt FAME's mask?** **yes**, at pan 1" in text
+    assert "**Does motion compensation recover it?** **it improves FAME's mask** at" in text
+    assert "**Does a per-clip β beat the best fixed β (mask)?** **yes**" in text
+    assert "**Does camera motion hurt FAME's pretraining (motion probe)?** **yes**" in text
+    assert "| FAME − MoCo (paired)" in text and "+5.0 [" in text
+    assert data["pan_iou"]["1"]["FAME β=0.5"][0] == pytest.approx(0.2, abs=0.01)
+
+
+def test_probe_rows_are_their_own_runs_on_panned_data():
+    from fame_bench.reports import beyond
+    from fame_bench.reports.definitions import TABLES
+
+    spec = beyond.at_pan(beyond.FAME_MC, 0.5)
+    assert spec.name == "moco_fame_mc_b0.5_pan0.5" and dict(spec.data_overrides)[
+        "camera_motion"] == 0.5
+    assert ("finetune_steps", 0) in spec.eval_overrides
+    jobs = beyond.probe_jobs("ci", [0, 1], (0.0, 1.0))
+    assert len(jobs) == 2 * (2 * len(beyond.PAN_ROWS) + len(beyond.BETA_ROWS))
+    # the static-camera β rows share table 1's runs
+    table1 = {spec.name: spec for _, spec in TABLES["table1"].rows}
+    assert beyond.BETA_ROWS[2][1] == table1["moco_fame_b0.5"]
+
+
+def test_a_tiny_pretraining_on_panned_clips_fills_the_probe_section(tmp_path, monkeypatch):
+    from fame_bench.reports import beyond
+    from fame_bench.reports.runner import Job, run_jobs
+
+    monkeypatch.setenv("FAME_BENCH_CACHE", str(tmp_path / "cache"))
+    tiny_data = (("n_pretrain", 16), ("n_train", 20), ("n_train_unbiased", 20), ("n_test", 20))
+    spec = beyond.at_pan(beyond.FAME_MC, 2.0)
+    spec = replace(spec, data_overrides=(*spec.data_overrides, *tiny_data),
+                   pretrain_overrides=(("steps", 2), ("batch_size", 4), ("queue_size", 8),
+                                       ("warmup_steps", 0), ("ckpt_every", 2)),
+                   eval_overrides=(*spec.eval_overrides, ("linear_epochs", 2)))
+    records = run_jobs([Job(spec, "ci", 0)], tmp_path / "runs", workers=1, log=lambda _: None)
+    record = records[("ci", spec.name, 0)]
+    assert record["config"]["data"]["camera_motion"] == 2.0
+    assert record["augment"]["variant"] == "fame_mc"
+    assert record["pretrain"]["augment_ms"] > 0
+    found = beyond.records_on_disk([Job(spec, "ci", 0)], tmp_path / "runs")
+    assert beyond.probe_values(found, "ci", spec.name, [0]) == {
+        0: record["eval"]["linear"]["motion_probe_swapped"]}
