@@ -62,11 +62,21 @@ def _load_splits(data_cfg, seed: int, max_videos: int) -> dict:
     return {name: _truncate(s.videos, s.labels, max_videos) for name, s in splits.items()}
 
 
+def _kept(num_videos: int, max_videos: int) -> int:
+    """How many of a split's ``num_videos`` are used under the cap ``max_videos`` (0: none)."""
+    return min(num_videos, max_videos) if max_videos else num_videos
+
+
 def _truncate(videos: torch.Tensor, labels: torch.Tensor, max_videos: int):
     # the synthetic labels cycle through the classes (index % K), so a prefix stays balanced
-    if max_videos and videos.shape[0] > max_videos:
-        return videos[:max_videos], labels[:max_videos]
-    return videos, labels
+    kept = _kept(videos.shape[0], max_videos)
+    return videos[:kept], labels[:kept]
+
+
+def scored_videos(data_cfg, max_videos: int) -> dict[str, int]:
+    """Videos :func:`evaluate_synthetic` scores per split for ``data_cfg`` (a
+    ``SyntheticConfig``) under ``EvalConfig.max_videos``; generated videos are never skipped."""
+    return {name: _kept(data_cfg.split_size(name), max_videos) for name in EVAL_SPLITS}
 
 
 def evaluate_synthetic(backbone: nn.Module, data_cfg, eval_cfg: EvalConfig, seed: int = 0,

@@ -9,7 +9,8 @@ clips and tests on the eval-mode test items.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -23,6 +24,27 @@ from fame_bench.evaluate.retrieval import retrieval
 NUM_CLASSES = {"ucf101": 101, "hmdb51": 51, "diving48": 48, "k400": 400}
 
 
+@dataclass
+class VideoCounts:
+    """Videos an evaluation scored and skipped (undecodable: ``None`` items) per split, counted
+    in the main process as the frozen features are extracted (the finetune's own reads of the
+    train list are not counted: its items are dropped inside DataLoader workers)."""
+
+    scored: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def counted(self, split: str, items: Iterable[dict | None]) -> Iterator[dict | None]:
+        """``items`` unchanged, each one counted under ``split``."""
+        self.scored.setdefault(split, 0)
+        self.skipped.setdefault(split, 0)
+        for item in items:
+            if item is None:
+                self.skipped[split] += 1
+            else:
+                self.scored[split] += 1
+            yield item
+
+
 def iter_items(dataset: Sequence[dict | None], num_workers: int) -> Iterable[dict | None]:
     """The dataset's items in order, decoded by ``num_workers`` DataLoader workers (0: here)."""
     if num_workers == 0:
@@ -33,28 +55,32 @@ def iter_items(dataset: Sequence[dict | None], num_workers: int) -> Iterable[dic
 
 def evaluate_dataset(backbone: nn.Module, train_set: Sequence[dict | None],
                      test_set: Sequence[dict | None], eval_cfg: EvalConfig, num_classes: int,
-                     seed: int = 0, finetune_train_set: Sequence[dict | None] | None = None
-                     ) -> dict[str, dict[str, float]]:
+                     seed: int = 0, finetune_train_set: Sequence[dict | None] | None = None,
+                     counts: VideoCounts | None = None) -> dict[str, dict[str, float]]:
     """``{"linear": {"top1"}, "finetune": {"top1"}, "retrieval": {"R@k"}}`` of ``backbone``.
 
     ``train_set`` / ``test_set`` yield eval-mode items ``{"clips": (K, C, T, H, W), "label"}``;
     ``finetune_train_set`` (default ``train_set``) yields the finetune's training items (e.g.
     ``mode="pretrain"``: random crops and flips). "finetune" is absent when
-    ``eval_cfg.finetune_steps == 0``. Runs with ``eval_cfg.threads`` CPU threads.
+    ``eval_cfg.finetune_steps == 0``. Runs with ``eval_cfg.threads`` CPU threads. ``counts``
+    (optional) receives the videos scored and skipped per split (``train``, ``test``).
     """
     with cpu_threads(eval_cfg.threads):
         return _evaluate_dataset(backbone, train_set, test_set, eval_cfg, num_classes, seed,
-                                 finetune_train_set)
+                                 finetune_train_set, counts or VideoCounts())
 
 
 def _evaluate_dataset(backbone, train_set, test_set, eval_cfg: EvalConfig, num_classes: int,
-                      seed: int, finetune_train_set) -> dict[str, dict[str, float]]:
+                      seed: int, finetune_train_set, counts: VideoCounts
+                      ) -> dict[str, dict[str, float]]:
     device = resolve_device(eval_cfg.device)
     frozen = on_device(backbone, device)
     train_feats, train_labels = extract_dataset_features(
-        frozen, iter_items(train_set, eval_cfg.num_workers), eval_cfg.batch_size, device)
+        frozen, counts.counted("train", iter_items(train_set, eval_cfg.num_workers)),
+        eval_cfg.batch_size, device)
     test_feats, test_labels = extract_dataset_features(
-        frozen, iter_items(test_set, eval_cfg.num_workers), eval_cfg.batch_size, device)
+        frozen, counts.counted("test", iter_items(test_set, eval_cfg.num_workers)),
+        eval_cfg.batch_size, device)
     result = {"linear": {"top1": linear_probe(train_feats, train_labels,
                                               {"test": (test_feats, test_labels)}, eval_cfg,
                                               seed, num_classes)["test"]}}
@@ -69,7 +95,8 @@ def _evaluate_dataset(backbone, train_set, test_set, eval_cfg: EvalConfig, num_c
 
 
 def evaluate_named_dataset(backbone: nn.Module, name: str, root: str, eval_cfg: EvalConfig,
-                           seed: int = 0, fold: int = 1, size: int = 112, **dataset_kw
+                           seed: int = 0, fold: int = 1, size: int = 112,
+                           counts: VideoCounts | None = None, **dataset_kw
                            ) -> dict[str, dict[str, float]]:
     """``evaluate_dataset`` on ``fame_bench.data.video.build_dataset(name, root, ...)``: split
     ``fold``'s train and test lists, ``eval_cfg.num_clips`` clips of ``clip_len`` frames every
@@ -87,4 +114,5 @@ def evaluate_named_dataset(backbone: nn.Module, name: str, root: str, eval_cfg: 
                          **common)
     tune = build_dataset(name, root, "train", mode="pretrain", **common) \
         if eval_cfg.finetune_steps > 0 else None
-    return evaluate_dataset(backbone, train, test, eval_cfg, NUM_CLASSES[name], seed, tune)
+    return evaluate_dataset(backbone, train, test, eval_cfg, NUM_CLASSES[name], seed, tune,
+                            counts)

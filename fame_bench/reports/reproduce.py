@@ -26,7 +26,7 @@ from fame_bench.reports.runner import Job, default_jobs, run_jobs
 from fame_bench.reports.stats import chance_accuracy, group_by_name, num_classes
 from fame_bench.reports.validity import chance_loss, is_plain_moco, learnability_checks
 from fame_bench.reports.verdicts import OUTCOMES, check_all, outcome_counts
-from fame_bench.train.experiment import ExperimentSpec, plan_experiment
+from fame_bench.train.experiment import REAL_DATASETS, ExperimentSpec, plan_experiment
 
 PRESETS = ("ci", "cpu", "gpu", "paper")
 DEFAULT_SEEDS = 5
@@ -39,7 +39,8 @@ MASK_VARIANTS = (("Gauss", "gauss", "code"), ("Seed", "seed", "code"), ("Grid", 
 OWNED_FIELDS = {
     "seed": "--seeds", "out_dir": "--runs-dir", "preset_name": "--preset",
     "data_root": "--data-root", "method": "the table's rows", "augment": "the table's rows",
-    "dataset": "the table's rows", "fame_beta": "the table's rows",
+    "dataset": "the table's rows; with --data-root, --set dataset=NAME picks the real "
+               "pretraining set", "fame_beta": "the table's rows",
     "fame_variant": "the table's rows", "fame_both": "the table's rows",
     "vthcl_alpha": "the table's rows", "vthcl_levels": "the table's rows",
 }
@@ -48,11 +49,17 @@ OWNED_FIELDS = {
 def row_specs(tdef: TableDef, data_root: str | None = None, pretrain_set: dict | None = None,
               eval_set: dict | None = None) -> list[ExperimentSpec]:
     """The specs of ``tdef``'s rows, on ``data_root`` and with the overrides applied."""
-    owned = sorted(set(pretrain_set or {}) & set(OWNED_FIELDS))
+    pretrain_set = dict(pretrain_set or {})
+    pretrain_dataset = pretrain_set.pop("dataset", None) if data_root else None
+    if pretrain_dataset is not None and pretrain_dataset not in REAL_DATASETS:
+        raise ValueError(f"--set dataset={pretrain_dataset}: with --data-root the pretraining set "
+                         f"is one of {REAL_DATASETS}")
+    owned = sorted(set(pretrain_set) & set(OWNED_FIELDS))
     if owned:
         raise ValueError(f"--set {owned[0]}: the reproduction sets this field itself (from "
                          f"{OWNED_FIELDS[owned[0]]}); it cannot be overridden")
-    return [_with_overrides(_with_data_root(spec, data_root), pretrain_set, eval_set)
+    return [_with_overrides(_with_data_root(spec, data_root, pretrain_dataset), pretrain_set,
+                            eval_set)
             for _, spec in tdef.rows]
 
 
@@ -92,13 +99,16 @@ REAL_COUNTERPART = {"synthetic": ("ucf101", "ucf101"),
                     "synthetic_finegrained": ("ucf101", "diving48")}
 
 
-def _with_data_root(spec: ExperimentSpec, data_root: str | None) -> ExperimentSpec:
-    """The same row on the real datasets under ``data_root`` (the paper preset)."""
+def _with_data_root(spec: ExperimentSpec, data_root: str | None,
+                    pretrain_dataset: str | None = None) -> ExperimentSpec:
+    """The same row on the real datasets under ``data_root`` (the paper preset), pretrained on
+    ``pretrain_dataset`` when given (e.g. ``k400``; default: ``REAL_COUNTERPART``)."""
     if data_root is None:
         return spec
     overrides = dict(spec.pretrain_overrides)
     overrides["data_root"] = data_root
     pretrain_set, eval_set = REAL_COUNTERPART.get(spec.dataset, (spec.dataset, spec.dataset))
+    pretrain_set = pretrain_dataset or pretrain_set
     return dataclasses.replace(spec, dataset=pretrain_set, eval_dataset=eval_set,
                                pretrain_overrides=tuple(sorted(overrides.items())))
 

@@ -129,7 +129,7 @@ def header_block(records: list[dict], preset: str, seeds: list[int],
     lines = [
         f"- **preset**: `{preset}` (a {preset}-scale run: it reproduces the *shape* of the "
         "papers' results, not their numbers)",
-        f"- **datasets**: {values(lambda r: r['dataset'])}",
+        f"- **datasets** (pretraining → evaluation): {values(_datasets)}",
         f"- **backbone**: {values(lambda r: pre(r).get('backbone'))}",
         f"- **synthetic videos (C, T, H, W)**: {values(lambda r: _clip_shape(data(r)))}",
         f"- **training clips**: {values(lambda r: pre(r).get('clip_len'))} frames at stride "
@@ -156,14 +156,41 @@ def header_block(records: list[dict], preset: str, seeds: list[int],
         "supervised training has no blur, as the code's finetune augmentation)",
         f"- **seeds**: {', '.join(str(s) for s in seeds)} (mean ± sample std over seeds)",
         f"- **environment**: torch {values(lambda r: r['env']['torch'])}, device {devices}"
-        f"{cuda_note}, python {values(lambda r: r['env']['python'])}, "
-        f"threads {values(lambda r: r['env']['threads'])}",
+        f"{cuda_note}, CPU {values(lambda r: r['env'].get('cpu'))}, python "
+        f"{values(lambda r: r['env']['python'])}, torch threads {values(threads_used)}",
         f"- **commit(s) of the runs**: {values(lambda r: r['env']['commit'])}",
         f"- **wall time**: {wall_time_s:.0f} s for this report (runs reused from the cache cost "
         f"nothing); sum of the runs' own wall times "
         f"{sum(float(r.get('wall_time_s') or 0) for r in records):.0f} s",
     ]
     return "\n".join(lines)
+
+
+def _datasets(record: dict) -> str:
+    """``pretraining → evaluation`` set of a record (one name when they are the same)."""
+    evaluated = record.get("eval_dataset") or record["dataset"]
+    return record["dataset"] if evaluated == record["dataset"] else \
+        f"{record['dataset']} → {evaluated}"
+
+
+def threads_used(record: dict) -> str | None:
+    """The torch thread counts a run used, e.g. ``"1 pretraining / 1 evaluation"``.
+
+    Records of schema 2 measured them during each stage. Older ones hold the process's count
+    when the record was written (``env.threads``, an int); the run itself used the configs'
+    ``threads`` where set (the loop and the evaluation set them), else that count."""
+    env = record.get("env") or {}
+    recorded = env.get("threads")
+    if isinstance(recorded, dict):
+        pretrain, evaluation = recorded.get("pretrain"), recorded.get("eval")
+    else:
+        config = record.get("config") or {}
+        pretrain = None if record.get("pretrain") is None else \
+            ((config.get("pretrain") or {}).get("threads") or recorded)
+        evaluation = (config.get("eval") or {}).get("threads") or recorded
+    parts = [f"{pretrain} pretraining"] if pretrain is not None else []
+    parts += [f"{evaluation} evaluation"] if evaluation is not None else []
+    return " / ".join(parts) or None
 
 
 #: What each ``fame_on`` mode means, for the report's header.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.metadata
 import json
 import platform
 import shutil
@@ -29,6 +30,10 @@ METHODS = ("moco", "vthcl", "supervised", "random")
 AUGMENTS = ("none", "fame", "be")
 SYNTHETIC_DATASETS = {"synthetic": "bias", "synthetic_finegrained": "finegrained"}
 REAL_DATASETS = ("ucf101", "hmdb51", "diving48", "k400")
+
+#: Version of the run record's layout (``docs/interfaces.md``); records without the field are
+#: version 1 (``env.threads`` was the process's thread count, not the run's).
+SCHEMA_VERSION = 2
 
 #: PretrainConfig fields that do not change a run's numbers: left out of the record's hash.
 HASH_FREE = ("out_dir", "progress", "num_workers", "extra", "fame_compile")
@@ -141,8 +146,29 @@ def spec_hash(payload: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def environment(device: str) -> dict:
-    """torch version, device and its name, commit, python, threads (``"auto"`` resolved)."""
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def package_version(name: str) -> str | None:
+    """The installed version of distribution ``name``; ``None`` when it is not installed."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def environment(device: str, threads: dict | None = None) -> dict:
+    """Versions (torch, torchvision, av, numpy, python), device and its name, CPU model,
+    commit and ``threads``: the torch thread counts the run used (``{"pretrain", "eval"}``,
+    measured during each stage; ``"auto"`` device resolved)."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
@@ -151,13 +177,17 @@ def environment(device: str) -> dict:
                                 cwd=Path(__file__).resolve().parent).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
+    cpu = cpu_model()
     if device.startswith("cuda") and torch.cuda.is_available():
         device_name = torch.cuda.get_device_name(torch.device(device))
     else:
-        device_name = platform.processor() or platform.machine()
-    return {"torch": torch.__version__, "device": device, "device_name": device_name,
-            "commit": commit, "python": platform.python_version(),
-            "threads": torch.get_num_threads()}
+        device_name = cpu
+    return {"torch": torch.__version__, "torchvision": package_version("torchvision"),
+            "av": package_version("av"), "numpy": package_version("numpy"),
+            "python": platform.python_version(), "device": device, "device_name": device_name,
+            "cpu": cpu, "commit": commit,
+            "threads": dict(threads) if threads is not None else
+            {"pretrain": None, "eval": torch.get_num_threads()}}
 
 
 def _pretrain_config(spec: ExperimentSpec, preset: str, seed: int, out_dir: Path):
@@ -333,26 +363,51 @@ def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
                            "wall_time_s")}
         pretrain_block["run_dir"] = str(result["run_dir"])
         backbone = load_backbone(result["run_dir"])
-    if isinstance(data_cfg, dict):  # a real dataset
-        evaluation = _evaluate_real(backbone, data_cfg, eval_cfg, seed)
-    else:
-        evaluation = _evaluate(backbone, data_cfg, eval_cfg, seed)
+    evaluation, eval_threads, videos = _evaluate_counted(backbone, data_cfg, eval_cfg, seed)
+    videos["pretrain_skipped"] = None if pretrain_block is None else \
+        result.get("skipped_videos")
+    threads = {"pretrain": None if pretrain_block is None else result.get("threads"),
+               "eval": eval_threads}
     record = {
+        "schema_version": SCHEMA_VERSION,
         "name": spec.name, "method": spec.method, "augment": spec.augment_record(
             cfg.fame_on if spec.method == "moco" else None),
-        "dataset": spec.dataset, "preset": preset, "seed": seed,
+        # what the run used: a pretraining set overridden in the spec's overrides (e.g. K400
+        # with a UCF101 row) is the one named here
+        "dataset": cfg.dataset, "eval_dataset": spec.eval_dataset or spec.dataset,
+        "preset": preset, "seed": seed,
         "config": {"pretrain": _jsonable(cfg), "data": _jsonable(data_cfg),
                    "eval": _jsonable(eval_cfg), "spec": _jsonable(spec)},
-        "env": environment(device),
+        "env": environment(device, threads),
         "wall_time_s": round(time.perf_counter() - start, 3),
         "pretrain": pretrain_block,
         "eval": _jsonable(evaluation),
+        "videos": videos,
         "temporal_kernels": temporal_kernel_weights(backbone),
         "spec_hash": key,
     }
     record["checksum"] = record_checksum(record)
     write_atomic(path, json.dumps(record, indent=1))
     return record
+
+
+def _evaluate_counted(backbone, data_cfg, eval_cfg, seed: int) -> tuple[dict, int, dict]:
+    """The evaluation, the torch thread count it ran with (measured inside it) and the videos
+    it scored and skipped per split (``{"eval_scored", "eval_skipped"}``)."""
+    from fame_bench.evaluate.config import cpu_threads
+
+    with cpu_threads(eval_cfg.threads):  # the evaluation sets the same count again inside
+        threads = torch.get_num_threads()
+        if isinstance(data_cfg, dict):  # a real dataset
+            evaluation, counts = _evaluate_real(backbone, data_cfg, eval_cfg, seed)
+            videos = {"eval_scored": counts.scored, "eval_skipped": counts.skipped}
+        else:
+            from fame_bench.evaluate.bias import scored_videos
+
+            evaluation = _evaluate(backbone, data_cfg, eval_cfg, seed)
+            scored = scored_videos(data_cfg, eval_cfg.max_videos)
+            videos = {"eval_scored": scored, "eval_skipped": dict.fromkeys(scored, 0)}
+    return evaluation, threads, videos
 
 
 def _discard_foreign_checkpoint(cfg) -> None:
@@ -383,12 +438,15 @@ def _evaluate(backbone, data_cfg, eval_cfg, seed: int) -> dict:
     return evaluate_synthetic(backbone, data_cfg, eval_cfg, seed)
 
 
-def _evaluate_real(backbone, data: dict, eval_cfg, seed: int) -> dict:
-    """Top-1 on a real dataset's split-1 test list (linear probe, finetune, retrieval)."""
-    from fame_bench.evaluate.datasets import evaluate_named_dataset
+def _evaluate_real(backbone, data: dict, eval_cfg, seed: int):
+    """Top-1 on a real dataset's split-1 test list (linear probe, finetune, retrieval), and the
+    videos scored and skipped (``VideoCounts``)."""
+    from fame_bench.evaluate.datasets import VideoCounts, evaluate_named_dataset
 
-    return evaluate_named_dataset(backbone, data["dataset"], data["root"], eval_cfg, seed,
-                                  size=data["size"])
+    counts = VideoCounts()
+    result = evaluate_named_dataset(backbone, data["dataset"], data["root"], eval_cfg, seed,
+                                    size=data["size"], counts=counts)
+    return result, counts
 
 
 def load_records(runs_dir: str | Path, preset: str, names: list[str],

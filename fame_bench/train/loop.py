@@ -79,12 +79,14 @@ def _real_dataset(cfg: PretrainConfig):
 
 
 def _real_dataset_batches(cfg: PretrainConfig, info: distributed.DistInfo, start_step: int,
-                          dataset):
+                          dataset, skipped: list[int]):
     """Batches from a real video dataset (``fame_bench.data.video``), resumable by step.
 
     Bad videos are dropped by the collate (counted and named in warnings and the log); a batch
     that lost items is refilled by repeating its good ones, so every rank keeps the same batch
     shape (MoCo gathers keys across ranks) and no rank skips a step the others take.
+    ``skipped[0]`` counts this rank's dropped videos here, in the main process (the collate's
+    own count lives in the DataLoader worker that ran it).
     """
     from torch.utils.data import DataLoader, DistributedSampler
 
@@ -108,6 +110,7 @@ def _real_dataset_batches(cfg: PretrainConfig, info: distributed.DistInfo, start
         for i, items in enumerate(loader):
             if i < skip:
                 continue
+            skipped[0] += local_batch - (0 if items is None else len(items["index"]))
             if items is None:
                 if last_good is None:
                     raise ValueError(
@@ -174,6 +177,12 @@ def _read_metrics(path: Path, before_step: int) -> list[dict]:
     return [rows[step] for step in sorted(rows)]
 
 
+def _skipped_so_far(rows: list[dict]) -> int:
+    """The last logged count of dropped videos (0 on synthetic data or when none is logged)."""
+    value = rows[-1].get("skipped_videos") if rows else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def _loss_curve(rows: list[dict], log_every: int, last_step: int) -> list[list]:
     return [[r["step"], r["loss"]] for r in rows
             if r["step"] % log_every == 0 or r["step"] == last_step]
@@ -192,7 +201,9 @@ def _check_resumable(saved: dict, cfg: PretrainConfig) -> None:
 
 def pretrain(cfg: PretrainConfig, data: InMemoryVideos | None = None) -> dict:
     """Train (or resume) the run ``cfg`` describes; returns ``run_dir, steps, loss_curve,
-    step_ms, augment_ms, augment_share, wall_time_s`` (also written to ``run_dir/result.json``).
+    step_ms, augment_ms, augment_share, wall_time_s, threads`` (torch's thread count during the
+    steps) and ``skipped_videos`` (undecodable videos dropped, every rank and resumption; also a
+    column of ``metrics.jsonl`` on real datasets), also written to ``run_dir/result.json``.
 
     ``data``: optional in-memory uint8 videos replacing the configured synthetic split.
     """
@@ -261,8 +272,12 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
         ids = [device.index] if device.type == "cuda" else None
         model = DistributedDataParallel(method, device_ids=ids)
 
-    real_batches = (_real_dataset_batches(cfg, info, start_step, dataset)
+    # videos dropped as undecodable, over every process of this run (real datasets only)
+    skipped_before = _skipped_so_far(rows)
+    skipped_here = [0]
+    real_batches = (_real_dataset_batches(cfg, info, start_step, dataset, skipped_here)
                     if data is None else None)
+    threads_used = torch.get_num_threads()
     step_times, augment_times = [], []
     from tqdm import tqdm
 
@@ -300,6 +315,10 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
             augment_times.append(augment_s)
             row = {"step": step, "loss": loss_value, "lr": lr, "step_ms": 1000 * step_s,
                    "augment_ms": 1000 * augment_s, **stats}
+            if data is None:
+                mean = distributed.mean_over_ranks(torch.tensor(float(skipped_here[0]),
+                                                                device=device))
+                row["skipped_videos"] = skipped_before + round(float(mean) * info.world_size)
             rows.append(row)
             log.write(json.dumps(row) + "\n")
             log.flush()
@@ -318,6 +337,8 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
     bar.close()
 
     result = _result(cfg, run_dir, rows, step_times, augment_times, wall_start)
+    result["threads"] = threads_used
+    result["skipped_videos"] = _skipped_so_far(rows)
     if info.is_main:
         write_atomic(run_dir / RESULT, json.dumps(result, indent=1))
     return result

@@ -241,6 +241,17 @@ def test_evaluate_dataset_on_a_stub_dataset():
     assert again == out
 
 
+def test_evaluate_dataset_counts_scored_and_skipped_videos():
+    from fame_bench.evaluate.datasets import VideoCounts
+
+    train, test = _stub_dataset(12, 0), _stub_dataset(6, 1)  # one None item each
+    counts = VideoCounts()
+    evaluate_dataset(HandcraftedEncoder(motion=False), train, test, cfg(finetune_steps=0), 4, 0,
+                     counts=counts)
+    assert counts.scored == {"train": 12, "test": 6}
+    assert counts.skipped == {"train": 1, "test": 1}
+
+
 def test_evaluate_named_dataset_reads_a_fake_ucf101(tmp_path):
     fake = pytest.importorskip("fame_bench.data.fake_layouts")
     from fame_bench.evaluate.datasets import evaluate_named_dataset

@@ -87,6 +87,50 @@ def test_record_is_written_and_cached(tmp_path, monkeypatch):
     assert calls == [1, 1]
 
 
+def test_record_v2_says_what_the_run_used(tmp_path, monkeypatch):
+    """Schema 2: the thread count measured during evaluation (not the process's), versions,
+    the CPU model and the videos scored per split."""
+    seen = {}
+
+    def fake_eval(backbone, data_cfg, eval_cfg, seed):
+        seen["threads"] = torch.get_num_threads()
+        return {"linear": {"motion_probe_swapped": 0.1}}
+
+    monkeypatch.setattr(experiment, "_evaluate", fake_eval)
+    before = torch.get_num_threads()
+    spec = ExperimentSpec("random", "random", eval_overrides=(("max_videos", 7),))
+    record = experiment.run_experiment(spec, "ci", 0, runs_dir=tmp_path)
+    assert torch.get_num_threads() == before
+    assert record["schema_version"] == experiment.SCHEMA_VERSION == 2
+    env = record["env"]
+    assert env["threads"] == {"pretrain": None, "eval": seen["threads"]} and seen["threads"] == 1
+    assert env["numpy"] and env["cpu"] and env["torchvision"]
+    assert record["videos"]["eval_scored"] == {s: 7 for s in
+                                               ("train", "train_unbiased", "test_biased",
+                                                "test_swapped", "test_background_only")}
+    assert set(record["videos"]["eval_skipped"].values()) == {0}
+    assert record["videos"]["pretrain_skipped"] is None
+    assert experiment.read_record(experiment.plan_experiment(spec, "ci", 0, tmp_path).path) \
+        == record  # the checksum covers the new fields
+
+
+def test_record_names_the_pretraining_set_that_was_used(tmp_path, monkeypatch):
+    """A row on UCF101 whose pretraining set is overridden to K400 says k400 (it said ucf101)."""
+    from fame_bench.evaluate.datasets import VideoCounts
+
+    def fake_real(backbone, data, eval_cfg, seed):
+        assert data["dataset"] == "ucf101"
+        return {"linear": {"top1": 0.5}}, VideoCounts({"train": 3, "test": 2},
+                                                      {"train": 1, "test": 0})
+
+    monkeypatch.setattr(experiment, "_evaluate_real", fake_real)
+    spec = ExperimentSpec("random", "random", dataset="ucf101",
+                          pretrain_overrides=(("data_root", str(tmp_path)), ("dataset", "k400")))
+    record = experiment.run_experiment(spec, "ci", 0, runs_dir=tmp_path / "runs")
+    assert (record["dataset"], record["eval_dataset"]) == ("k400", "ucf101")
+    assert record["videos"]["eval_skipped"] == {"train": 1, "test": 0}
+
+
 TINY_PRETRAIN = (("steps", 2), ("num_videos", 32), ("batch_size", 8), ("queue_size", 64),
                  ("ckpt_every", 2), ("log_every", 1), ("progress", False), ("device", "cpu"))
 TINY_EVAL = (("max_videos", 32), ("finetune_steps", 0), ("linear_epochs", 3))
@@ -107,4 +151,6 @@ def test_tiny_fame_run_end_to_end(tmp_path):
                 "bias_gap", "background_reliance"):
         assert 0.0 <= linear[key] <= 1.0 or key in ("bias_gap", "background_reliance")
     assert record["pretrain"]["augment_ms"] > 0  # FAME ran and was timed
+    assert record["env"]["threads"] == {"pretrain": 1, "eval": 1}  # the ci presets' threads
+    assert record["videos"]["pretrain_skipped"] == 0
     assert set(record["temporal_kernels"]) >= {"res2", "res5"}

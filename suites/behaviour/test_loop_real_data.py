@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import warnings
 
 import pytest
@@ -32,6 +34,13 @@ def test_pretrain_on_fake_ucf101_skips_a_corrupt_video(tmp_path, method):
     assert summary["steps"] == 3
     assert all(math.isfinite(loss) for _, loss in summary["loss_curve"])
     assert any("unreadable" in str(w.message) for w in caught), "the bad video was not reported"
+    # counted in the main process, in the metrics and the result: as many as the collate
+    # dropped (every draw of the bad video)
+    dropped = sum(int(m.group(1)) for w in caught
+                  if (m := re.match(r"dropped (\d+) unreadable", str(w.message))))
+    assert summary["skipped_videos"] == dropped >= 1 and summary["threads"] == 1
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
+    assert rows[-1]["skipped_videos"] == dropped
 
 
 def test_wrong_data_root_is_a_clear_error(tmp_path):

@@ -360,6 +360,31 @@ def test_data_root_maps_rows_to_the_real_datasets():
     assert _with_data_root(fg, None) is fg
 
 
+def test_set_dataset_picks_the_real_pretraining_set_only_with_a_data_root():
+    from fame_bench.reports.reproduce import row_specs
+
+    specs = row_specs(TABLES["table2"], "/data", {"dataset": "k400"})
+    assert {s.dataset for s in specs} == {"k400"}
+    assert "diving48" in {s.eval_dataset for s in specs} <= {"ucf101", "diving48"}
+    with pytest.raises(ValueError, match="dataset"):
+        row_specs(TABLES["table2"], None, {"dataset": "k400"})
+    with pytest.raises(ValueError, match="pretraining set"):
+        row_specs(TABLES["table2"], "/data", {"dataset": "synthetic"})
+
+
+def test_header_prints_the_threads_the_runs_used():
+    old = fake_record("moco", 0, 0.3)  # schema 1: env.threads was the process's count (2)
+    old["config"]["pretrain"]["threads"] = 1
+    old["config"]["eval"]["threads"] = 1
+    assert tables.threads_used(old) == "1 pretraining / 1 evaluation"
+    new = fake_record("random", 0, 0.3, pretrain=False)
+    new["env"]["threads"] = {"pretrain": None, "eval": 3}
+    assert tables.threads_used(new) == "3 evaluation"
+    text = tables.header_block([old, new], "ci", [0], 1.0)
+    assert "torch threads 1 pretraining / 1 evaluation, 3 evaluation" in text
+    assert "threads 2" not in text
+
+
 def test_verdict_falls_back_to_real_dataset_top1():
     records = []
     for name, top1 in (("a", 0.6), ("b", 0.5)):
