@@ -68,9 +68,14 @@ def config_from_args(args: argparse.Namespace) -> PretrainConfig:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
-    from fame_bench.train.loop import pretrain
+    from pathlib import Path
 
-    result = pretrain(config_from_args(args))
+    from fame_bench.train.loop import pretrain
+    from fame_bench.train.runlog import run_log
+
+    cfg = config_from_args(args)
+    with run_log(Path(cfg.out_dir) / "run.log"):
+        result = pretrain(cfg)
     print(json.dumps({k: v for k, v in result.items() if k != "loss_curve"}, indent=1))
     return 0
 

@@ -22,11 +22,23 @@ import numpy as np
 from fame_bench.reports import data, figures, tables
 from fame_bench.reports.definitions import TABLES, TableDef
 from fame_bench.reports.paper import claims_for, departures_for, numbers_for
-from fame_bench.reports.runner import Job, default_jobs, run_jobs
+from fame_bench.reports.runner import (
+    Job,
+    Progress,
+    default_jobs,
+    fmt_duration,
+    run_jobs,
+    unique_jobs,
+)
 from fame_bench.reports.stats import chance_accuracy, group_by_name, num_classes
 from fame_bench.reports.validity import chance_loss, is_plain_moco, learnability_checks
 from fame_bench.reports.verdicts import OUTCOMES, check_all, outcome_counts
-from fame_bench.train.experiment import REAL_DATASETS, ExperimentSpec, plan_experiment
+from fame_bench.train.experiment import (
+    REAL_DATASETS,
+    ExperimentSpec,
+    cached_record,
+    plan_experiment,
+)
 
 PRESETS = ("ci", "cpu", "gpu", "paper")
 DEFAULT_SEEDS = 5
@@ -83,14 +95,42 @@ def table_jobs(tdef: TableDef, preset: str, seeds: list[int], data_root: str | N
 
 def run_rows(tdef: TableDef, preset: str, seeds: list[int], runs_dir: Path,
              data_root: str | None = None, log=print, pretrain_set: dict | None = None,
-             eval_set: dict | None = None, jobs: int = 1) -> list[dict]:
-    """Every row × seed of ``tdef`` (from the cache where present), ``jobs`` runs at a time;
-    ``pretrain_set`` / ``eval_set`` override config fields of every row (they enter the record's
-    hash). Every row's configs are validated before the first one runs."""
+             eval_set: dict | None = None, jobs: int = 1, force: bool = False) -> list[dict]:
+    """Every row × seed of ``tdef`` (from the cache where present; ``force``: recomputed),
+    ``jobs`` runs at a time; ``pretrain_set`` / ``eval_set`` override config fields of every row
+    (they enter the record's hash). Every row's configs are validated before the first one
+    runs."""
     check_rows([tdef], preset, seeds, runs_dir, data_root, pretrain_set, eval_set)
     table = table_jobs(tdef, preset, seeds, data_root, pretrain_set, eval_set)
-    done = run_jobs(table, runs_dir, workers=jobs, log=lambda line: log(f"[{tdef.name}] {line}"))
+    done = run_jobs(table, runs_dir, workers=jobs, log=lambda line: log(f"[{tdef.name}] {line}"),
+                    force=force)
     return [done[job.key] for job in table]
+
+
+def dry_run(names: list[str], preset: str, seeds: list[int], runs_dir: Path,
+            data_root: str | None = None, pretrain_set: dict | None = None,
+            eval_set: dict | None = None, workers: int = 1, force: bool = False,
+            out=print) -> list[tuple[Job, bool]]:
+    """List every row × seed of the tables ``names`` (each run once), cached or not, where its
+    record lies, and the ETA of the runs left from past wall times; runs nothing. Returns
+    ``(job, cached)`` pairs."""
+    jobs = unique_jobs([job for name in names for job in table_jobs(
+        TABLES[name], preset, seeds, data_root, pretrain_set, eval_set)])
+    progress = Progress(jobs, runs_dir, workers)
+    listed = []
+    for job in jobs:
+        plan = plan_experiment(job.spec, preset, job.seed, runs_dir)
+        cached = not force and cached_record(plan) is not None
+        listed.append((job, cached))
+        past = progress.estimate(job)
+        state = "cached" if cached else \
+            f"to run ({'≈ ' + fmt_duration(past) if past is not None else 'never timed'})"
+        out(f"{job.spec.name:<28} seed {job.seed}  {state:<24} {plan.path.parent}")
+    left = [job for job, cached in listed if not cached]
+    out(f"{len(listed)} runs: {len(listed) - len(left)} cached, {len(left)} to run"
+        f"{' (--force: every one)' if force else ''}; ETA {progress.eta(left)} with "
+        f"{workers} worker(s), from the wall times of past runs of the same rows")
+    return listed
 
 
 #: With ``--data-root``: the real datasets standing behind each synthetic one (pretraining set,
@@ -398,13 +438,13 @@ def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[i
 
 def reproduce_table(name: str, preset: str, seeds: list[int], runs_dir: Path, reports_dir: Path,
                     data_root: str | None = None, pretrain_set: dict | None = None,
-                    eval_set: dict | None = None, jobs: int = 1) -> Path:
+                    eval_set: dict | None = None, jobs: int = 1, force: bool = False) -> Path:
     if name not in TABLES:
         raise ValueError(f"unknown table {name!r}; expected one of {sorted(TABLES)} or 'all'")
     tdef = TABLES[name]
     start = time.perf_counter()
     records = run_rows(tdef, preset, seeds, runs_dir, data_root, pretrain_set=pretrain_set,
-                       eval_set=eval_set, jobs=jobs)
+                       eval_set=eval_set, jobs=jobs, force=force)
     extras: dict = {}
     if tdef.mask_gallery:
         iou = measure_mask_iou(preset, seeds)
@@ -501,6 +541,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="override an EvalConfig field in every row (repeatable)")
     parser.add_argument("--jobs", type=int, default=0,
                         help="runs in parallel worker processes (default 0: one per core)")
+    parser.add_argument("--force", action="store_true",
+                        help="recompute every run, ignoring the records on disk")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="list the runs (rows × seeds), cached or not, with an ETA; run "
+                             "nothing")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
@@ -513,15 +558,22 @@ def main(argv: list[str] | None = None) -> int:
     eval_set = parse_assignments(args.eval_set)
     check_rows([TABLES[n] for n in names], args.preset, seeds, Path(args.runs_dir),
                args.data_root, pretrain_set, eval_set)
+    if args.dry_run:
+        dry_run(names, args.preset, seeds, Path(args.runs_dir), args.data_root, pretrain_set,
+                eval_set, workers=jobs, force=args.force)
+        return 0
+    force = args.force
     if len(names) > 1:  # every table's runs in one pool, so no worker idles between tables
         every = [job for name in names for job in table_jobs(
             TABLES[name], args.preset, seeds, args.data_root, pretrain_set, eval_set)]
-        run_jobs(every, Path(args.runs_dir), workers=jobs)
+        run_jobs(every, Path(args.runs_dir), workers=jobs, force=force)
+        force = False  # recomputed once above; the tables read those records
     written = []
     for name in names:
         path = reproduce_table(name, args.preset, seeds, Path(args.runs_dir),
                                Path(args.reports_dir), args.data_root,
-                               pretrain_set=pretrain_set, eval_set=eval_set, jobs=jobs)
+                               pretrain_set=pretrain_set, eval_set=eval_set, jobs=jobs,
+                               force=force)
         print(f"wrote {path} (and {path.stem}.json, {path.stem}.csv)")
         written.append(path)
     if args.table == "all":

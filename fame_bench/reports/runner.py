@@ -22,7 +22,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from pathlib import Path
 
-from fame_bench.train.experiment import ExperimentSpec, record_path, run_experiment
+from fame_bench.train.experiment import (
+    ExperimentSpec,
+    plan_experiment,
+    run_experiment,
+    seed_record_paths,
+)
 
 
 @dataclass(frozen=True)
@@ -55,22 +60,27 @@ def unique_jobs(jobs: list[Job]) -> list[Job]:
 
 
 def _past_wall_time(job: Job, runs_dir: Path) -> float | None:
-    """Wall time of a record of this row and seed already on disk (even a stale one)."""
-    path = record_path(runs_dir, job.preset, job.spec.name, job.seed)
-    try:
-        value = json.loads(path.read_text()).get("wall_time_s")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return float(value) if isinstance(value, (int, float)) else None
+    """Wall time of a record of this row and seed already on disk: this run's own, else the
+    newest one made with other settings (a stale or edited one still tells the time)."""
+    own = plan_experiment(job.spec, job.preset, job.seed, runs_dir).path
+    others = seed_record_paths(runs_dir, job.preset, job.spec.name, job.seed)
+    for path in (own, *others):
+        try:
+            value = json.loads(path.read_text()).get("wall_time_s")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
 
 
-def _run(job: Job, runs_dir: str) -> tuple[dict, float]:
+def _run(job: Job, runs_dir: str, force: bool = False) -> tuple[dict, float]:
     start = time.perf_counter()
-    record = run_experiment(job.spec, job.preset, job.seed, runs_dir=runs_dir)
+    record = run_experiment(job.spec, job.preset, job.seed, runs_dir=runs_dir, force=force)
     return record, time.perf_counter() - start
 
 
-def _fmt_duration(seconds: float) -> str:
+def fmt_duration(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
@@ -105,7 +115,7 @@ class Progress:
             known = [statistics.mean(everything)] * len(remaining)
         else:  # rows never timed count as the mean of the timed ones
             known = known + [statistics.mean(known)] * (len(estimates) - len(known))
-        return _fmt_duration(sum(known) / max(1, min(self.workers, len(remaining))))
+        return fmt_duration(sum(known) / max(1, min(self.workers, len(remaining))))
 
     def finish(self, job: Job, seconds: float, remaining: list[Job]) -> str:
         self.done += 1
@@ -115,8 +125,10 @@ class Progress:
 
 
 def run_jobs(jobs: list[Job], runs_dir: str | Path, workers: int = 1,
-             log: Callable[[str], None] = print) -> dict[tuple[str, str, int], dict]:
-    """Run (or read from the cache) every job; returns ``{job.key: record}``.
+             log: Callable[[str], None] = print,
+             force: bool = False) -> dict[tuple[str, str, int], dict]:
+    """Run (or read from the cache; ``force``: recompute) every job; returns
+    ``{job.key: record}``.
 
     ``workers > 1`` runs jobs in that many spawned processes (fresh interpreters: no torch state
     is shared with the parent). A failing run stops the reproduction with its error once the runs
@@ -128,7 +140,7 @@ def run_jobs(jobs: list[Job], runs_dir: str | Path, workers: int = 1,
     records: dict[tuple[str, str, int], dict] = {}
     if workers <= 1 or len(jobs) <= 1:
         for i, job in enumerate(jobs):
-            record, seconds = _run(job, str(runs_dir))
+            record, seconds = _run(job, str(runs_dir), force)
             records[job.key] = record
             log(progress.finish(job, seconds, jobs[i + 1:]))
         return records
@@ -140,7 +152,7 @@ def run_jobs(jobs: list[Job], runs_dir: str | Path, workers: int = 1,
         while pending or running:
             while pending and len(running) < workers:
                 job = pending.pop(0)
-                running[pool.submit(_run, job, str(runs_dir))] = job
+                running[pool.submit(_run, job, str(runs_dir), force)] = job
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 job = running.pop(future)

@@ -1,9 +1,10 @@
 """The run-record layer: one experiment = pretrain (optional) → evaluate → ``record.json``.
 
-``run_experiment(spec, preset, seed)`` writes ``runs/<preset>/<name>/seed<k>/record.json``
-(schema in ``docs/interfaces.md``) and is a cache: a record on disk whose ``spec_hash`` matches
-(same spec, preset, seed, pretraining and evaluation configs) is returned as-is, so tables share
-runs (the MoCo baseline appears in tables 1, 4 and 5). Reports read these records only.
+``run_experiment(spec, preset, seed)`` writes ``runs/<preset>/<name>/seed<k>-<hash8>/record.json``
+(schema in ``docs/interfaces.md``; ``<hash8>``: the start of its ``spec_hash``) and is a cache: a
+record on disk whose ``spec_hash`` matches (same spec, preset, seed, pretraining and evaluation
+configs) is returned as-is, so tables share runs (the MoCo baseline appears in tables 1, 4 and
+5), and a run with other settings lands in its own directory. Reports read these records only.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import dataclasses
 import hashlib
 import importlib.metadata
 import json
+import logging
 import platform
 import shutil
 import subprocess
@@ -30,6 +32,10 @@ METHODS = ("moco", "vthcl", "supervised", "random")
 AUGMENTS = ("none", "fame", "be")
 SYNTHETIC_DATASETS = {"synthetic": "bias", "synthetic_finegrained": "finegrained"}
 REAL_DATASETS = ("ucf101", "hmdb51", "diving48", "k400")
+
+LOG = logging.getLogger("fame_bench.experiment")
+RUN_CONFIG = "config.json"
+RUN_LOG = "run.log"
 
 #: Version of the run record's layout (``docs/interfaces.md``); records without the field are
 #: version 1 (``env.threads`` was the process's thread count, not the run's).
@@ -252,8 +258,31 @@ def temporal_kernel_weights(backbone: torch.nn.Module,
     return out
 
 
-def record_path(runs_dir: str | Path, preset: str, name: str, seed: int) -> Path:
+#: Characters of the spec hash in a run directory's name (``seed<k>-<hash8>``).
+RUN_DIR_HASH_CHARS = 8
+
+
+def record_path(runs_dir: str | Path, preset: str, name: str, seed: int, key: str) -> Path:
+    """``runs/<preset>/<name>/seed<k>-<hash8>/record.json``: a run made with other settings
+    (another ``--set``, a re-tuned preset) gets its own directory and never overwrites this one;
+    tables that share a row share its directory (same spec, same hash)."""
+    return (Path(runs_dir) / preset / name / f"seed{seed}-{key[:RUN_DIR_HASH_CHARS]}"
+            / "record.json")
+
+
+def legacy_record_path(runs_dir: str | Path, preset: str, name: str, seed: int) -> Path:
+    """Where records were written before run directories carried the hash (``seed<k>/``):
+    still read when their ``spec_hash`` matches, never written."""
     return Path(runs_dir) / preset / name / f"seed{seed}" / "record.json"
+
+
+def seed_record_paths(runs_dir: str | Path, preset: str, name: str, seed: int) -> list[Path]:
+    """Every record file of row ``name`` and ``seed`` on disk, whatever its settings, newest
+    first."""
+    row = Path(runs_dir) / preset / name
+    paths = [p for p in (*row.glob(f"seed{seed}-*/record.json"),
+                         legacy_record_path(runs_dir, preset, name, seed)) if p.is_file()]
+    return sorted(paths, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
 @dataclass(frozen=True)
@@ -265,6 +294,7 @@ class ExperimentPlan:
     data: Any  # SyntheticConfig, or a dict naming a real dataset
     eval: Any  # EvalConfig
     key: str  # the record's spec_hash
+    legacy_path: Path  # where a record of this row and seed lay before run dirs had the hash
 
 
 def plan_experiment(spec: ExperimentSpec, preset: str, seed: int,
@@ -273,8 +303,8 @@ def plan_experiment(spec: ExperimentSpec, preset: str, seed: int,
     any directory is created or any row has run)."""
     from fame_bench.evaluate.config import EvalConfig
 
-    path = record_path(runs_dir, preset, spec.name, seed)
-    cfg = _pretrain_config(spec, preset, seed, path.parent / "pretrain")
+    # out_dir is left out of the hash, and the run directory is named after the hash
+    cfg = _pretrain_config(spec, preset, seed, Path(runs_dir))
     data_cfg = _data_config(spec, cfg)
     eval_cfg = EvalConfig.preset(preset, **dict(spec.eval_overrides))
     config_for_hash = {k: v for k, v in _jsonable(cfg).items()
@@ -283,7 +313,20 @@ def plan_experiment(spec: ExperimentSpec, preset: str, seed: int,
     key = spec_hash({"spec": _without_later_defaults(_jsonable(spec)), "preset": preset,
                      "seed": seed, "pretrain": _without_later_defaults(config_for_hash),
                      "data": data_for_hash, "eval": eval_cfg})
-    return ExperimentPlan(path, cfg, data_cfg, eval_cfg, key)
+    path = record_path(runs_dir, preset, spec.name, seed, key)
+    cfg = dataclasses.replace(cfg, out_dir=str(path.parent / "pretrain"))
+    return ExperimentPlan(path, cfg, data_cfg, eval_cfg, key,
+                          legacy_record_path(runs_dir, preset, spec.name, seed))
+
+
+def cached_record(plan: ExperimentPlan) -> dict | None:
+    """The finished record of ``plan`` on disk (its own directory, else a matching record in
+    the directory layout before hashes, ``seed<k>/``), or ``None``."""
+    for path in (plan.path, plan.legacy_path):
+        record = read_record(path)
+        if record is not None and record.get("spec_hash") == plan.key:
+            return record
+    return None
 
 
 def _without_later_defaults(fields: dict) -> dict:
@@ -313,39 +356,58 @@ def read_record(path: str | Path) -> dict | None:
 
 
 def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
-                   runs_dir: str | Path = "runs") -> dict:
+                   runs_dir: str | Path = "runs", force: bool = False) -> dict:
     """Pretrain (unless ``spec.method == "random"``), evaluate, write and return the record.
 
     A record on disk with the same ``spec_hash`` and a valid checksum is returned without
-    re-running; a stale one is redone from scratch; an unreadable or edited one is redone (from
-    the run's checkpoint when it is intact and of this configuration). A run killed before its
-    record was written resumes from its checkpoint. The run directory is held exclusively while
-    it runs: a second process gets a ``RunLockedError`` naming the holder.
+    re-running (``force``: recomputed from scratch, checkpoint included); an unreadable or edited
+    one is redone (from the run's checkpoint when it is intact and of this configuration). A run
+    killed before its record was written resumes from its checkpoint. The run directory is held
+    exclusively while it runs: a second process gets a ``RunLockedError`` naming the holder.
+    The directory also gets ``config.json`` (the run's configs) and ``run.log`` (what it logged).
     """
     from fame_bench.train.runlock import run_lock
 
     plan = plan_experiment(spec, preset, seed, runs_dir)
-    cached = read_record(plan.path)
-    if cached is not None and cached.get("spec_hash") == plan.key:
-        return cached  # an atomic, complete record: no lock needed to read it
+    if not force:
+        cached = cached_record(plan)
+        if cached is not None:
+            return cached  # an atomic, complete record: no lock needed to read it
     with run_lock(plan.path.parent):
-        return _run_locked(spec, preset, seed, plan)
+        return _run_locked(spec, preset, seed, plan, force)
 
 
-def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan) -> dict:
+def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan,
+                force: bool = False) -> dict:
+    from fame_bench.train.runlog import run_log
+
+    run_dir = plan.path.parent
+    cached = None if force else cached_record(plan)
+    if cached is not None:
+        return cached  # finished by another process since we looked
+    stale = read_record(plan.path)
+    if force or stale is not None:
+        # Asked to recompute, or a record of other settings (a hash-prefix collision): its
+        # checkpoint must not be resumed.
+        plan.path.unlink(missing_ok=True)
+        shutil.rmtree(run_dir / "pretrain", ignore_errors=True)
+    elif plan.path.exists():
+        warnings.warn(f"{plan.path} is unreadable or fails its checksum; recomputing the row",
+                      RuntimeWarning, stacklevel=3)
+    with run_log(run_dir / RUN_LOG):
+        LOG.info("run %s seed %d, preset %s, spec_hash %s%s", spec.name, seed, preset, plan.key,
+                 " (--force: recomputed)" if force else "")
+        return _run_logged(spec, preset, seed, plan)
+
+
+def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan) -> dict:
     from fame_bench.train.runlock import write_atomic
 
     path, cfg, data_cfg, eval_cfg, key = plan.path, plan.pretrain, plan.data, plan.eval, plan.key
-    run_dir = path.parent
-    cached = read_record(path)
-    if cached is not None and cached.get("spec_hash") == key:
-        return cached  # finished by another process since we looked
-    if cached is not None:
-        # A stale record (spec or configs changed): its checkpoint must not be resumed.
-        shutil.rmtree(run_dir / "pretrain", ignore_errors=True)
-    elif path.exists():
-        warnings.warn(f"{path} is unreadable or fails its checksum; recomputing the row",
-                      RuntimeWarning, stacklevel=3)
+    write_atomic(path.parent / RUN_CONFIG, json.dumps(
+        {"name": spec.name, "preset": preset, "seed": seed, "spec_hash": key,
+         "spec": _jsonable(spec), "pretrain": _jsonable(cfg), "data": _jsonable(data_cfg),
+         "eval": _jsonable(eval_cfg)}, indent=1) + "\n")
 
     device = str(getattr(cfg, "device", "cpu") or "cpu")
     start = time.perf_counter()
@@ -363,7 +425,12 @@ def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
                            "wall_time_s")}
         pretrain_block["run_dir"] = str(result["run_dir"])
         backbone = load_backbone(result["run_dir"])
+        LOG.info("pretrained %s steps in %.1f s (%s torch threads, %s undecodable videos "
+                 "skipped)", result.get("steps"), result.get("wall_time_s") or 0.0,
+                 result.get("threads"), result.get("skipped_videos"))
     evaluation, eval_threads, videos = _evaluate_counted(backbone, data_cfg, eval_cfg, seed)
+    LOG.info("evaluated (%d torch threads): videos scored %s, skipped %s", eval_threads,
+             videos["eval_scored"], videos["eval_skipped"])
     videos["pretrain_skipped"] = None if pretrain_block is None else \
         result.get("skipped_videos")
     threads = {"pretrain": None if pretrain_block is None else result.get("threads"),
@@ -388,6 +455,7 @@ def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
     }
     record["checksum"] = record_checksum(record)
     write_atomic(path, json.dumps(record, indent=1))
+    LOG.info("wrote %s (%.1f s)", path, record["wall_time_s"])
     return record
 
 
@@ -451,12 +519,13 @@ def _evaluate_real(backbone, data: dict, eval_cfg, seed: int):
 
 def load_records(runs_dir: str | Path, preset: str, names: list[str],
                  seeds: list[int]) -> list[dict]:
-    """The records on disk for ``names × seeds`` (missing, unreadable and edited ones are
-    skipped: see :func:`read_record`)."""
+    """The records on disk for ``names × seeds``, whatever their settings, newest first within a
+    row and seed (missing, unreadable and edited ones are skipped: see :func:`read_record`)."""
     out = []
     for name in names:
         for seed in seeds:
-            record = read_record(record_path(runs_dir, preset, name, seed))
-            if record is not None:
-                out.append(record)
+            for path in seed_record_paths(runs_dir, preset, name, seed):
+                record = read_record(path)
+                if record is not None:
+                    out.append(record)
     return out

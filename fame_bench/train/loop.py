@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import statistics
 import sys
@@ -29,6 +30,7 @@ from fame_bench.train.checkpoint import build_method_from_config, load_checkpoin
 from fame_bench.train.config import PretrainConfig
 from fame_bench.train.runlock import run_lock, write_atomic
 
+LOG = logging.getLogger("fame_bench.train")
 METRICS = "metrics.jsonl"
 RESULT = "result.json"
 # Config fields that may differ between a run and its resumption (none changes the weights).
@@ -278,6 +280,10 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
     real_batches = (_real_dataset_batches(cfg, info, start_step, dataset, skipped_here)
                     if data is None else None)
     threads_used = torch.get_num_threads()
+    LOG.info("pretraining %s/%s in %s: steps %d..%d of %d, batch %d, device %s, %d torch "
+             "thread(s)%s", cfg.method, cfg.augment, run_dir, start_step, cfg.steps - 1,
+             cfg.steps, cfg.batch_size, device, threads_used,
+             " (resumed from its checkpoint)" if start_step else "")
     step_times, augment_times = [], []
     from tqdm import tqdm
 

@@ -71,7 +71,8 @@ def test_record_is_written_and_cached(tmp_path, monkeypatch):
     monkeypatch.setattr(experiment, "_evaluate", fake_eval)
     spec = ExperimentSpec("random", "random")
     record = experiment.run_experiment(spec, "ci", 1, runs_dir=tmp_path)
-    path = tmp_path / "ci" / "random" / "seed1" / "record.json"
+    path = experiment.plan_experiment(spec, "ci", 1, tmp_path).path
+    assert path.parent.name == f"seed1-{record['spec_hash'][:8]}"
     on_disk = json.loads(path.read_text())
     assert on_disk == record
     for key in ("name", "method", "augment", "dataset", "preset", "seed", "config", "env",
@@ -80,11 +81,46 @@ def test_record_is_written_and_cached(tmp_path, monkeypatch):
     assert record["env"]["torch"] == torch.__version__ and record["pretrain"] is None
     again = experiment.run_experiment(spec, "ci", 1, runs_dir=tmp_path)
     assert again == record and calls == [1]
-    # A changed record hash (e.g. a config change) re-runs.
+    # A record of other settings in this directory (a hash-prefix collision) re-runs.
     on_disk["spec_hash"] = "stale"
+    on_disk["checksum"] = experiment.record_checksum(on_disk)
     path.write_text(json.dumps(on_disk))
     experiment.run_experiment(spec, "ci", 1, runs_dir=tmp_path)
     assert calls == [1, 1]
+
+
+def test_runs_with_other_settings_keep_their_own_directories(tmp_path, monkeypatch):
+    """A second --set run lands beside the first instead of overwriting it; --force recomputes;
+    a record in the layout before hashes (seed<k>/) is still read when it matches."""
+    calls = []
+
+    def fake_eval(backbone, data_cfg, eval_cfg, seed):
+        calls.append(eval_cfg.linear_epochs)
+        return {"linear": {"motion_probe_swapped": 0.01 * eval_cfg.linear_epochs}}
+
+    monkeypatch.setattr(experiment, "_evaluate", fake_eval)
+    plain = ExperimentSpec("random", "random")
+    other = ExperimentSpec("random", "random", eval_overrides=(("linear_epochs", 7),))
+    first = experiment.run_experiment(plain, "ci", 0, runs_dir=tmp_path)
+    second = experiment.run_experiment(other, "ci", 0, runs_dir=tmp_path)
+    assert first["spec_hash"] != second["spec_hash"]
+    dirs = sorted(p.parent.name for p in (tmp_path / "ci" / "random").glob("*/record.json"))
+    assert len(dirs) == 2 and all(d.startswith("seed0-") for d in dirs)
+    assert experiment.run_experiment(plain, "ci", 0, runs_dir=tmp_path) == first  # kept
+    assert calls == [60, 7]
+    forced = experiment.run_experiment(plain, "ci", 0, runs_dir=tmp_path, force=True)
+    assert calls == [60, 7, 60] and forced["eval"] == first["eval"]
+    run_dir = experiment.plan_experiment(plain, "ci", 0, tmp_path).path.parent
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["spec_hash"] == first["spec_hash"] and config["eval"]["linear_epochs"] == 60
+    log = (run_dir / "run.log").read_text()
+    assert "run random seed 0" in log and "--force" in log and "videos scored" in log
+    # the layout before hashes
+    legacy = experiment.plan_experiment(other, "ci", 0, tmp_path / "old").legacy_path
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text(json.dumps(second))
+    assert experiment.run_experiment(other, "ci", 0, runs_dir=tmp_path / "old") == second
+    assert calls == [60, 7, 60]
 
 
 def test_record_v2_says_what_the_run_used(tmp_path, monkeypatch):

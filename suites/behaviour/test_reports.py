@@ -360,6 +360,32 @@ def test_data_root_maps_rows_to_the_real_datasets():
     assert _with_data_root(fg, None) is fg
 
 
+def test_dry_run_lists_rows_and_seeds_cached_or_not_and_runs_nothing(tmp_path, monkeypatch,
+                                                                      capsys):
+    from fame_bench.reports.definitions import RANDOM
+    from fame_bench.train import experiment
+
+    monkeypatch.setattr(experiment, "_evaluate",
+                        lambda *a: {"linear": {"motion_probe_swapped": 0.1}})
+    experiment.run_experiment(RANDOM, "ci", 0, runs_dir=tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    assert main(["table5", "--preset", "ci", "--seeds", "2", "--runs-dir", str(tmp_path),
+                 "--dry-run", "--jobs", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = len(TABLES["table5"].rows)
+    assert len(lines) == 2 * rows + 1
+    random0 = next(line for line in lines if line.startswith("random ") and "seed 0" in line)
+    random1 = next(line for line in lines if line.startswith("random ") and "seed 1" in line)
+    assert "cached" in random0 and "seed0-" in random0
+    assert "to run (never timed)" in random1
+    assert lines[-1].startswith(f"{2 * rows} runs: 1 cached, {2 * rows - 1} to run; ETA ")
+    assert "2 worker(s)" in lines[-1]
+    assert sorted(tmp_path.rglob("*")) == before  # nothing ran, nothing was created
+    main(["table5", "--preset", "ci", "--seeds", "1", "--runs-dir", str(tmp_path),
+          "--dry-run", "--force"])
+    assert "0 cached" in capsys.readouterr().out.splitlines()[-1]
+
+
 def test_set_dataset_picks_the_real_pretraining_set_only_with_a_data_root():
     from fame_bench.reports.reproduce import row_specs
 

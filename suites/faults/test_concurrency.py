@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fame_bench.train import experiment
-from fame_bench.train.experiment import ExperimentSpec, record_path, run_experiment
+from fame_bench.train.experiment import ExperimentSpec, plan_experiment, run_experiment
 from fame_bench.train.runlock import RunLockedError, write_atomic
 from suites.faults.tiny import PRETRAIN_ARGS, TINY_SPEC, weight_evaluation
 
@@ -68,7 +68,7 @@ def test_case05_second_pretraining_on_one_run_dir_is_refused(tmp_path):
 
 def test_case05_second_process_on_one_runs_dir_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(experiment, "_evaluate", weight_evaluation)
-    run_dir = record_path(tmp_path, "ci", TINY_SPEC.name, 0).parent
+    run_dir = plan_experiment(TINY_SPEC, "ci", 0, tmp_path).path.parent
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(run_dir)], cwd=ROOT, env=ENV,
                               stdout=subprocess.PIPE, text=True)
     try:
@@ -110,9 +110,10 @@ def test_case05_concurrent_record_writes_never_collide(tmp_path):
 
 def test_case05_stale_temporaries_of_a_killed_run_are_removed(tmp_path, monkeypatch):
     monkeypatch.setattr(experiment, "_evaluate", lambda *a: {"linear": {"test_biased": 0.5}})
-    run_dir = record_path(tmp_path, "ci", "random", 0).parent
+    run_dir = plan_experiment(ExperimentSpec("random", "random"), "ci", 0, tmp_path).path.parent
     run_dir.mkdir(parents=True)
     (run_dir / "record.json.tmp").write_text('{"half')  # the old fixed name, left by a kill
     (run_dir / "record.json.k2j3.tmp").write_text("{")
     run_experiment(ExperimentSpec("random", "random"), "ci", 0, runs_dir=tmp_path)
-    assert sorted(p.name for p in run_dir.iterdir()) == [".lock", "record.json"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [".lock", "config.json", "record.json",
+                                                         "run.log"]

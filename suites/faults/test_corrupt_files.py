@@ -13,7 +13,12 @@ from fame_bench.cli import main
 from fame_bench.data import video
 from fame_bench.train import experiment
 from fame_bench.train.checkpoint import CheckpointError, load_checkpoint
-from fame_bench.train.experiment import ExperimentSpec, load_records, record_path, run_experiment
+from fame_bench.train.experiment import (
+    ExperimentSpec,
+    load_records,
+    plan_experiment,
+    run_experiment,
+)
 from suites.faults.tiny import (
     PRETRAIN_ARGS,
     TINY_SPEC,
@@ -91,7 +96,7 @@ def test_case03_reproduce_discards_an_unreadable_checkpoint_and_recomputes(tmp_p
 
     runs = tmp_path / "damaged"
     run_experiment(TINY_SPEC, "ci", 0, runs_dir=runs)
-    record = record_path(runs, "ci", TINY_SPEC.name, 0)
+    record = plan_experiment(TINY_SPEC, "ci", 0, runs).path
     record.unlink()  # as if killed after the checkpoint, before the record
     ckpt = checkpoint_of(record.parent / "pretrain")
     ckpt.write_bytes(ckpt.read_bytes()[:1000])
@@ -137,7 +142,7 @@ def test_case04_damaged_record_is_recomputed(tmp_path, monkeypatch, damage):
     monkeypatch.setattr(experiment, "_evaluate", fake_eval)
     spec = ExperimentSpec("random", "random")
     first = run_experiment(spec, "ci", 0, runs_dir=tmp_path)
-    path = record_path(tmp_path, "ci", "random", 0)
+    path = plan_experiment(ExperimentSpec("random", "random"), "ci", 0, tmp_path).path
     if RECORD_DAMAGE[damage] is None:
         path.write_bytes(b"\xff\xfe" + path.read_bytes())
     else:
