@@ -1,24 +1,33 @@
 """``fame-bench``: pretrain | linear | finetune | retrieval | reproduce.
 
 ``fame-bench pretrain --preset ci --method moco --augment fame --fame-beta 0.5 --seed 0
---out runs/x``: any ``PretrainConfig`` field is an option (``--field-name value``; tuples as
-comma lists, booleans as true/false). ``linear``/``finetune``/``retrieval`` evaluate a run's
-backbone (or a random-init one with ``--random``) on the synthetic benchmark and print JSON.
-``reproduce <table>`` hands over to ``fame_bench.reports.reproduce``.
+--out runs/x``: every ``PretrainConfig`` field is an option (``--field-name value``; tuples as
+comma lists, booleans as true/false); ``--help`` gives each one's meaning, choices and default.
+``linear``/``finetune``/``retrieval`` evaluate a run's backbone (or a random-init one with
+``--random``) on the synthetic benchmark and print JSON; every ``EvalConfig`` field is an option.
+``reproduce <table>`` hands over to ``fame_bench.reports.reproduce`` (``reproduce --help``).
+Every subcommand's default preset is ``cpu``.
 
 A user error (a bad value, a missing or corrupt file, a run directory held by another process)
 prints one line, ``fame-bench: error: ...``, on stderr and exits with status 2; set
-``FAME_BENCH_TRACEBACK=1`` to see the traceback instead.
+``FAME_BENCH_TRACEBACK=1`` to see the traceback instead. Progress: a bar on a terminal, else a
+line every 10 % of a long stage on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import logging
 import os
 import sys
+from collections.abc import Iterator
 
+from fame_bench import __version__
+from fame_bench.cli_help import DEFAULT_PRESET, PRESETS, add_config_options, preset_help
+from fame_bench.evaluate.config import EvalConfig
 from fame_bench.train.config import PretrainConfig
 from fame_bench.train.runlock import RunLockedError
 
@@ -27,44 +36,21 @@ from fame_bench.train.runlock import RunLockedError
 USER_ERRORS = (ValueError, OSError, RunLockedError)
 
 _ALIASES = {"out_dir": ["--out"]}
-
-
-def _parse_bool(text: str) -> bool:
-    low = text.lower()
-    if low in ("1", "true", "yes", "on"):
-        return True
-    if low in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
-
-
-def _field_type(default):
-    if isinstance(default, bool):
-        return _parse_bool
-    if isinstance(default, tuple):
-        kind = type(default[0]) if default else str
-        return lambda text: tuple(kind(v) for v in text.split(",") if v)
-    if isinstance(default, dict):
-        return json.loads
-    return type(default)
-
-
-def _add_pretrain_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", default="ci", choices=["ci", "cpu", "gpu", "paper"])
-    defaults = PretrainConfig()
-    for f in dataclasses.fields(PretrainConfig):
-        if f.name == "preset_name":
-            continue
-        flags = [f"--{f.name.replace('_', '-')}", *_ALIASES.get(f.name, [])]
-        parser.add_argument(*flags, dest=f.name, default=None,
-                            type=_field_type(getattr(defaults, f.name)),
-                            help=f"PretrainConfig.{f.name} (preset value if omitted)")
+SYNTHETIC_SETS = ("synthetic", "synthetic_finegrained")
 
 
 def config_from_args(args: argparse.Namespace) -> PretrainConfig:
     names = {f.name for f in dataclasses.fields(PretrainConfig)} - {"preset_name"}
     overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
     return PretrainConfig.preset(args.preset, **overrides)
+
+
+def eval_config_from_args(args: argparse.Namespace) -> EvalConfig:
+    names = {f.name for f in dataclasses.fields(EvalConfig)}
+    overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    if args.command != "finetune" and "finetune_steps" not in overrides:
+        overrides["finetune_steps"] = 0  # linear / retrieval: no finetune
+    return EvalConfig.preset(args.preset, **overrides)
 
 
 def _pretrain(args: argparse.Namespace) -> int:
@@ -85,10 +71,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from fame_bench.data.synthetic import SyntheticConfig
     from fame_bench.evaluate.bias import evaluate_synthetic
-    from fame_bench.evaluate.config import EvalConfig
     from fame_bench.models.backbones import build_backbone
     from fame_bench.train.checkpoint import load_backbone
 
+    eval_cfg = eval_config_from_args(args)  # bad values fail before any backbone is built
     if args.random:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(args.seed)
@@ -99,9 +85,6 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ValueError("give --run RUN_DIR (a pretraining run) or --random")
     variant = "finegrained" if args.dataset == "synthetic_finegrained" else "bias"
     data_cfg = SyntheticConfig.preset(args.preset, variant=variant)
-    eval_cfg = EvalConfig.preset(args.preset)
-    if args.command != "finetune" and hasattr(eval_cfg, "finetune_steps"):
-        eval_cfg = dataclasses.replace(eval_cfg, finetune_steps=0)
     result = evaluate_synthetic(backbone, data_cfg, eval_cfg, args.seed)
     print(json.dumps(result.get(args.command, result), indent=1))
     return 0
@@ -113,23 +96,73 @@ def _reproduce(argv: list[str]) -> int:
     return int(reproduce_main(argv) or 0)
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """The module docstring as written, options wide enough to read."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32, width=100)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from fame_bench.models.backbones import NAMES
+
     parser = argparse.ArgumentParser(prog="fame-bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    _add_pretrain_options(sub.add_parser("pretrain", help="pretrain one method"))
+                                     formatter_class=_Formatter)
+    parser.add_argument("--version", action="version", version=f"fame-bench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    pre = sub.add_parser("pretrain", formatter_class=_Formatter,
+                         usage="fame-bench pretrain [--preset PRESET] [--FIELD VALUE ...]",
+                         help="pretrain one method (every PretrainConfig field is an option)",
+                         description="Pretrain one method; an option left out takes the "
+                                     "preset's value (listed per preset where they differ).")
+    pre.add_argument("--preset", default=DEFAULT_PRESET, choices=PRESETS, help=preset_help())
+    add_config_options(pre, PretrainConfig, PRESETS, skip=("preset_name",), aliases=_ALIASES,
+                       untitled="method and augmentation")
     for name in ("linear", "finetune", "retrieval"):
-        p = sub.add_parser(name, help=f"{name} evaluation on the synthetic benchmark")
-        p.add_argument("--run", default=None, help="run directory holding checkpoint.pt")
+        p = sub.add_parser(name, formatter_class=_Formatter,
+                           usage=f"fame-bench {name} (--run RUN_DIR | --random) "
+                                 "[--preset PRESET] [--FIELD VALUE ...]",
+                           help=f"{name} evaluation on the synthetic benchmark",
+                           description=f"{name.capitalize()} evaluation of a pretrained run's "
+                                       "backbone (or a random-init one) on the synthetic "
+                                       "benchmark; prints JSON. Every EvalConfig field is an "
+                                       "option; one left out takes the preset's value.")
+        p.add_argument("--run", default=None, metavar="RUN_DIR",
+                       help="run directory holding checkpoint.pt")
         p.add_argument("--random", action="store_true", help="evaluate a random-init backbone")
-        p.add_argument("--backbone", default="tiny_r2plus1d")
-        p.add_argument("--preset", default="ci", choices=["ci", "cpu", "gpu", "paper"])
-        p.add_argument("--dataset", default="synthetic",
-                       choices=["synthetic", "synthetic_finegrained"])
-        p.add_argument("--seed", type=int, default=0)
-    sub.add_parser("reproduce", help="regenerate a paper table (see fame_bench.reports)",
-                   add_help=False)
+        p.add_argument("--backbone", default="tiny_r2plus1d", choices=NAMES,
+                       help="backbone of --random (default: tiny_r2plus1d)")
+        p.add_argument("--preset", default=DEFAULT_PRESET, choices=PRESETS, help=preset_help())
+        p.add_argument("--dataset", default="synthetic", choices=SYNTHETIC_SETS,
+                       help="synthetic benchmark variant: background-biased, or fine-grained "
+                            "motion without backgrounds (default: synthetic)")
+        p.add_argument("--seed", type=int, default=0,
+                       help="renders the splits and seeds the probes (default: 0)")
+        add_config_options(p, EvalConfig, PRESETS, prefix="evaluation: ",
+                           untitled="general")
+    sub.add_parser("reproduce", add_help=False,
+                   help="regenerate a paper table: `fame-bench reproduce --help`")
     return parser
+
+
+@contextlib.contextmanager
+def _log_to_stderr() -> Iterator[None]:
+    """``fame_bench``'s log lines on stderr during the block (progress lines only off a
+    terminal, where no bar shows them)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    if sys.stderr.isatty():
+        handler.addFilter(lambda record: record.name != "fame_bench.progress")
+    logger = logging.getLogger("fame_bench")
+    level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,9 +180,10 @@ def _main(argv: list[str] | None) -> int:
     if argv and argv[0] == "reproduce":
         return _reproduce(argv[1:])
     args = build_parser().parse_args(argv)
-    if args.command == "pretrain":
-        return _pretrain(args)
-    return _evaluate(args)
+    with _log_to_stderr():
+        if args.command == "pretrain":
+            return _pretrain(args)
+        return _evaluate(args)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from fame_bench.progress import StageProgress
+
 
 def on_device(backbone: nn.Module, device: torch.device) -> nn.Module:
     """The backbone on ``device``; a copy when it lives elsewhere, so the caller's is untouched."""
@@ -120,11 +122,15 @@ def extract_features(backbone: nn.Module, videos: torch.Tensor, clip_len: int, s
     indices = clip_indices(videos.shape[2], clip_len, stride, num_clips)
     was_training = backbone.training
     backbone.eval()
+    starts = range(0, videos.shape[0], batch_size)
     try:
         chunks = []
-        for lo in range(0, videos.shape[0], batch_size):
-            clips = multi_clips(videos[lo:lo + batch_size], indices)
-            chunks.append(embed_clips(backbone, clips, device))
+        with StageProgress(len(starts), f"features of {videos.shape[0]} videos",
+                           unit="batches") as progress:
+            for lo in starts:
+                clips = multi_clips(videos[lo:lo + batch_size], indices)
+                chunks.append(embed_clips(backbone, clips, device))
+                progress.update()
     finally:
         backbone.train(was_training)
     if not chunks:
@@ -134,14 +140,17 @@ def extract_features(backbone: nn.Module, videos: torch.Tensor, clip_len: int, s
 
 
 def extract_dataset_features(backbone: nn.Module, items: Iterable[dict], batch_size: int,
-                             device: str | torch.device = "cpu"
+                             device: str | torch.device = "cpu", total: int | None = None
                              ) -> tuple[torch.Tensor, torch.Tensor]:
     """Features ``(N, K, D)`` and labels ``(N,)`` of a dataset whose items are already clipped.
 
     Each item is ``{"clips": (K, C, T, H, W), "label": int}`` (the eval mode of
     ``fame_bench.data.video.build_dataset``); every item must carry the same ``K``. ``None``
     items (videos the dataset could not decode, counted and logged there) are skipped.
+    ``total``: the number of items, for the progress lines (default: ``len(items)`` if known).
     """
+    if total is None:
+        total = len(items) if hasattr(items, "__len__") else 0
     device = torch.device(device)
     was_training = backbone.training
     backbone.eval()
@@ -156,8 +165,10 @@ def extract_dataset_features(backbone: nn.Module, items: Iterable[dict], batch_s
         pending.clear()
         pending_labels.clear()
 
+    progress = StageProgress(total, "features", unit="videos", enabled=total > 0)
     try:
         for item in items:
+            progress.update()
             if item is None:
                 continue
             clips = item["clips"]
@@ -171,6 +182,7 @@ def extract_dataset_features(backbone: nn.Module, items: Iterable[dict], batch_s
         if pending:
             flush()
     finally:
+        progress.close()
         backbone.train(was_training)
     if not feats:
         raise ValueError("dataset is empty: cannot extract features from 0 items")

@@ -31,6 +31,7 @@ from fame_bench.evaluate.features import (
     to_unit_float,
 )
 from fame_bench.evaluate.linear import as_labels, lr_at, top1
+from fame_bench.progress import StageProgress
 
 # (generator) -> (clips (B, C, T, H, W) uint8 or [0, 1] float, labels (B,) int64)
 BatchSampler = Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]
@@ -119,6 +120,7 @@ def train_classifier(backbone: nn.Module, num_classes: int, sample_batch: BatchS
     total = cfg.finetune_steps
     milestones = tuple(m * total for m in cfg.finetune_milestones)
     clips, labels = first_clips, first_labels
+    progress = StageProgress(total, "finetune")
     for step in range(total):
         if step > 0:
             clips, labels = sample_batch(generator)
@@ -136,6 +138,8 @@ def train_classifier(backbone: nn.Module, num_classes: int, sample_batch: BatchS
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        progress.update()
+    progress.close()
     model.eval()
     head.eval()
     return model, head

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from fame_bench.evaluate.config import EvalConfig
+from fame_bench.progress import StageProgress
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ def train_linear(train_feats: torch.Tensor, train_labels: torch.Tensor, cfg: Eva
     total = cfg.linear_epochs * per_epoch
     milestones = tuple(m * per_epoch for m in cfg.linear_milestones)
     step = 0
+    progress = StageProgress(cfg.linear_epochs, "linear probe", unit="epochs")
     for _ in range(cfg.linear_epochs):
         order = torch.randperm(x.shape[0], generator=generator)
         for lo in range(0, x.shape[0], batch):
@@ -107,6 +109,8 @@ def train_linear(train_feats: torch.Tensor, train_labels: torch.Tensor, cfg: Eva
             loss.backward()
             opt.step()
             step += 1
+        progress.update()
+    progress.close()
     if not (torch.isfinite(weight).all() and torch.isfinite(bias).all()):
         raise FloatingPointError("linear probe diverged (non-finite weights): lower linear_lr "
                                  "or enable linear_standardize")

@@ -1,4 +1,5 @@
-"""``fame-bench reproduce <table> [--preset cpu] [--seeds 3]``: runs what a table needs, writes it.
+"""``fame-bench reproduce <table> [--preset cpu] [--seeds 3|0,2,5]``: runs what a table needs,
+writes it.
 
 Each table's rows are run (or taken from the run cache) for every seed, then
 ``reports/<table>.md``, its data (``<table>.json``, ``<table>.csv``) and its figures are written
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fame_bench.cli_help import DEFAULT_PRESET, PRESETS, preset_help
 from fame_bench.reports import data, figures, tables
 from fame_bench.reports.definitions import TABLES, TableDef
 from fame_bench.reports.paper import claims_for, departures_for, numbers_for
@@ -40,7 +42,6 @@ from fame_bench.train.experiment import (
     plan_experiment,
 )
 
-PRESETS = ("ci", "cpu", "gpu", "paper")
 DEFAULT_SEEDS = 5
 MASK_VARIANTS = (("Gauss", "gauss", "code"), ("Seed", "seed", "code"), ("Grid", "grid", "code"),
                  ("FAME", "fame", "code"), ("FAME, hue='turns'", "fame", "turns"))
@@ -163,6 +164,32 @@ def _with_overrides(spec: ExperimentSpec, pretrain_set: dict | None,
                                eval_overrides=tuple(sorted(ev.items())))
 
 
+def parse_seeds(text: str) -> list[int]:
+    """``--seeds``: a count (``"3"``: seeds 0, 1, 2) or a comma list (``"0,2,5"``; one seed:
+    ``"5,"``)."""
+    try:
+        if "," not in text:
+            count = int(text)
+            if count < 1:
+                raise ValueError
+            return list(range(count))
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(
+            f"expected a count >= 1 (seeds 0..n-1) or a comma list of distinct seeds >= 0 "
+            f"(e.g. 0,2,5; one seed: 5,), got {text!r}")
+    return seeds
+
+
+def seeds_argument(seeds: list[int]) -> str:
+    """``--seeds`` for ``seeds``, as :func:`parse_seeds` reads it back."""
+    if seeds == list(range(len(seeds))):
+        return str(len(seeds))
+    return ",".join(map(str, seeds)) + ("," if len(seeds) == 1 else "")
+
+
 def parse_assignments(items: list[str] | None) -> dict:
     """``["steps=10", "jitter=[0.4,0.4,0.4,0]"]`` → ``{"steps": 10, "jitter": (0.4, ...)}``;
     values are JSON where they parse (lists become tuples), else strings."""
@@ -273,14 +300,16 @@ def _assignment(option: str, field: str, value) -> str:
     return f" {option} {shlex.quote(f'{field}={text}')}"
 
 
-def regeneration_command(table: str, preset: str, n_seeds: int, reports_dir: Path,
+def regeneration_command(table: str, preset: str, seeds: int | list[int], reports_dir: Path,
                          runs_dir: Path = Path("runs"), data_root: str | None = None,
                          pretrain_set: dict | None = None, eval_set: dict | None = None) -> str:
     """The full command that regenerates report ``table`` (``all``: every table and the index),
-    with every option that differs from its default."""
+    with every option that differs from its default; ``seeds``: a count (seeds 0..n-1) or the
+    list of seeds."""
     parts = [f"nox -s reproduce_{table} -- --preset {preset}"]
-    if n_seeds != DEFAULT_SEEDS:
-        parts.append(f" --seeds {n_seeds}")
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if seeds != list(range(DEFAULT_SEEDS)):
+        parts.append(f" --seeds {seeds_argument(seeds)}")
     if Path(runs_dir) != Path("runs"):
         parts.append(f" --runs-dir {shlex.quote(str(runs_dir))}")
     if Path(reports_dir) != Path("reports"):
@@ -316,7 +345,7 @@ def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[i
     regeneration command printed in the report (default: from ``preset``, ``seeds`` and the
     directories)."""
     extras = extras or {}
-    command = command or regeneration_command(tdef.name, preset, len(seeds), reports_dir,
+    command = command or regeneration_command(tdef.name, preset, seeds, reports_dir,
                                               runs_dir)
     fig_dir = reports_dir / "figures"
     groups = group_by_name(records)
@@ -453,7 +482,7 @@ def reproduce_table(name: str, preset: str, seeds: list[int], runs_dir: Path, re
         extras.update(mask_iou=iou, gallery=mask_gallery_arrays(preset, seeds[0]))
     if tdef.icm:
         extras["icm"] = icm_figure(records, reports_dir / "figures" / f"{name}_icm.png")
-    command = regeneration_command(name, preset, len(seeds), reports_dir, runs_dir, data_root,
+    command = regeneration_command(name, preset, seeds, reports_dir, runs_dir, data_root,
                                    pretrain_set, eval_set)
     return write_report(tdef, records, preset, seeds, reports_dir,
                         time.perf_counter() - start, extras, command=command, runs_dir=runs_dir)
@@ -474,7 +503,7 @@ def write_index(reports_dir: Path, written: list[Path], preset: str,
     """``reports/README.md``: a link to each report, its count of verdicts per outcome and its
     learnability checks, read from the report's data file (``<table>.json``), never from its
     Markdown. ``command``: the regeneration command (default: ``reproduce_all`` at ``preset``)."""
-    command = command or regeneration_command("all", preset, 3, reports_dir)
+    command = command or regeneration_command("all", preset, DEFAULT_SEEDS, reports_dir)
     tables_data = [(path, data.load_data(path.with_suffix(".json"))) for path in written]
     outcomes = list(OUTCOMES)
     lines = ["# fame-bench reports", "",
@@ -525,20 +554,32 @@ def write_index(reports_dir: Path, written: list[Path], preset: str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fame-bench reproduce", description=__doc__)
-    parser.add_argument("table", choices=[*TABLES, "all"])
-    parser.add_argument("--preset", default="cpu", choices=PRESETS)
-    parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
-                        help=f"number of seeds (0..n-1), ≥ 1 (default {DEFAULT_SEEDS}: paired "
-                             "intervals need several)")
-    parser.add_argument("--runs-dir", default="runs")
-    parser.add_argument("--reports-dir", default="reports")
+    parser = argparse.ArgumentParser(prog="fame-bench reproduce", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("table", choices=[*TABLES, "all"],
+                        help="the report to regenerate; all: every table and the index")
+    parser.add_argument("--preset", default=DEFAULT_PRESET, choices=PRESETS, help=preset_help())
+    parser.add_argument("--seeds", type=parse_seeds, default=list(range(DEFAULT_SEEDS)),
+                        help=f"a count n (seeds 0..n-1) or a comma list of seeds (0,2,5; one "
+                             f"seed: 5,) (default: {DEFAULT_SEEDS}: paired intervals need "
+                             "several)")
+    parser.add_argument("--runs-dir", default="runs",
+                        help="where run directories go: <runs-dir>/<preset>/<row>/"
+                             "seed<k>-<hash8>/ (default: runs)")
+    parser.add_argument("--reports-dir", default="reports",
+                        help="where <table>.md, .json, .csv and figures/ go (default: reports)")
     parser.add_argument("--data-root", default=None,
-                        help="root of the real datasets (paper preset)")
+                        help="root of the real datasets: rows run on UCF101 (Diving48 for the "
+                             "fine-grained rows) instead of the synthetic benchmark (paper "
+                             "preset)")
     parser.add_argument("--set", dest="pretrain_set", action="append", metavar="FIELD=VALUE",
-                        help="override a PretrainConfig field in every row (repeatable)")
+                        help="override a PretrainConfig field in every row (repeatable; JSON "
+                             "values, lists for tuples); the fields: `fame-bench pretrain "
+                             "--help`. With --data-root, --set dataset=k400 picks the "
+                             "pretraining set")
     parser.add_argument("--eval-set", action="append", metavar="FIELD=VALUE",
-                        help="override an EvalConfig field in every row (repeatable)")
+                        help="override an EvalConfig field in every row (repeatable); the "
+                             "fields: `fame-bench linear --help`")
     parser.add_argument("--jobs", type=int, default=0,
                         help="runs in parallel worker processes (default 0: one per core)")
     parser.add_argument("--force", action="store_true",
@@ -547,12 +588,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="list the runs (rows × seeds), cached or not, with an ETA; run "
                              "nothing")
     args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error("--seeds must be at least 1")
     if args.jobs < 0:
         parser.error("--jobs must be >= 0 (0: one per core)")
     jobs = args.jobs or default_jobs()
-    seeds = list(range(args.seeds))
+    seeds = args.seeds
     names = list(TABLES) if args.table == "all" else [args.table]
     pretrain_set = parse_assignments(args.pretrain_set)
     eval_set = parse_assignments(args.eval_set)
@@ -577,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {path} (and {path.stem}.json, {path.stem}.csv)")
         written.append(path)
     if args.table == "all":
-        command = regeneration_command("all", args.preset, len(seeds), Path(args.reports_dir),
+        command = regeneration_command("all", args.preset, seeds, Path(args.reports_dir),
                                        Path(args.runs_dir), args.data_root, pretrain_set,
                                        eval_set)
         print(f"wrote {write_index(Path(args.reports_dir), written, args.preset, command)}")

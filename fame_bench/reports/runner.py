@@ -124,6 +124,13 @@ class Progress:
                 f"ETA {self.eta(remaining)}")
 
 
+def _quiet_worker() -> None:
+    """Workers share the terminal: no progress bars there (their runs' logs keep the lines)."""
+    from fame_bench import progress
+
+    progress.BARS = False
+
+
 def run_jobs(jobs: list[Job], runs_dir: str | Path, workers: int = 1,
              log: Callable[[str], None] = print,
              force: bool = False) -> dict[tuple[str, str, int], dict]:
@@ -148,7 +155,8 @@ def run_jobs(jobs: list[Job], runs_dir: str | Path, workers: int = 1,
     context = multiprocessing.get_context("spawn")
     pending = list(jobs)
     running: dict[Future, Job] = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=_quiet_worker) as pool:
         while pending or running:
             while pending and len(running) < workers:
                 job = pending.pop(0)

@@ -17,13 +17,13 @@ import json
 import logging
 import math
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from fame_bench.progress import StageProgress
 from fame_bench.train import distributed
 from fame_bench.train.batches import InMemoryVideos, load_synthetic, make_batch, step_generator
 from fame_bench.train.checkpoint import build_method_from_config, load_checkpoint, save_checkpoint
@@ -285,11 +285,9 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
              cfg.steps, cfg.batch_size, device, threads_used,
              " (resumed from its checkpoint)" if start_step else "")
     step_times, augment_times = [], []
-    from tqdm import tqdm
-
-    show = cfg.progress and info.is_main and sys.stderr.isatty()  # no bars in CI logs
-    bar = tqdm(total=cfg.steps, initial=start_step, disable=not show,
-               desc=f"{cfg.method}/{cfg.augment}", leave=False)
+    # a bar on a terminal, else a log line every 10 % (fame_bench.progress)
+    bar = StageProgress(cfg.steps, f"pretraining {cfg.method}/{cfg.augment}",
+                        enabled=cfg.progress and info.is_main, initial=start_step)
     method.train()
     with open(metrics_path, "a") if info.is_main else _NullFile() as log:
         for step in range(start_step, cfg.steps):
@@ -328,8 +326,8 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
             rows.append(row)
             log.write(json.dumps(row) + "\n")
             log.flush()
+            bar.set_postfix(f"loss {loss_value:.3f}")
             bar.update(1)
-            bar.set_postfix(loss=f"{loss_value:.3f}")
             if (step + 1) % cfg.ckpt_every == 0 or step + 1 == cfg.steps:
                 if info.is_main:
                     save_checkpoint(run_dir, {
