@@ -53,10 +53,29 @@ def tests(session: nox.Session) -> None:
     _py(session, "-m", "pytest", "suites", "-q", *session.posargs)
 
 
+#: pytest-benchmark's saved runs (gitignored); `-- --benchmark-storage DIR` picks another folder.
+BENCHMARK_STORAGE = ROOT / ".benchmarks"
+
+
 @nox.session(venv_backend="none")
 def benchmarks(session: nox.Session) -> None:
-    """pytest-benchmark timings (FAME vs the bare merge, NumPy vs PyTorch)."""
-    _py(session, "-m", "pytest", "suites/benchmarks", "--benchmark-only", "-q", *session.posargs)
+    """pytest-benchmark timings (mask variants and BE, input dtypes, batch sizes, colour jitter,
+    one training step per method, FAME vs the bare merge, NumPy vs PyTorch), saved as JSON under
+    .benchmarks/ for `benchmarks_compare`."""
+    _py(session, "-m", "pytest", "suites/benchmarks", "--benchmark-only", "-q",
+        "--benchmark-autosave", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def benchmarks_compare(session: nox.Session) -> None:
+    """The benchmarks again against the latest saved run (`nox -s benchmarks`); fails when a
+    median is more than 15 % slower. Nothing is saved."""
+    custom = any(arg.startswith("--benchmark-storage") for arg in session.posargs)
+    if not custom and not list(BENCHMARK_STORAGE.glob("*/*.json")):
+        session.error(f"no saved benchmark run under {BENCHMARK_STORAGE}: run "
+                      "`nox -s benchmarks` first")
+    _py(session, "-m", "pytest", "suites/benchmarks", "--benchmark-only", "-q",
+        "--benchmark-compare", "--benchmark-compare-fail=median:15%", *session.posargs)
 
 
 # --- reports regenerated from measurements (each writes reports/<name>.md) ---

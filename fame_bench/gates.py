@@ -198,24 +198,16 @@ def measure_mask_iou(beta: float = 0.5, clips: int = 32, seed: int = 0) -> float
 
 
 def measure_cost() -> dict[str, float]:
-    """FAME / bare-merge time on CPU (interleaved repeats, median: a ratio within one run).
+    """FAME / bare-merge time on CPU (interleaved repeats, median: a ratio within one run), by
+    the same function as ``reports/augmentation_cost.md`` and the benchmarks
+    (``augmentation_cost.cpu_fame_merge_ratio``: B = 16, 3x16x112², one thread).
 
     FAME's share of a training step comes from the gate's own MoCo + FAME runs
     (``accuracy_figures``): the loop times the augmentation inside every step.
     """
-    import torch
+    from fame_bench.bench.augmentation_cost import cpu_fame_merge_ratio
 
-    from fame_bench.bench.augmentation_cost import fame_merge_ratio
-
-    # One thread, as the ci training runs use: with two OpenMP threads on a loaded 2-core
-    # machine FAME's many small kernels stall (measured 25x the merge, against 1.25x on one).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        ratio = fame_merge_ratio(batch=16, frames=16, size=112, repeats=15, device="cpu", seed=0)
-    finally:
-        torch.set_num_threads(threads)
-    return {"fame_merge_ratio": float(ratio["ratio"])}
+    return {"fame_merge_ratio": float(cpu_fame_merge_ratio(repeats=15)["ratio"])}
 
 
 def measure(seeds: tuple[int, ...] = GATE_SEEDS, runs_dir: Path | None = None,

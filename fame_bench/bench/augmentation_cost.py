@@ -118,6 +118,24 @@ def fame_merge_ratio(batch: int = 16, frames: int = 16, size: int = 112, repeats
     }
 
 
+#: The CPU FAME / bare-merge ratio that the CI gate, this report's CPU row and the benchmarks'
+#: ``extra_info`` all read (``cpu_fame_merge_ratio``): B = 16 clips of 3x16x112² float32, one
+#: torch thread, as the ci and cpu training runs use (with two OpenMP threads on a loaded 2-core
+#: machine FAME's many small kernels stalled: 25x the merge, against 1.25x on one).
+RATIO_SHAPE = {"batch": 16, "frames": 16, "size": 112}
+RATIO_THREADS = 1
+
+
+def cpu_fame_merge_ratio(repeats: int = 7, seed: int = 0, **shape) -> dict:
+    """:func:`fame_merge_ratio` on the CPU at ``RATIO_SHAPE`` (``shape`` overrides it) with
+    ``RATIO_THREADS`` torch threads (restored afterwards): the one timing path of the ratio."""
+    from fame_bench.evaluate.config import cpu_threads
+
+    with cpu_threads(RATIO_THREADS):
+        return fame_merge_ratio(repeats=repeats, device="cpu", seed=seed,
+                                **{**RATIO_SHAPE, **shape})
+
+
 def numpy_torch_ratio(batch: int = 16, frames: int = 16, size: int = 112, repeats: int = 5,
                       seed: int = 0) -> dict:
     """Median NumPy-reference FAME / median PyTorch-CPU FAME (and each against the bare merge),
@@ -267,7 +285,7 @@ def measure_all(repeats: int, compile_variant: bool, frames: int = 16, size: int
     """Every measurement of the CPU report, as a dict (B = 16)."""
     shape = {"frames": frames, "size": size}
     results = {
-        "cpu": fame_merge_ratio(repeats=repeats, **shape),
+        "cpu": cpu_fame_merge_ratio(repeats=repeats, **shape),
         "numpy": numpy_torch_ratio(repeats=max(3, repeats // 2), **shape),
         "load_average": os.getloadavg(),
         "cpu_count": os.cpu_count(),
