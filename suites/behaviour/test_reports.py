@@ -248,7 +248,7 @@ def test_write_report_sections_data_figures_and_index(tmp_path):
         "70.0" in text
     assert "| _chance_ " in text and "10.0" in text  # retrieval's floor, R@1 = 1/10
     assert "**agrees beyond noise**" in text  # FAME beats MoCo on every seed in these records
-    assert "nox -s reproduce_table5 -- --preset ci --reports-dir" in text
+    assert "nox -s reproduce_table5 -- --preset ci --seeds 3 --reports-dir" in text  # 3 of 5
     for fig in ("table5_bars.png", "table5_loss.png", "table5_figure2.png"):
         assert (tmp_path / "figures" / fig).stat().st_size > 1000
         assert f"figures/{fig}" in text
@@ -305,7 +305,7 @@ def test_regeneration_command_has_every_option_and_reads_back():
     assert parse_assignments(sets) == pretrain  # "1e-3" stays a string
     evals = [words[i + 1] for i, w in enumerate(words) if w == "--eval-set"]
     assert parse_assignments(evals) == {"linear_epochs": 5}
-    assert regeneration_command("table1", "cpu", 3, Path("reports")) == \
+    assert regeneration_command("table1", "cpu", 5, Path("reports")) == \
         "nox -s reproduce_table1 -- --preset cpu"
 
 
