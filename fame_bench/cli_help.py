@@ -59,6 +59,7 @@ PRETRAIN_NOTES = {
     "dataset": "the pretraining data",
     "data_root": "root of the real dataset (its official layout); unused on synthetic data",
     "data_seed": "seed of the rendered synthetic videos",
+    "data_overrides": 'on the command line a JSON list of pairs, e.g. [["camera_motion", 2.0]]',
     "fold": "the real dataset's split (1-3)",
     "num_workers": "DataLoader workers decoding real videos",
     "clip_len": "frames per training clip",
@@ -234,15 +235,40 @@ def parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
 
 
-def field_type(default):
-    """The argparse ``type`` for a field with this default (tuples: comma lists)."""
+def _number_or_text(text: str):
+    """A number where ``text`` reads as one, else the text (fields such as ``fame_beta``: a
+    float or ``"auto"``)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+def _nested_tuples(value):
+    return tuple(_nested_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def field_type(default, annotation: str = ""):
+    """The argparse ``type`` for a field with this default and (string) annotation: tuples
+    as comma lists, or JSON lists (``[["camera_motion", 2.0]]``) for tuples of pairs; a
+    number-or-text field (``float | str``) keeps text that is not a number."""
     if isinstance(default, bool):
         return parse_bool
     if isinstance(default, tuple):
         kind = type(default[0]) if default else str
-        return lambda text: tuple(kind(v) for v in text.split(",") if v)
+
+        def parse_tuple(text: str) -> tuple:
+            if text.lstrip().startswith("["):
+                return _nested_tuples(json.loads(text))
+            return tuple(kind(v) for v in text.split(",") if v)
+
+        return parse_tuple
     if isinstance(default, dict):
         return json.loads
+    if not isinstance(default, str) and "str" in str(annotation):
+        return _number_or_text
     return type(default)
 
 
@@ -275,7 +301,7 @@ def add_config_options(parser: argparse.ArgumentParser, cls: type, presets: tupl
             groups[title] = parser.add_argument_group(title)
         text = help_for(cls, f.name)
         flags = [f"--{f.name.replace('_', '-')}", *(aliases or {}).get(f.name, [])]
-        kind = field_type(getattr(blank, f.name))
+        kind = field_type(getattr(blank, f.name), f.type)
         extra = {"metavar": _metavar(getattr(blank, f.name))}
         if f.name in choices and kind is str:
             extra = {"choices": choices[f.name]}

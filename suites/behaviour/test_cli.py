@@ -156,6 +156,20 @@ def test_evaluation_options_override_the_preset_and_are_checked(capsys):
         parser.parse_args(["linear", "--linear-schedule", "linear"])  # not a choice
 
 
+def test_options_take_numbers_or_words_and_json_pairs():
+    from fame_bench.cli import build_parser, config_from_args
+
+    parser = build_parser()
+    cfg = config_from_args(parser.parse_args(
+        ["pretrain", "--preset", "ci", "--augment", "fame", "--fame-beta", "auto",
+         "--data-overrides", '[["camera_motion", 2.0]]', "--jitter", "0.1,0.2,0.3,0"]))
+    assert cfg.fame_beta == "auto" and cfg.data_overrides == (("camera_motion", 2.0),)
+    assert cfg.jitter == (0.1, 0.2, 0.3, 0.0)
+    assert parser.parse_args(["pretrain", "--fame-beta", "0.3"]).fame_beta == 0.3
+    with pytest.raises(SystemExit):
+        parser.parse_args(["pretrain", "--steps", "many"])
+
+
 @pytest.mark.parametrize("text, seeds", [("3", [0, 1, 2]), ("0,2,5", [0, 2, 5]), ("5,", [5])])
 def test_seeds_are_a_count_or_a_list(text, seeds):
     from pathlib import Path
