@@ -59,7 +59,7 @@ class Step:
         self.step += 1
         self.step_s += time.perf_counter() - start
         self.augment_s += float(stats.get("augment_s", 0.0))
-        return float(loss)
+        return float(loss.detach())
 
 
 @pytest.mark.benchmark(group="train-step")
