@@ -56,7 +56,11 @@ from fame_bench.reports.definitions import MOCO, MOCO_BE, fame  # noqa: E402
 from fame_bench.reports.paired import mean_interval, paired_difference  # noqa: E402
 from fame_bench.reports.runner import Job, default_jobs, run_jobs  # noqa: E402
 from fame_bench.reports.stats import stat  # noqa: E402
-from fame_bench.train.experiment import ExperimentSpec, read_record, record_path  # noqa: E402
+from fame_bench.train.experiment import (  # noqa: E402
+    ExperimentSpec,
+    cached_record,
+    plan_experiment,
+)
 
 PROBE = "motion_probe_swapped"
 NO_FINETUNE = (("finetune_steps", 0),)
@@ -85,10 +89,11 @@ def probe_jobs(preset: str, seeds: list[int], speeds) -> list[Job]:
 
 
 def records_on_disk(jobs: list[Job], runs_dir: str | Path) -> dict:
-    """The valid records of ``jobs`` already on disk (``read_record``), by ``job.key``."""
+    """The valid records of ``jobs`` already on disk, made with their settings
+    (``cached_record``), by ``job.key``."""
     out = {}
     for job in jobs:
-        record = read_record(record_path(runs_dir, job.preset, job.spec.name, job.seed))
+        record = cached_record(plan_experiment(job.spec, job.preset, job.seed, runs_dir))
         if record is not None:
             out[job.key] = record
     return out
