@@ -12,6 +12,8 @@ from fame_bench.train.loop import pretrain
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["moco", "supervised"])
 def test_two_gloo_processes_match_one(tmp_path, method):
+    # The SGD recipe and noise-free clips the tolerance was measured with: AdamW's normalised
+    # first steps, and sensor noise, magnify the per-rank BN differences past it (measured).
     # Colour jitter and blur off: their draws come from per-rank streams, which would only add
     # noise here.
     # Shuffle-BN across 2 ranks versus SplitBatchNorm with 2 groups on 1 rank, and per-rank
@@ -21,7 +23,8 @@ def test_two_gloo_processes_match_one(tmp_path, method):
     # differences past the tolerance (measured: 3.70 vs 4.06 at step 1; 3.26 vs 3.21 here).
     kw = dict(method=method, num_videos=32, batch_size=16, queue_size=64, steps=4, log_every=1,
               ckpt_every=4, progress=False, jitter_p=0.0, grayscale_p=0.0, blur_p=0.0,
-              moco_enqueue="after_both", lr=0.05)
+              moco_enqueue="after_both", optimizer="sgd", lr=0.05, warmup_steps=0,
+              data_overrides=(("noise_std", 0.0),))
     single = pretrain(PretrainConfig.preset("ci", out_dir=str(tmp_path / "one"), **kw))
     double = pretrain_local_processes(
         PretrainConfig.preset("ci", out_dir=str(tmp_path / "two"), **kw), world_size=2)
