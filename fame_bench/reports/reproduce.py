@@ -519,6 +519,10 @@ def write_index(reports_dir: Path, written: list[Path], preset: str,
              "chance.", "",
              "| report | " + " | ".join(f"{OUTCOMES[o]} {o}" for o in outcomes) + " |",
              "|---|" + "---|" * len(outcomes)]
+    missing = [t for t in TABLES if t not in {path.stem for path in written}]
+    if missing:
+        lines += [f"_Not in this index (no data file in `{reports_dir}`): "
+                  + ", ".join(f"`{t}` (`nox -s reproduce_{t}`)" for t in missing) + "._", ""]
     for path, payload in tables_data:
         counts = outcome_counts(payload["verdicts"])
         lines.append(f"| [{payload.get('title', path.stem)}]({path.name}) | "
@@ -556,8 +560,9 @@ def write_index(reports_dir: Path, written: list[Path], preset: str,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fame-bench reproduce", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("table", choices=[*TABLES, "all"],
-                        help="the report to regenerate; all: every table and the index")
+    parser.add_argument("table", choices=[*TABLES, "all", "index"],
+                        help="the report to regenerate; all: every table and the index; index: "
+                             "the index alone, from the tables' data files present")
     parser.add_argument("--preset", default=DEFAULT_PRESET, choices=PRESETS, help=preset_help())
     parser.add_argument("--seeds", type=parse_seeds, default=list(range(DEFAULT_SEEDS)),
                         help=f"a count n (seeds 0..n-1) or a comma list of seeds (0,2,5; one "
@@ -592,6 +597,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--jobs must be >= 0 (0: one per core)")
     jobs = args.jobs or default_jobs()
     seeds = args.seeds
+    if args.table == "index":
+        reports_dir = Path(args.reports_dir)
+        present = [reports_dir / f"{t}.md" for t in TABLES
+                   if (reports_dir / f"{t}.json").exists()]
+        command = "fame-bench reproduce index" + (
+            "" if reports_dir == Path("reports") else f" --reports-dir {reports_dir}")
+        print(f"wrote {write_index(reports_dir, present, args.preset, command)}")
+        return 0
     names = list(TABLES) if args.table == "all" else [args.table]
     pretrain_set = parse_assignments(args.pretrain_set)
     eval_set = parse_assignments(args.eval_set)

@@ -421,3 +421,12 @@ def test_verdict_falls_back_to_real_dataset_top1():
     verdict = check(GREATER, group_by_name(records))
     assert verdict.outcome == verdicts.AGREES_BEYOND and "finetune top1" in verdict.measured
     assert verdict.metric == ("finetune", "top1")
+
+
+def test_index_alone_lists_the_tables_with_data_and_names_the_missing(tmp_path):
+    tdef = TABLES["table1"]
+    write_report(tdef, _table_records(tdef), "ci", [0, 1, 2], tmp_path, 1.0)
+    assert main(["index", "--reports-dir", str(tmp_path)]) == 0
+    index = (tmp_path / "README.md").read_text()
+    assert "[Table 1" in index and "fame-bench reproduce index --reports-dir" in index
+    assert "`table5` (`nox -s reproduce_table5`)" in index and "[Table 5" not in index
