@@ -498,6 +498,15 @@ MEASUREMENT_REPORTS = (
 )
 
 
+def _missing_tables(reports_dir: Path, written: list[Path]) -> list[str]:
+    """A line naming the paper tables this index lacks, and how to make them (or nothing)."""
+    missing = [t for t in TABLES if t not in {path.stem for path in written}]
+    if not missing:
+        return []
+    return [f"_Not in this index (no data file in `{reports_dir}`): "
+            + ", ".join(f"`{t}` (`nox -s reproduce_{t}`)" for t in missing) + "._", ""]
+
+
 def write_index(reports_dir: Path, written: list[Path], preset: str,
                 command: str | None = None) -> Path:
     """``reports/README.md``: a link to each report, its count of verdicts per outcome and its
@@ -517,12 +526,9 @@ def write_index(reports_dir: Path, written: list[Path], preset: str,
              "claim agrees *beyond noise* only when the 95 % CI of the paired difference excludes "
              "0 on the claimed side; *no signal*: every row of the claim is within noise of "
              "chance.", "",
+             *_missing_tables(reports_dir, written),
              "| report | " + " | ".join(f"{OUTCOMES[o]} {o}" for o in outcomes) + " |",
              "|---|" + "---|" * len(outcomes)]
-    missing = [t for t in TABLES if t not in {path.stem for path in written}]
-    if missing:
-        lines += [f"_Not in this index (no data file in `{reports_dir}`): "
-                  + ", ".join(f"`{t}` (`nox -s reproduce_{t}`)" for t in missing) + "._", ""]
     for path, payload in tables_data:
         counts = outcome_counts(payload["verdicts"])
         lines.append(f"| [{payload.get('title', path.stem)}]({path.name}) | "
