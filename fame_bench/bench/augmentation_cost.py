@@ -40,6 +40,7 @@ from fame_bench.bench.timing import (  # noqa: E402
     synchronise,
     time_limit,
 )
+from fame_bench.train.experiment import cpu_model  # noqa: E402
 from reference import fame as reference_fame  # noqa: E402
 
 BETA = 0.5
@@ -259,17 +260,6 @@ def kernel_profile(batch: int = 8, frames: int = 16, size: int = 112, device: st
         "wall_ms": wall_ms,
         "batch": batch, "size": size, "frames": frames, "dtype": dtype, "variant": variant,
     }
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (``platform.processor()`` elsewhere)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 # --- the report -------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ import torch  # noqa: E402
 from fame_bench.bench import augmentation_cost, training_throughput  # noqa: E402
 from fame_bench.bench.report_sections import gpu_block, replace_gpu_block  # noqa: E402
 from fame_bench.bench.training_throughput import DeviceShape  # noqa: E402
+from fame_bench.train.experiment import cpu_model  # noqa: E402
 
 NO_DEVICE = "no CUDA device: nothing measured"
 SUMMARY = "device_check.json"
@@ -196,7 +197,7 @@ def environment(device: str) -> dict:
     return {
         "device": device,
         "device_name": torch.cuda.get_device_name(device) if cuda
-        else augmentation_cost.cpu_model(),
+        else cpu_model(),
         "capability": ".".join(map(str, torch.cuda.get_device_capability(device))) if cuda
         else None,
         "torch": torch.__version__,
