@@ -28,7 +28,7 @@ from fame_bench.reports import tables  # noqa: E402
 from fame_bench.reports.definitions import MOCO, MOCO_BE, RANDOM, fame  # noqa: E402
 from fame_bench.reports.paired import paired_difference  # noqa: E402
 from fame_bench.reports.runner import Job, default_jobs, run_jobs  # noqa: E402
-from fame_bench.reports.stats import stat  # noqa: E402
+from fame_bench.reports.stats import seed_values, stat  # noqa: E402
 from fame_bench.train.experiment import ExperimentSpec  # noqa: E402
 
 DEFAULT_STEPS = (150, 300, 600, 1200)
@@ -53,19 +53,10 @@ def scaling_jobs(preset: str, seeds: list[int], steps: tuple[int, ...]) -> list[
     return [Job(spec, preset, seed) for spec in specs for seed in seeds]
 
 
-def _linear(record: dict, metric: str) -> float | None:
-    value = ((record.get("eval") or {}).get("linear") or {}).get(metric)
-    return float(value) if isinstance(value, (int, float)) else None
-
-
 def _by_seed(records: dict, preset: str, name: str, seeds: list[int], metric: str) -> dict:
-    out = {}
-    for seed in seeds:
-        record = records.get((preset, name, seed))
-        value = _linear(record, metric) if record else None
-        if value is not None:
-            out[seed] = value
-    return out
+    """``{seed: linear-probe metric}`` of row ``name`` over the runs in ``records``."""
+    runs = [records[(preset, name, s)] for s in seeds if (preset, name, s) in records]
+    return seed_values(runs, "linear", metric)
 
 
 def figure(records: dict, preset: str, seeds: list[int], steps: tuple[int, ...],
@@ -90,11 +81,6 @@ def figure(records: dict, preset: str, seeds: list[int], steps: tuple[int, ...],
     fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return path
-
-
-def _diff_cell(interval) -> str:
-    """``+1.3 [−1.2, +3.8]``: mean paired difference in points and its 95 % interval."""
-    return interval.brief()
 
 
 def render(records: dict, preset: str, seeds: list[int], steps: tuple[int, ...],
@@ -133,12 +119,12 @@ def render(records: dict, preset: str, seeds: list[int], steps: tuple[int, ...],
             for n in steps:
                 a = _by_seed(records, preset, at_steps(spec, n).name, seeds, metric)
                 b = _by_seed(records, preset, at_steps(MOCO, n).name, seeds, metric)
-                cells.append(_diff_cell(paired_difference(a, b).interval))
+                cells.append(paired_difference(a, b).interval.brief())
             body.append([f"{label} − MoCo (paired)", *cells])
         moco_gain = []
         for n in steps:
             a = _by_seed(records, preset, at_steps(MOCO, n).name, seeds, metric)
-            moco_gain.append(_diff_cell(paired_difference(a, floor).interval))
+            moco_gain.append(paired_difference(a, floor).interval.brief())
         body.append(["MoCo − random init (paired)", *moco_gain])
         rows_data += [{"row": "random init", "steps": 0, "seed": s, "metric": metric,
                        "value": v} for s, v in floor.items()]

@@ -67,12 +67,12 @@ def test_scaling_report_renders_paired_gains_from_records():
     records = {}
     for seed in seeds:
         records[("ci", "random_linear", seed)] = {
-            "eval": {"linear": {"motion_probe_swapped": 0.1, "bias_gap": 0.8}}}
+            "seed": seed, "eval": {"linear": {"motion_probe_swapped": 0.1, "bias_gap": 0.8}}}
         for i, (_, spec) in enumerate(ROWS):
             for n in steps:
                 value = 0.1 + 0.05 * i + n / 1000 + 0.001 * rng.standard_normal()
-                records[("ci", at_steps(spec, n).name, seed)] = {
-                    "eval": {"linear": {"motion_probe_swapped": value, "bias_gap": 0.5}}}
+                records[("ci", at_steps(spec, n).name, seed)] = {"seed": seed, "eval": {
+                    "linear": {"motion_probe_swapped": value, "bias_gap": 0.5}}}
     text, rows = render(records, "ci", seeds, steps, "nox -s scaling", 1.0, "scaling.png")
     assert "MoCo + FAME β=0.5 − MoCo (paired)" in text
     assert "+5.0 [" in text  # FAME's row is 5 points above MoCo's at every budget
