@@ -176,6 +176,12 @@ def scaling(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none")
+def frontier(session: nox.Session) -> None:
+    """Headline interval width against table 1's minutes, at 3 … 8 seeds (measured)."""
+    _py(session, "-m", "fame_bench.reports.frontier", *session.posargs)
+
+
+@nox.session(venv_backend="none")
 def reproduce_beyond(session: nox.Session) -> None:
     """Beyond the papers: FAME under camera motion, a motion-compensated seed, a per-clip β."""
     _py(session, "-m", "fame_bench.reports.beyond", *session.posargs)
