@@ -46,9 +46,9 @@ from fame_bench.bench.beyond_masks import (  # noqa: E402
     measure_cost,
     measure_masks,
     oracle_label,
-    seed_mass_outside,
     pan_configs,
     pan_fields,
+    seed_mass_outside,
     size_configs,
 )
 from fame_bench.reports import tables  # noqa: E402
@@ -492,8 +492,11 @@ def _probe_lines(records: dict, preset: str, seeds, speeds, command: str) -> lis
 
 
 def render(pan: dict, size: dict, records: dict, cost: dict, preset: str, seeds: list[int],
-           speeds, data_note: str, command: str, wall_s: float) -> tuple[str, dict]:
-    """The Markdown report and its numbers as data (per-seed means)."""
+           speeds, data_note: str, command: str, wall_s: float,
+           probe_speeds=None) -> tuple[str, dict]:
+    """The Markdown report and its numbers as data (per-seed means); the masks are measured at
+    ``speeds``, the pretraining runs at ``probe_speeds`` (default: the same)."""
+    probe_speeds = tuple(probe_speeds or speeds)
     from fame_bench.augment.fame import AUTO_BOUNDS, AUTO_MASS
 
     lines = [
@@ -510,7 +513,10 @@ def render(pan: dict, size: dict, records: dict, cost: dict, preset: str, seeds:
         f"- **camera pan**: exactly {', '.join(f'{s:g}' for s in speeds)} px/frame in a random "
         f"direction per clip, plus an independent {CAMERA_JITTER} px shake per frame; the whole "
         "scene moves, the object included, and the object starts where its path in the image "
-        "stays in frame when it fits",
+        "stays in frame when it fits"
+        + ("" if probe_speeds == tuple(speeds) else
+           f"; pretraining runs at {', '.join(f'{s:g}' for s in probe_speeds)} px/frame only "
+           "(their cost)"),
         '- **FAME-MC / Seed-MC** (`variant="fame_mc"` / `"seed_mc"`): each frame pair’s '
         "global translation (FFT cross-correlation, one damped Lucas-Kanade step, 1/16 px) is "
         "compensated before differencing; the rest is FAME / Seed unchanged (docs/fame.md)",
@@ -521,7 +527,7 @@ def render(pan: dict, size: dict, records: dict, cost: dict, preset: str, seeds:
         "## The answers",
         "",
         *mask_verdicts(pan, size, speeds),
-        *probe_verdicts(records, preset, seeds, speeds),
+        *probe_verdicts(records, preset, seeds, probe_speeds),
         "",
         "## 1–2. FAME's mask under a camera pan, with and without motion compensation",
         "",
@@ -543,7 +549,7 @@ def render(pan: dict, size: dict, records: dict, cost: dict, preset: str, seeds:
         "",
         "### What motion compensation costs",
         "",
-        *_cost_lines(cost, records, preset, seeds, speeds),
+        *_cost_lines(cost, records, preset, seeds, probe_speeds),
         "",
     ]
     if size:
@@ -552,8 +558,9 @@ def render(pan: dict, size: dict, records: dict, cost: dict, preset: str, seeds:
                   "differs). IoU %, mean ± std over seeds:", "",
                   "![IoU vs object size](figures/beyond_size.png)", "", *_size_tables(size), ""]
     lines += ["## Motion probe: pretraining on panned clips, and β = auto", "",
-              *_probe_lines(records, preset, seeds, speeds, command), ""]
+              *_probe_lines(records, preset, seeds, probe_speeds, command), ""]
     data = {"preset": preset, "seeds": seeds, "speeds": list(speeds),
+            "probe_speeds": list(probe_speeds),
             "pan_iou": {f"{s:g}": {label: seed_means(v) for label, v in pan["iou"][s].items()}
                         for s in speeds},
             "size_iou": {c: {label: seed_means(v) for label, v in size["iou"][c].items()}
@@ -571,6 +578,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--speeds", default=",".join(f"{s:g}" for s in PAN_SPEEDS),
                         help="comma-separated pan speeds in px/frame, the first is the baseline")
+    parser.add_argument("--probe-speeds", default="",
+                        help="pan speeds to pretrain on (a subset of --speeds, the baseline "
+                             "first; default: all of --speeds)")
     parser.add_argument("--masks-only", action="store_true",
                         help="train nothing: the probe section reads the records on disk")
     parser.add_argument("--clips", type=int, default=0,
@@ -585,13 +595,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--speeds must be comma-separated numbers, got {args.speeds!r}")
     if len(speeds) < 2 or min(speeds) < 0:
         parser.error(f"--speeds needs at least two speeds >= 0, got {args.speeds!r}")
+    try:
+        probe_speeds = tuple(float(s) for s in args.probe_speeds.split(",") if s) or speeds
+    except ValueError:
+        parser.error(f"--probe-speeds must be comma-separated numbers, got {args.probe_speeds!r}")
+    if (len(probe_speeds) < 2 or probe_speeds[0] != speeds[0]
+            or not set(probe_speeds) <= set(speeds)):
+        parser.error(f"--probe-speeds needs at least two of --speeds, starting with the baseline "
+                     f"{speeds[0]:g}, got {args.probe_speeds!r}")
     if args.seeds < 1 or args.jobs < 0 or args.clips < 0:
         parser.error("--seeds must be >= 1, --jobs and --clips >= 0")
     from fame_bench.data.synthetic import SyntheticConfig
 
     seeds = list(range(args.seeds))
     start = time.perf_counter()
-    jobs = probe_jobs(args.preset, seeds, speeds)
+    jobs = probe_jobs(args.preset, seeds, probe_speeds)
     if args.masks_only:
         records = records_on_disk(jobs, args.runs_dir)
     else:
@@ -604,6 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     reports_dir = Path(args.reports_dir)
     flags = [f"--preset {args.preset}", f"--seeds {args.seeds}"]
     flags += [f"--speeds {args.speeds}"] if speeds != PAN_SPEEDS else []
+    flags += [f"--probe-speeds {args.probe_speeds}"] if probe_speeds != speeds else []
     flags += ["--masks-only"] if args.masks_only else []
     flags += [f"--clips {args.clips}"] if args.clips else []
     flags += [f"--reports-dir {args.reports_dir}"] if args.reports_dir != "reports" else []
@@ -617,9 +636,9 @@ def main(argv: list[str] | None = None) -> int:
     pan_figure(pan["iou"], speeds, figures / "beyond_pan.png")
     size_figure(size, figures / "beyond_size.png")
     if records:  # the report links the probe figure only when there are records
-        probe_figure(records, args.preset, seeds, speeds, figures / "beyond_probe.png")
+        probe_figure(records, args.preset, seeds, probe_speeds, figures / "beyond_probe.png")
     text, data = render(pan, size, records, cost, args.preset, seeds, speeds, data_note,
-                        command, time.perf_counter() - start)
+                        command, time.perf_counter() - start, probe_speeds)
     reports_dir.mkdir(parents=True, exist_ok=True)
     (reports_dir / "beyond.md").write_text(text)
     (reports_dir / "beyond.json").write_text(json.dumps(data, indent=1))

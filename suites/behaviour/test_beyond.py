@@ -287,3 +287,22 @@ def test_a_tiny_pretraining_on_panned_clips_fills_the_probe_section(tmp_path, mo
     found = beyond.records_on_disk([Job(spec, "ci", 0)], tmp_path / "runs")
     assert beyond.probe_values(found, "ci", spec.name, [0]) == {
         0: record["eval"]["linear"]["motion_probe_swapped"]}
+
+
+def test_probe_speeds_narrow_the_pretraining_section_only():
+    from fame_bench.bench.beyond_masks import ORACLE_BETAS, PAN_MASKS
+    from fame_bench.reports import beyond
+
+    speeds, probe_speeds = (0.0, 1.0, 4.0), (0.0, 4.0)
+    labels = {label: 0.0 for label, _, _ in PAN_MASKS}
+    labels.update({f"oracle β={b}": 0.2 for b in ORACLE_BETAS}, **{"FAME-MC β=0.5": 0.05})
+    records = {("ci", beyond.at_pan(spec, speed).name, seed): {
+        "eval": {"linear": {"motion_probe_swapped": 0.2 + 0.001 * seed}}}
+        for seed in range(3) for _, spec in beyond.PAN_ROWS for speed in probe_speeds}
+    text, data = beyond.render(_measured(labels, speeds), {}, records, {}, "ci", [0, 1, 2],
+                               speeds, "tiny", "nox -s reproduce_beyond", 1.0, probe_speeds)
+    assert data["speeds"] == [0.0, 1.0, 4.0] and data["probe_speeds"] == [0.0, 4.0]
+    assert "pretraining runs at 0, 4 px/frame only" in text
+    probe_section = text.split("## Motion probe")[1]
+    assert "pan 4" in probe_section and "pan 1" not in probe_section
+    assert "pan 1" in text.split("## Motion probe")[0]
