@@ -12,7 +12,8 @@ import pytest
 from fame_bench.reports import paper, tables, verdicts
 from fame_bench.reports.definitions import TABLES
 from fame_bench.reports.paper import PaperClaim
-from fame_bench.reports.reproduce import main, write_index, write_report
+from fame_bench.reports.render import write_index, write_report
+from fame_bench.reports.reproduce import main
 from fame_bench.reports.stats import group_by_name, stat
 from fame_bench.reports.verdicts import check
 
@@ -291,7 +292,7 @@ def test_regeneration_command_has_every_option_and_reads_back():
     import shlex
     from pathlib import Path
 
-    from fame_bench.reports.reproduce import parse_assignments, regeneration_command
+    from fame_bench.reports.commands import parse_assignments, regeneration_command
 
     pretrain = {"steps": 10, "jitter": (0.4, 0.4), "backbone": "r3d_18", "lr_tag": "1e-3"}
     command = regeneration_command("table1", "ci", 2, Path("reports/ci"), Path("/tmp/runs x"),
