@@ -129,17 +129,3 @@ def mask_gallery(frames: np.ndarray, ground_truth: np.ndarray,
             if i == 0:
                 ax.set_title(title, fontsize=7)
     return _save(fig, path)
-
-
-def heatmap_overlay(frames: np.ndarray, maps: np.ndarray, path: Path, title: str) -> Path:
-    """Heat maps (``(N, H, W)``, any range) over frames (``(N, H, W, 3)`` in [0, 1])."""
-    n = frames.shape[0]
-    fig, axes = plt.subplots(1, n, figsize=(2 * n, 2.2), squeeze=False)
-    for i in range(n):
-        ax = axes[0, i]
-        ax.imshow(frames[i])
-        ax.imshow(maps[i], cmap="jet", alpha=0.45)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle(title, fontsize=9)
-    return _save(fig, path)
