@@ -288,6 +288,21 @@ def test_index_counts_verdicts_from_the_data_never_from_the_markdown(tmp_path):
         write_index(tmp_path, [path], "ci")
 
 
+def test_index_titles_other_presets_from_their_data_files(tmp_path):
+    import json
+
+    tdef = TABLES["table1"]
+    other = tmp_path / "cpu"
+    path = write_report(tdef, _table_records(tdef), "cpu", [0, 1], other, 1.0)
+    payload = json.loads(path.with_suffix(".json").read_text())
+    payload["title"] = "Table 1, titled by its data file"
+    path.with_suffix(".json").write_text(json.dumps(payload))
+    path.write_text("# a heading the index must not read\n")
+    index = write_index(tmp_path, [], "ci").read_text()
+    assert "- [cpu/table1.md](cpu/table1.md): Table 1, titled by its data file" in index
+    assert "a heading the index must not read" not in index
+
+
 def test_regeneration_command_has_every_option_and_reads_back():
     import shlex
     from pathlib import Path
