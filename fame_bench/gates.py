@@ -184,17 +184,16 @@ def measure_mask_iou(beta: float = 0.5, clips: int = 32, seed: int = 0) -> float
     import torch
 
     from fame_bench.augment import fame
+    from fame_bench.bench.mask_quality import iou_and_recall
     from fame_bench.data.synthetic import SyntheticConfig, make_split
 
     split = make_split(SyntheticConfig.preset(GATE_PRESET), "test_biased", seed=seed)
     videos = torch.as_tensor(split.videos[:clips]).float() / 255.0  # (N, C, T, H, W)
     truth = torch.as_tensor(split.masks[:clips]).any(dim=1)  # (N, H, W)
     _, mask = fame(videos, beta)
-    mask = mask.bool()
-    inter = (mask & truth).flatten(1).sum(1).float()
-    union = (mask | truth).flatten(1).sum(1).float().clamp(min=1)
-    keep = truth.flatten(1).any(dim=1)
-    return float((inter / union)[keep].mean())
+    iou, _ = iou_and_recall(mask.bool(), truth)
+    keep = truth.flatten(1).any(dim=1).numpy()
+    return float(iou[keep].mean())
 
 
 def measure_cost() -> dict[str, float]:

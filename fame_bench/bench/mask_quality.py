@@ -34,6 +34,10 @@ METHODS = (  # (row name, variant, hue)
     ("grid (β fixed at 0.5)", "grid", "code"),
     ("gauss", "gauss", "code"),
 )
+#: The gallery figure's columns: (label, variant, hue).
+GALLERY_VARIANTS = (("Gauss", "gauss", "code"), ("Seed", "seed", "code"),
+                    ("Grid", "grid", "code"), ("FAME", "fame", "code"),
+                    ("FAME, hue='turns'", "fame", "turns"))
 CHUNK = 256
 
 
@@ -94,6 +98,37 @@ def measure(cfg: SyntheticConfig, seeds, split: str = "test_biased") -> dict:
                 if boundary is not None:
                     entry["boundary"].append(boundary)
     return results
+
+
+def table_mask_iou(preset: str, seeds: list[int], beta: float = 0.5) -> dict:
+    """IoU and recall of each mask variant against the ground truth at ``beta`` (grid: at its
+    fixed 0.5), per-seed means of :func:`measure` on ``test_biased``: the table-4 section.
+
+    Returns ``{"split", "beta", "variants": {row: {"beta", "iou": [...], "recall": [...]}}}``.
+    """
+    results = measure(SyntheticConfig.preset(preset), seeds, split="test_biased")
+    variants = {}
+    for (row, row_beta), entry in results.items():
+        if row_beta != beta and not row.startswith("grid"):
+            continue
+        if row.startswith("grid") and row_beta != 0.5:
+            continue
+        variants[row] = {"beta": 0.5 if row.startswith("grid") else row_beta,
+                         "iou": [float(np.mean(a)) for a in entry["iou"]],
+                         "recall": [float(np.mean(a)) for a in entry["recall"]]}
+    return {"split": "test_biased", "beta": beta, "variants": variants}
+
+
+def mask_gallery_arrays(preset: str, seed: int, beta: float = 0.5, clips: int = 4) -> dict:
+    """Middle frames, ground truth and each ``GALLERY_VARIANTS`` mask of the first ``clips``
+    ``test_biased`` clips, for the table-4 mask gallery figure."""
+    split = make_split(SyntheticConfig.preset(preset), "test_biased", seed=seed)
+    videos = torch.as_tensor(split.videos[:clips]).float() / 255.0  # (N, C, T, H, W)
+    masks = {label: foreground_mask(videos, beta, variant=variant, hue=hue).float().numpy()
+             for label, variant, hue in GALLERY_VARIANTS}
+    return {"frames": videos[:, :, videos.shape[2] // 2].permute(0, 2, 3, 1).numpy(),
+            "truth": torch.as_tensor(split.masks[:clips]).any(dim=1).float().numpy(),
+            "masks": masks}
 
 
 def _fmt(per_seed: list[np.ndarray]) -> tuple[str, str]:

@@ -113,7 +113,6 @@ class MoCo(Method):
         queue = F.normalize(torch.randn(queue_size, dim, generator=generator), dim=1)
         self.register_buffer("queue", queue)
         self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
-        self.augment_seconds = 0.0
 
     def eval_backbone(self) -> nn.Module:
         return self.encoder_q.backbone
@@ -197,7 +196,6 @@ class MoCo(Method):
         if pending:
             self.dequeue_and_enqueue(all_gather_concat(torch.cat(pending)))
         loss = torch.stack(losses).mean()
-        self.augment_seconds = timer.seconds
         return loss, {"augment_s": timer.seconds}
 
     def after_step(self) -> None:

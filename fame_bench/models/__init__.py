@@ -1,1 +1,1 @@
-"""fame-bench."""
+"""Video backbones and projection heads."""

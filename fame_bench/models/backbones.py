@@ -22,7 +22,6 @@ KINETICS_STD = (0.22803, 0.22145, 0.216989)
 # (B=32, 3, 8, 32, 32), forward+backward ~45 ms versus ~125 ms without the pool.
 TINY_WIDTHS = (8, 12, 24, 48, 80)
 
-LEVELS = ("res3", "res4", "res5")
 NAMES = ("tiny_r2plus1d", "r2plus1d_18", "r3d_18")
 
 

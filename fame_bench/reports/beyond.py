@@ -52,7 +52,9 @@ from fame_bench.bench.beyond_masks import (  # noqa: E402
     size_configs,
 )
 from fame_bench.reports import tables  # noqa: E402
+from fame_bench.reports.data import write_atomic  # noqa: E402
 from fame_bench.reports.definitions import MOCO, MOCO_BE, fame  # noqa: E402
+from fame_bench.reports.figures import save_figure  # noqa: E402
 from fame_bench.reports.paired import mean_interval, paired_difference  # noqa: E402
 from fame_bench.reports.runner import Job, default_jobs, run_jobs  # noqa: E402
 from fame_bench.reports.stats import stat  # noqa: E402
@@ -143,13 +145,6 @@ def best_fixed_beta(iou: dict, conditions) -> str:
 # --- figures -------------------------------------------------------------------------------------
 
 
-def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return path
-
-
 def _band(ax, xs, per_condition: list[dict[int, float]], label: str, **style) -> None:
     stats = [stat(list(v.values())) for v in per_condition]
     mean = np.array([100 * s.mean for s in stats])
@@ -175,7 +170,7 @@ def pan_figure(iou: dict, speeds, path: Path) -> Path:
         ax.set_ylabel("mask IoU vs ground truth, %")
         ax.set_title(title)
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def size_figure(measured: dict, path: Path) -> Path:
@@ -195,7 +190,7 @@ def size_figure(measured: dict, path: Path) -> Path:
     for ax in axes:
         ax.set_xticks(xs, [f"{c} objects" for c in SIZE_THIRDS])
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def probe_figure(records: dict, preset: str, seeds, speeds, path: Path) -> Path:
@@ -220,7 +215,7 @@ def probe_figure(records: dict, preset: str, seeds, speeds, path: Path) -> Path:
         ax.axhline(10, color="grey", linestyle="--", linewidth=1)  # chance, 10 classes
         ax.set_ylabel("motion probe (swapped), %")
     axes[0].legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --- verdicts ------------------------------------------------------------------------------------
@@ -639,9 +634,8 @@ def main(argv: list[str] | None = None) -> int:
         probe_figure(records, args.preset, seeds, probe_speeds, figures / "beyond_probe.png")
     text, data = render(pan, size, records, cost, args.preset, seeds, speeds, data_note,
                         command, time.perf_counter() - start, probe_speeds)
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    (reports_dir / "beyond.md").write_text(text)
-    (reports_dir / "beyond.json").write_text(json.dumps(data, indent=1))
+    write_atomic(reports_dir / "beyond.md", text)
+    write_atomic(reports_dir / "beyond.json", json.dumps(data, indent=1))
     print(f"wrote {reports_dir / 'beyond.md'}")
     return 0
 

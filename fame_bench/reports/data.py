@@ -105,12 +105,19 @@ def write_data(reports_dir: Path, table: str, frame: pd.DataFrame, meta: dict,
     payload = {**meta, "columns": list(COLUMNS),
                "measurements": json.loads(frame.to_json(orient="records")),
                "verdicts": verdicts, "checks": checks}
-    for path, text in ((csv_path, frame.to_csv(index=False)),
-                       (json_path, json.dumps(payload, indent=1, ensure_ascii=False) + "\n")):
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+    write_atomic(csv_path, frame.to_csv(index=False))
+    write_atomic(json_path, json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
     return json_path, csv_path
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """``text`` at ``path`` (its directory made), written whole to a temporary file first, then
+    renamed into place: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return path
 
 
 def load_data(path: Path) -> dict:

@@ -16,7 +16,9 @@ import numpy as np  # noqa: E402
 from fame_bench.reports.stats import metric_stat  # noqa: E402
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
+    """``fig`` as a PNG at ``path`` (110 dpi, no software stamp: the same figure gives the same
+    bytes), then closed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
@@ -50,7 +52,7 @@ def loss_curves(groups: dict[str, list[dict]], labels: dict[str, str], path: Pat
     ax.set_title("Pretraining loss of every run (one line per seed)")
     if drawn:
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def bar_chart(groups: dict[str, list[dict]], labels: dict[str, str],
@@ -73,7 +75,7 @@ def bar_chart(groups: dict[str, list[dict]], labels: dict[str, str],
     ax.set_ylabel("top-1 accuracy (%)")
     ax.set_title("Mean ± std over seeds")
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def temporal_violins(groups: dict[str, list[dict]], labels: dict[str, str], names: list[str],
@@ -106,7 +108,7 @@ def temporal_violins(groups: dict[str, list[dict]], labels: dict[str, str], name
         ax.set_title(stage, fontsize=9)
     axes[0, 0].set_ylabel("|w| of temporal (t,1,1) kernels")
     fig.suptitle("Temporal kernel weights per stage (the FAME paper's Figure 2)", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def mask_gallery(frames: np.ndarray, ground_truth: np.ndarray,
@@ -128,18 +130,4 @@ def mask_gallery(frames: np.ndarray, ground_truth: np.ndarray,
             ax.set_yticks([])
             if i == 0:
                 ax.set_title(title, fontsize=7)
-    return _save(fig, path)
-
-
-def heatmap_overlay(frames: np.ndarray, maps: np.ndarray, path: Path, title: str) -> Path:
-    """Heat maps (``(N, H, W)``, any range) over frames (``(N, H, W, 3)`` in [0, 1])."""
-    n = frames.shape[0]
-    fig, axes = plt.subplots(1, n, figsize=(2 * n, 2.2), squeeze=False)
-    for i in range(n):
-        ax = axes[0, i]
-        ax.imshow(frames[i])
-        ax.imshow(maps[i], cmap="jet", alpha=0.45)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)

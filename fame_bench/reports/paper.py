@@ -92,8 +92,6 @@ NUMBERS: tuple[PaperNumber, ...] = (
     _n("vthcl", VTHCL_PAPER, "VTHCL, 3D-ResNet-50 (8 frames)", "K400", "HMDB51 finetune", 49.2),
 )
 
-_MOTION = ("linear", "motion_probe_swapped")
-
 CLAIMS: tuple[PaperClaim, ...] = (
     # table1 — β ablation (paper: ≈ +6 points for β 0.3 and 0.5 on UCF101 and HMDB51)
     PaperClaim("table1", f"{FAME_PAPER}, Table 1",

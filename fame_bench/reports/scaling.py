@@ -23,9 +23,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from fame_bench.reports import tables  # noqa: E402
+from fame_bench.reports.data import write_atomic  # noqa: E402
 from fame_bench.reports.definitions import MOCO, MOCO_BE, RANDOM, fame  # noqa: E402
+from fame_bench.reports.figures import save_figure  # noqa: E402
 from fame_bench.reports.paired import paired_difference  # noqa: E402
 from fame_bench.reports.runner import Job, default_jobs, run_jobs  # noqa: E402
 from fame_bench.reports.stats import seed_values, stat  # noqa: E402
@@ -77,10 +80,7 @@ def figure(records: dict, preset: str, seeds: list[int], steps: tuple[int, ...],
         ax.set_xlabel("pretraining steps")
         ax.set_title(title)
     axes[0].legend(fontsize=8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def render(records: dict, preset: str, seeds: list[int], steps: tuple[int, ...],
@@ -163,13 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     figure(records, args.preset, seeds, steps, reports_dir / "figures" / "scaling.png")
     text, rows = render(records, args.preset, seeds, steps, command,
                         time.perf_counter() - start, "scaling.png")
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    (reports_dir / "scaling.md").write_text(text)
-    (reports_dir / "scaling.json").write_text(json.dumps(
+    write_atomic(reports_dir / "scaling.md", text)
+    write_atomic(reports_dir / "scaling.json", json.dumps(
         {"preset": args.preset, "seeds": seeds, "steps": list(steps), "rows": rows}, indent=1))
-    import pandas as pd
-
-    pd.DataFrame(rows).to_csv(reports_dir / "scaling.csv", index=False)
+    write_atomic(reports_dir / "scaling.csv", pd.DataFrame(rows).to_csv(index=False))
     print(f"wrote {reports_dir / 'scaling.md'}")
     return 0
 

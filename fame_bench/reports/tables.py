@@ -101,9 +101,9 @@ def mask_iou_table(iou: dict) -> str:
     """``iou``: ``{"variants": {row: {"beta": b, "iou": [per seed], "recall": [per seed]}}}``."""
     headers = ["mask", "β", "IoU vs ground truth", "recall of the ground truth"]
     body = []
-    for label, entry in iou.get("variants", {}).items():
+    for label, entry in iou["variants"].items():
         body.append([label, f"{entry['beta']:g}", stat(entry["iou"]).fmt(1.0, 3),
-                     stat(entry.get("recall", [])).fmt(1.0, 3)])
+                     stat(entry["recall"]).fmt(1.0, 3)])
     return markdown_table(headers, body) + "\n\n(mean ± std over the per-seed means)"
 
 
@@ -224,12 +224,8 @@ def _listed(value) -> str | None:
 
 
 def _clip_shape(data_cfg: dict) -> str | None:
-    frames = data_cfg.get("frames") or data_cfg.get("T") or data_cfg.get("num_frames")
-    size = data_cfg.get("size") or data_cfg.get("H") or data_cfg.get("height")
+    """``(3, T, H, W)`` of a synthetic config; ``None`` for a real dataset's (no ``frames``)."""
+    frames, size = data_cfg.get("frames"), data_cfg.get("size")
     if frames is None or size is None:
         return None
     return f"(3, {frames}, {size}, {size})"
-
-
-def stat_cell(s: Stat) -> str:
-    return s.fmt()

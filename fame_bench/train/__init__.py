@@ -1,1 +1,2 @@
-"""fame-bench."""
+"""Pretraining: configuration, batches, the training loop, checkpoints, distributed set-up and
+the run-record layer (one experiment = pretrain -> evaluate -> record)."""

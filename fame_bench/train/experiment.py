@@ -515,17 +515,3 @@ def _evaluate_real(backbone, data: dict, eval_cfg, seed: int):
     result = evaluate_named_dataset(backbone, data["dataset"], data["root"], eval_cfg, seed,
                                     size=data["size"], counts=counts)
     return result, counts
-
-
-def load_records(runs_dir: str | Path, preset: str, names: list[str],
-                 seeds: list[int]) -> list[dict]:
-    """The records on disk for ``names × seeds``, whatever their settings, newest first within a
-    row and seed (missing, unreadable and edited ones are skipped: see :func:`read_record`)."""
-    out = []
-    for name in names:
-        for seed in seeds:
-            for path in seed_record_paths(runs_dir, preset, name, seed):
-                record = read_record(path)
-                if record is not None:
-                    out.append(record)
-    return out

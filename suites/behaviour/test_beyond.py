@@ -13,8 +13,8 @@ import torch
 
 import fame_bench.augment as op
 from fame_bench.augment import motion
-from fame_bench.data import synthetic
 from fame_bench.data.synthetic import SyntheticConfig, cache_key, render_clips
+from fame_bench.data.synthetic import render as rendering
 from fame_bench.train.config import PretrainConfig
 from fame_bench.train.experiment import ExperimentSpec, plan_experiment, spec_hash
 
@@ -23,9 +23,9 @@ from fame_bench.train.experiment import ExperimentSpec, plan_experiment, spec_ha
 
 def _offsets(cfg: SyntheticConfig, count: int = 20):
     indices = np.arange(count)
-    draws = synthetic._Draws(synthetic._clip_uniforms(cfg, "train", indices, 0))
+    draws = rendering._Draws(rendering._clip_uniforms(cfg, "train", indices, 0))
     draws.take(40)  # any fixed position in the clip's draws
-    return synthetic._camera_offsets(cfg, "train", indices, 0, draws)
+    return rendering._camera_offsets(cfg, "train", indices, 0, draws)
 
 
 def test_exact_pan_moves_the_camera_at_exactly_that_speed():

@@ -174,7 +174,7 @@ def test_options_take_numbers_or_words_and_json_pairs():
 def test_seeds_are_a_count_or_a_list(text, seeds):
     from pathlib import Path
 
-    from fame_bench.reports.reproduce import (
+    from fame_bench.reports.commands import (
         DEFAULT_SEEDS,
         parse_seeds,
         regeneration_command,
@@ -193,7 +193,7 @@ def test_seeds_are_a_count_or_a_list(text, seeds):
 def test_bad_seeds_are_refused(text):
     import argparse
 
-    from fame_bench.reports.reproduce import parse_seeds
+    from fame_bench.reports.commands import parse_seeds
 
     with pytest.raises(argparse.ArgumentTypeError, match="comma list"):
         parse_seeds(text)

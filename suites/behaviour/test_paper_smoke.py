@@ -8,7 +8,8 @@ import json
 import pytest
 
 from fame_bench.data.fake_layouts import make_diving48, make_ucf101
-from fame_bench.reports.reproduce import main, parse_assignments
+from fame_bench.reports.commands import parse_assignments
+from fame_bench.reports.reproduce import main
 
 SHRINK = ["--set", "backbone=tiny_r2plus1d", "--set", "steps=1", "--set", "batch_size=4",
           "--set", "queue_size=8", "--set", "clip_len=4", "--set", "crop_size=32",

@@ -12,7 +12,8 @@ import pytest
 from fame_bench.reports import paper, tables, verdicts
 from fame_bench.reports.definitions import TABLES
 from fame_bench.reports.paper import PaperClaim
-from fame_bench.reports.reproduce import main, write_index, write_report
+from fame_bench.reports.render import write_index, write_report
+from fame_bench.reports.reproduce import main
 from fame_bench.reports.stats import group_by_name, stat
 from fame_bench.reports.verdicts import check
 
@@ -287,11 +288,26 @@ def test_index_counts_verdicts_from_the_data_never_from_the_markdown(tmp_path):
         write_index(tmp_path, [path], "ci")
 
 
+def test_index_titles_other_presets_from_their_data_files(tmp_path):
+    import json
+
+    tdef = TABLES["table1"]
+    other = tmp_path / "cpu"
+    path = write_report(tdef, _table_records(tdef), "cpu", [0, 1], other, 1.0)
+    payload = json.loads(path.with_suffix(".json").read_text())
+    payload["title"] = "Table 1, titled by its data file"
+    path.with_suffix(".json").write_text(json.dumps(payload))
+    path.write_text("# a heading the index must not read\n")
+    index = write_index(tmp_path, [], "ci").read_text()
+    assert "- [cpu/table1.md](cpu/table1.md): Table 1, titled by its data file" in index
+    assert "a heading the index must not read" not in index
+
+
 def test_regeneration_command_has_every_option_and_reads_back():
     import shlex
     from pathlib import Path
 
-    from fame_bench.reports.reproduce import parse_assignments, regeneration_command
+    from fame_bench.reports.commands import parse_assignments, regeneration_command
 
     pretrain = {"steps": 10, "jitter": (0.4, 0.4), "backbone": "r3d_18", "lr_tag": "1e-3"}
     command = regeneration_command("table1", "ci", 2, Path("reports/ci"), Path("/tmp/runs x"),

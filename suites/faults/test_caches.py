@@ -9,6 +9,7 @@ import pytest
 
 from fame_bench.cli import main
 from fame_bench.data import synthetic
+from fame_bench.data.synthetic import cache
 from suites.faults.tiny import one_line_error
 
 
@@ -16,17 +17,17 @@ def test_case11_default_cache_is_per_user_not_per_working_directory(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FAME_BENCH_CACHE", raising=False)
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    assert synthetic._default_cache_dir() == Path.home() / ".cache" / "fame_bench"
+    assert cache._default_cache_dir() == Path.home() / ".cache" / "fame_bench"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert synthetic._default_cache_dir() == tmp_path / "xdg" / "fame_bench"
+    assert cache._default_cache_dir() == tmp_path / "xdg" / "fame_bench"
     monkeypatch.setenv("FAME_BENCH_CACHE", str(tmp_path / "mine"))
-    assert synthetic._default_cache_dir() == tmp_path / "mine"
+    assert cache._default_cache_dir() == tmp_path / "mine"
 
 
 def test_case11_paper_evaluation_refused_where_memory_cannot_hold_it(tmp_path, monkeypatch,
                                                                      capsys):
     monkeypatch.setenv("FAME_BENCH_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(synthetic, "available_memory_bytes", lambda: 8_000_000_000)
+    monkeypatch.setattr(cache, "available_memory_bytes", lambda: 8_000_000_000)
     assert main(["linear", "--random", "--preset", "paper"]) == 2
     err = one_line_error(capsys)
     # 16,000 clips of 16 x 112 x 112: 3 uint8 channels and a bool mask each

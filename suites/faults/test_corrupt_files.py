@@ -15,8 +15,8 @@ from fame_bench.train import experiment
 from fame_bench.train.checkpoint import CheckpointError, load_checkpoint
 from fame_bench.train.experiment import (
     ExperimentSpec,
-    load_records,
     plan_experiment,
+    read_record,
     run_experiment,
 )
 from suites.faults.tiny import (
@@ -147,13 +147,13 @@ def test_case04_damaged_record_is_recomputed(tmp_path, monkeypatch, damage):
         path.write_bytes(b"\xff\xfe" + path.read_bytes())
     else:
         path.write_text(RECORD_DAMAGE[damage](path.read_text()))
-    assert load_records(tmp_path, "ci", ["random"], [0]) == []  # never read as it is
+    assert read_record(path) is None  # never read as it is
     with pytest.warns(RuntimeWarning, match=re.escape(f"{path} is unreadable or fails")):
         again = run_experiment(spec, "ci", 0, runs_dir=tmp_path)
     assert calls == [0, 0]
     assert again["eval"] == first["eval"] == {"linear": {"motion_probe_swapped": 0.25,
                                                          "test_biased": 0.5}}
-    assert load_records(tmp_path, "ci", ["random"], [0]) == [again]
+    assert read_record(path) == again
 
 
 # --- case 6: malformed lines in metrics.jsonl -------------------------------------------------

@@ -1,189 +1,33 @@
-"""The synthetic background-bias benchmark ("motion-bias"), ``docs/synthetic_benchmark.md``.
-
-A clip is one textured object moving over a static textured background. The **class is the
-object's motion** (move right/left/up/down, circle cw/ccw, grow/shrink, oscillate h/v); the
-object's shape, colour, texture, size, speed, phase and start are drawn at random, independently
-of the class. The background comes from one of ``K = num_classes`` *families* (a palette and a
-texture kind); in ``pretrain``/``train``/``test_biased`` the family equals the class with
-probability ``rho``, in ``test_swapped`` it never does. The fine-grained variant (the Diving48
-stand-in) draws every background from one shared distribution and its classes differ only in the
-order of two motion segments (e.g. right-then-up versus up-then-right).
-
-Every clip is a pure function of ``(config, seed, split, index)``: its random draws come from a
-``numpy`` generator seeded with ``SeedSequence([seed, split, index, variant])``, so clip ``i`` is
-the same whatever the split size, and a split can be rendered in any order or in part
-(:func:`render_clips`). Rendering is vectorised over clips, frames and pixels (NumPy, float32).
-
-Training on these clips must **not** use horizontal flips: a flip turns "move right" into "move
-left" (and swaps cw/ccw circles), i.e. it changes the label. Use per-clip colour jitter instead, or
-instances can be told apart by colour alone.
-
-Layouts: videos uint8 ``(N, C, T, H, W)``, masks bool ``(N, T, H, W)`` (per-frame ground truth of
-the foreground object; the distractor and the background are never foreground).
-"""
+"""Rendering synthetic clips: every clip a pure function of ``(config, seed, split, index)``,
+vectorised over clips, frames and pixels (NumPy, float32); :func:`render_clips` renders any
+subset of a split, uncached."""
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-SPLITS = (
-    "pretrain",
-    "train",
-    "train_unbiased",
-    "test_biased",
-    "test_swapped",
-    "test_background_only",
-    "test_foreground_only",
+from fame_bench.data.synthetic.config import (
+    FINEGRAINED_MOTIONS,
+    MOTIONS,
+    SPLIT_IDS,
+    VARIANTS,
+    SyntheticConfig,
+    check_split,
 )
-VARIANTS = ("bias", "finegrained")
 
-# Class = motion. Order fixes the label.
-MOTIONS = (
-    "right", "left", "up", "down",
-    "circle_cw", "circle_ccw", "grow", "shrink",
-    "oscillate_h", "oscillate_v",
-)
 _DIRECTIONS = {"right": (1.0, 0.0), "left": (-1.0, 0.0), "up": (0.0, -1.0), "down": (0.0, 1.0)}
-# Fine-grained classes: ordered pairs of two different directions; a class and its mirror (same
-# two segments, other order) end at the same place, so only the order separates them.
-FINEGRAINED_MOTIONS = (
-    ("right", "up"), ("up", "right"),
-    ("right", "down"), ("down", "right"),
-    ("left", "up"), ("up", "left"),
-    ("left", "down"), ("down", "left"),
-    ("right", "left"), ("left", "right"),
-    ("up", "down"), ("down", "up"),
-)
 SHAPES = ("disc", "square", "triangle", "cross", "ring", "diamond")
 FG_TEXTURES = ("flat", "stripes", "noise")
 BG_KINDS = ("stripes", "checker", "blobs", "gradient", "noise")
 
-_SPLIT_IDS = {name: i for i, name in enumerate(SPLITS)}
-_NUM_DRAWS = 96  # uniform numbers per clip; fixed so adding a draw later is a visible change
+NUM_DRAWS = 96  # uniform numbers per clip; fixed so adding a draw later is a visible change
 _FG_NOISE_CELLS = 4  # the object's noise texture is a 4x4 grid of two colours
 _FAMILY_SEED = 20220615  # families are fixed for the benchmark, not per seed
 _NOISE_STREAM = 7  # SeedSequence entry of the sensor-noise stream
 _CAMERA_STREAM = 8  # SeedSequence entry of the camera-jitter stream
-#: Fields added after caches and run records existed, at the default that renders every clip
-#: as before: left out of the hashes while at that default, so existing caches stay valid.
-LATER_FIELDS = {"camera_speed_exact": False, "camera_jitter": 0.0}
-#: Sensor noise of every preset (uint8 levels): no pixel is exactly static, as with a camera.
-SENSOR_NOISE = 3.0
-
-
-@dataclass(frozen=True)
-class SyntheticConfig:
-    """Sizes and knobs of the benchmark. Use :meth:`preset` for ``"ci" | "cpu" | "paper"``.
-
-    ``object_scale``: the object's diameter as a fraction of the frame side (spec: 20-35 %); its
-    motion sweeps a much larger footprint, so FAME's β in 0.3-0.7 keeps a meaningful part of it.
-    ``camera_motion``: the largest global pan, in pixels per frame (0 = static camera): each
-    clip pans in a straight line at a velocity drawn uniformly from the square of that half-side.
-    ``camera_speed_exact``: pan at exactly ``camera_motion`` pixels per frame instead, in a
-    uniformly random direction; the object's start is then placed so its path *in the image*
-    (its own motion plus the pan) stays in frame where it fits (for the camera-motion study).
-    ``camera_jitter``: std in pixels of an independent random offset of the camera in every
-    frame (a shake on top of the pan; 0: none).
-    ``frames``: generated frames per clip (32 for VTHCL tempo work at α = 4).
-    """
-
-    name: str = "ci"
-    variant: str = "bias"
-    num_classes: int = 10
-    frames: int = 16
-    size: int = 32
-    rho: float = 0.9
-    n_pretrain: int = 2000
-    n_train: int = 1000
-    n_train_unbiased: int = 1000
-    n_test: int = 500
-    object_scale: tuple[float, float] = (0.22, 0.35)
-    speed: tuple[float, float] = (0.35, 0.6)  # travel over the clip, fraction of the side
-    distractor: bool = False
-    distractor_alpha: float = 0.3
-    camera_motion: float = 0.0
-    camera_speed_exact: bool = False
-    camera_jitter: float = 0.0
-    # Sensor noise: std of per-pixel, per-frame Gaussian noise in uint8 levels (0: noise-free).
-    # Real cameras never give exactly static pixels; without noise FAME's seed region is exactly
-    # 0 outside the object and its tie rule fills the rest of the mask with the top rows.
-    noise_std: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
-        max_classes = len(MOTIONS) if self.variant == "bias" else len(FINEGRAINED_MOTIONS)
-        if not 2 <= self.num_classes <= max_classes:
-            raise ValueError(
-                f"num_classes must be in [2, {max_classes}] for variant {self.variant!r}, "
-                f"got {self.num_classes}"
-            )
-        if self.frames < 2:
-            raise ValueError(f"frames must be >= 2 (motion needs two frames), got {self.frames}")
-        if self.size < 8:
-            raise ValueError(f"size must be >= 8 pixels, got {self.size}")
-        if not 0.0 <= self.rho <= 1.0:
-            raise ValueError(f"rho must be in [0, 1], got {self.rho}")
-        if not 0.0 <= self.camera_motion <= self.size:
-            raise ValueError(f"camera_motion must be in [0, size = {self.size}] pixels per frame, "
-                             f"got {self.camera_motion}")
-        if not 0.0 <= self.camera_jitter <= self.size / 4:
-            raise ValueError(f"camera_jitter must be in [0, size / 4 = {self.size / 4:g}] pixels, "
-                             f"got {self.camera_jitter}")
-        if not 0.0 <= self.noise_std <= 64.0:
-            raise ValueError(f"noise_std must be in [0, 64] uint8 levels, got {self.noise_std}")
-        lo, hi = self.object_scale
-        if not 0.0 < lo <= hi < 1.0:
-            raise ValueError(f"object_scale must satisfy 0 < lo <= hi < 1, got {self.object_scale}")
-
-    @classmethod
-    def preset(cls, name: str, **overrides) -> SyntheticConfig:
-        """``ci``: 32², 16 frames, ~6k clips; ``cpu``: 32², 16 frames, ~2.5x ci;
-        ``paper``: 112², 16 frames, 10k pretraining clips (render lazily, see
-        :class:`SyntheticClipDataset`)."""
-        presets = {
-            "ci": dict(noise_std=SENSOR_NOISE),
-            "cpu": dict(n_pretrain=5000, n_train=2500, n_train_unbiased=2500, n_test=1000,
-                        noise_std=SENSOR_NOISE),
-            "gpu": dict(size=64, n_pretrain=10000, n_train=5000, n_train_unbiased=5000,
-                        n_test=2000, noise_std=SENSOR_NOISE),
-            "paper": dict(
-                size=112, n_pretrain=10000, n_train=5000, n_train_unbiased=5000, n_test=2000,
-                distractor=True, noise_std=SENSOR_NOISE,
-            ),
-        }
-        if name not in presets:
-            raise ValueError(f"preset must be one of {sorted(presets)}, got {name!r}")
-        return cls(name=name, **{**presets[name], **overrides})
-
-    def hash_fields(self) -> dict:
-        """The fields as a dict, without the ``LATER_FIELDS`` that are at their default: what
-        cache keys and run-record hashes are made of."""
-        return {k: v for k, v in dataclasses.asdict(self).items()
-                if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
-
-    def split_size(self, split: str) -> int:
-        _check_split(split)
-        return {
-            "pretrain": self.n_pretrain,
-            "train": self.n_train,
-            "train_unbiased": self.n_train_unbiased,
-        }.get(split, self.n_test)
-
-    def motion_names(self) -> list[str]:
-        if self.variant == "bias":
-            return list(MOTIONS[: self.num_classes])
-        return ["_then_".join(pair) for pair in FINEGRAINED_MOTIONS[: self.num_classes]]
 
 
 @dataclass
@@ -206,16 +50,12 @@ class SyntheticSplit:
         return self.masks.any(dim=1)
 
 
-def _check_split(split: str) -> None:
-    if split not in _SPLIT_IDS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-
 
 # ----------------------------------------------------------------------------- random draws
 
 
 class _Draws:
-    """Hands out columns of the per-clip uniform matrix ``U (N, _NUM_DRAWS)`` in order."""
+    """Hands out columns of the per-clip uniform matrix ``U (N, NUM_DRAWS)`` in order."""
 
     def __init__(self, uniforms: np.ndarray) -> None:
         self._u = uniforms
@@ -224,7 +64,7 @@ class _Draws:
     def take(self, count: int | None = None) -> np.ndarray:
         width = 1 if count is None else count
         if self._next + width > self._u.shape[1]:
-            raise RuntimeError("synthetic clip needs more random draws than _NUM_DRAWS")
+            raise RuntimeError("synthetic clip needs more random draws than NUM_DRAWS")
         cols = self._u[:, self._next : self._next + width]
         self._next += width
         return cols[:, 0] if count is None else cols
@@ -240,11 +80,11 @@ def _clip_uniforms(cfg: SyntheticConfig, split: str, indices: np.ndarray, seed: 
     variant_id = VARIANTS.index(cfg.variant)
     rows = [
         np.random.Generator(
-            np.random.PCG64(np.random.SeedSequence([seed, _SPLIT_IDS[split], int(i), variant_id]))
-        ).random(_NUM_DRAWS)
+            np.random.PCG64(np.random.SeedSequence([seed, SPLIT_IDS[split], int(i), variant_id]))
+        ).random(NUM_DRAWS)
         for i in indices
     ]
-    return np.stack(rows).astype(np.float64) if rows else np.zeros((0, _NUM_DRAWS))
+    return np.stack(rows).astype(np.float64) if rows else np.zeros((0, NUM_DRAWS))
 
 
 # ----------------------------------------------------------------------------- colours
@@ -356,8 +196,8 @@ def _bias_offsets(labels: np.ndarray, tau: np.ndarray, cfg: SyntheticConfig, d: 
 
 
 def _finegrained_offsets(labels: np.ndarray, tau: np.ndarray, cfg: SyntheticConfig, d: _Draws):
-    size = cfg.size
     """Two straight segments; the class is the ordered pair of directions."""
+    size = cfg.size
     speed = d.uniform(*cfg.speed)[:, None] * size * 0.7  # travel of each segment
     split_at = d.uniform(0.4, 0.6)[:, None]
     first = np.clip(tau / split_at, 0, 1)
@@ -561,7 +401,7 @@ def _clip_normals(cfg: SyntheticConfig, split: str, indices: np.ndarray, seed: i
     variant_id = VARIANTS.index(cfg.variant)
     rows = [
         np.random.Generator(np.random.PCG64(np.random.SeedSequence(
-            [seed, _SPLIT_IDS[split], int(i), variant_id, stream]))
+            [seed, SPLIT_IDS[split], int(i), variant_id, stream]))
         ).standard_normal(shape[1:], dtype=np.float32)
         for i in indices
     ]
@@ -592,7 +432,7 @@ def render_clips(
     cfg: SyntheticConfig, split: str, indices, seed: int = 0
 ) -> SyntheticSplit:
     """Render the clips at ``indices`` of ``split`` (any order, any subset); not cached."""
-    _check_split(split)
+    check_split(split)
     idx = np.asarray(indices, dtype=np.int64).reshape(-1)
     if idx.size and idx.min() < 0:
         raise ValueError(f"indices must be >= 0, got min {idx.min()}")
@@ -611,153 +451,3 @@ def render_clips(
         masks=torch.from_numpy(masks),
         split=split,
     )
-
-
-# ----------------------------------------------------------------------------- cache
-
-
-def _default_cache_dir() -> Path:
-    """``$FAME_BENCH_CACHE``, else ``$XDG_CACHE_HOME/fame_bench``, else ``~/.cache/fame_bench``:
-    one place per user, whatever directory a command is started from."""
-    if os.environ.get("FAME_BENCH_CACHE"):
-        return Path(os.environ["FAME_BENCH_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "fame_bench"
-
-
-class NoRoomError(ValueError):
-    """The requested splits do not fit this machine's memory, disk or cache limit."""
-
-
-def split_bytes(cfg: SyntheticConfig, split: str) -> int:
-    """Bytes a rendered split takes in memory and (uncompressed ``.npz``) in the cache: uint8
-    videos ``(N, 3, T, H, W)``, bool masks ``(N, T, H, W)``, int64 labels and families."""
-    per_clip = 4 * cfg.frames * cfg.size * cfg.size + 16
-    return cfg.split_size(split) * per_clip
-
-
-def available_memory_bytes() -> int | None:
-    """Memory the kernel says can be allocated without swapping (``MemAvailable``); ``None``
-    where it cannot be read."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def _free_disk_bytes(directory: Path) -> int:
-    existing = directory.absolute()
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    return shutil.disk_usage(existing).free
-
-
-def check_room(cfg: SyntheticConfig, splits, seed: int = 0, cache_dir: str | Path | None = None,
-               use_cache: bool = True) -> None:
-    """Refuse, before rendering anything, splits that this machine cannot hold: all of them
-    in memory (``MemAvailable``), the ones not cached yet on the cache's disk, and no more than
-    ``$FAME_BENCH_CACHE_LIMIT_GB`` when it is set. The message gives the sizes."""
-    cache_dir = Path(cache_dir or _default_cache_dir())
-    splits = list(splits)
-    total = sum(split_bytes(cfg, s) for s in splits)
-    to_write = sum(split_bytes(cfg, s) for s in splits if use_cache and not
-                   (cache_dir / f"{s}-{cache_key(cfg, s, seed)}.npz").exists())
-    what = (f"the synthetic '{cfg.name}' split(s) {', '.join(splits)} take "
-            f"{total / 1e9:.1f} GB")
-    memory = available_memory_bytes()
-    if memory is not None and total > memory:
-        raise NoRoomError(f"{what} in memory; this machine has {memory / 1e9:.1f} GB available. "
-                          f"Use a smaller preset (ci, cpu) or a machine with more memory")
-    if to_write and to_write > _free_disk_bytes(cache_dir):
-        raise NoRoomError(f"{what} ({to_write / 1e9:.1f} GB not cached yet); {cache_dir} has "
-                      f"{_free_disk_bytes(cache_dir) / 1e9:.1f} GB free. Set FAME_BENCH_CACHE "
-                      f"to a disk with room, or use a smaller preset (ci, cpu)")
-    limit = os.environ.get("FAME_BENCH_CACHE_LIMIT_GB")
-    if to_write and limit:
-        try:
-            limit_bytes = float(limit) * 1e9
-        except ValueError:
-            raise ValueError(f"FAME_BENCH_CACHE_LIMIT_GB must be a number of GB, got "
-                             f"{limit!r}") from None
-        if to_write > limit_bytes:
-            raise NoRoomError(f"{what} ({to_write / 1e9:.1f} GB not cached yet), over "
-                          f"FAME_BENCH_CACHE_LIMIT_GB={limit} for the cache at {cache_dir}. "
-                          f"Raise the limit or use a smaller preset (ci, cpu)")
-
-
-def cache_key(cfg: SyntheticConfig, split: str, seed: int) -> str:
-    """Hash of everything that changes the pixels (the preset's name does not)."""
-    fields = {k: v for k, v in cfg.hash_fields().items() if k != "name"}
-    payload = json.dumps(
-        {"config": fields, "split": split, "seed": seed, "draws": _NUM_DRAWS, "version": 1},
-        sort_keys=True,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:20]
-
-
-def make_split(
-    cfg: SyntheticConfig, split: str, seed: int = 0, cache_dir: str | Path | None = None,
-    use_cache: bool = True,
-) -> SyntheticSplit:
-    """The whole split ``split`` (``cfg.split_size(split)`` clips), cached as uint8 ``.npz`` under
-    ``~/.cache/fame_bench/`` (or ``$FAME_BENCH_CACHE``) keyed by a hash of (config, split, seed);
-    refused up front when the machine cannot hold it (:func:`check_room`).
-    The cache is written to a temporary file and renamed, so a concurrent or interrupted writer
-    never leaves a half file behind."""
-    _check_split(split)
-    path = Path(cache_dir or _default_cache_dir()) / f"{split}-{cache_key(cfg, split, seed)}.npz"
-    check_room(cfg, [split], seed, cache_dir, use_cache)
-    if use_cache and path.exists():
-        try:
-            with np.load(path) as z:
-                return SyntheticSplit(
-                    videos=torch.from_numpy(z["videos"]),
-                    labels=torch.from_numpy(z["labels"]),
-                    families=torch.from_numpy(z["families"]),
-                    masks=torch.from_numpy(z["masks"]),
-                    split=split,
-                )
-        except (OSError, ValueError, KeyError):
-            pass  # unreadable cache entry: render again and overwrite it
-    data = render_clips(cfg, split, range(cfg.split_size(split)), seed)
-    if use_cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(
-                    f, videos=data.videos.numpy(), labels=data.labels.numpy(),
-                    families=data.families.numpy(), masks=data.masks.numpy(),
-                )
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    return data
-
-
-class SyntheticClipDataset(torch.utils.data.Dataset):
-    """Lazy, per-index access (for the ``paper`` preset, too big to hold in memory): item ``i``
-    is ``{"video": uint8 (C, T, H, W), "mask": bool (T, H, W), "label", "family", "index"}``."""
-
-    def __init__(self, cfg: SyntheticConfig, split: str, seed: int = 0) -> None:
-        _check_split(split)
-        self.cfg, self.split, self.seed = cfg, split, seed
-
-    def __len__(self) -> int:
-        return self.cfg.split_size(self.split)
-
-    def __getitem__(self, index: int) -> dict:
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        one = render_clips(self.cfg, self.split, [index], self.seed)
-        return {
-            "video": one.videos[0], "mask": one.masks[0], "label": int(one.labels[0]),
-            "family": int(one.families[0]), "index": index,
-        }

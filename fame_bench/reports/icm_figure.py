@@ -1,7 +1,8 @@
-"""Draw VTHCL's Instance Correspondence Map for a trained run: ``python -m fame_bench.methods.icm``.
+"""VTHCL's Instance Correspondence Map (ICM) as a figure: drawn for one trained run, and the
+report's ICM section. ``python -m fame_bench.reports.icm_figure [--run DIR]``.
 
-Pretrains VTHCL on the given preset (or reuses ``--run``), samples slow/fast clips of
-``test_biased`` exactly as in pretraining, and saves the overlay (``save_icm_figure``) as a PNG.
+The slow and fast clips are ``test_biased`` clips sampled exactly as in pretraining; the overlay
+itself is :func:`fame_bench.methods.vthcl.save_icm_figure`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,20 @@ def draw_icm(run_dir: str | Path, out: str | Path, clips: int = 4) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     save_icm_figure(model, batch["slow"], batch["fast"], out, max_clips=clips)
     return out
+
+
+def icm_section(records: list[dict], path: Path, clips: int = 4) -> str:
+    """The ICM of the first VTHCL run of ``records`` with a res5 head, drawn at ``path``; returns
+    the report's Markdown for it (or why it is missing)."""
+    run = next((r for r in records if r["method"] == "vthcl" and r.get("pretrain")
+                and "res5" in r["config"]["pretrain"].get("vthcl_levels", ())), None)
+    if run is None:
+        return "_ICM not drawn: no VTHCL run with a res5 head is recorded._"
+    draw_icm(run["pretrain"]["run_dir"], path, clips)
+    return (f"![Instance Correspondence Map of {run['name']} seed {run['seed']}]"
+            f"(figures/{path.name})\n\nInstance Correspondence Map (VTHCL paper): cosine "
+            "similarity of each res5 position of the slow clip, projected by φ_5, with the fast "
+            "clip's embedding; `test_biased` clips (ground truth: the moving object).")
 
 
 def main(argv: list[str] | None = None) -> int:
