@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 
 from fame_bench.methods.moco import AUGMENT_ON as FAME_ON
@@ -13,6 +14,9 @@ METHODS = ("moco", "vthcl", "supervised")
 AUGMENTS = ("none", "fame", "be")
 OPTIMIZERS = ("sgd", "adamw")
 #: Per preset, what a supervised run changes in the recipe (``PretrainConfig.preset``).
+# Config fields that may differ between a run and its resumption (none changes the weights).
+RESUME_FREE = {"out_dir", "progress", "device", "threads", "num_workers", "extra", "log_every",
+                "fame_compile"}
 SUPERVISED_RECIPE = {"ci": {"steps": 1600}, "cpu": {"steps": 800}, "gpu": {"steps": 3000}}
 
 #: Allowed values of the numeric fields (each element, for tuples). Every field is also checked
@@ -274,3 +278,16 @@ class PretrainConfig:
     def from_dict(cls, values: dict) -> PretrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def check_resumable(saved: dict, cfg: PretrainConfig) -> None:
+    """Raise a clear ``ValueError`` when the checkpoint config ``saved`` (a dict) belongs to
+    another run than ``cfg``: only the fields in ``RESUME_FREE`` may differ."""
+    now = cfg.to_dict()
+    diff = sorted(k for k in now if k not in RESUME_FREE and k in saved
+                  and json.dumps(saved[k]) != json.dumps(now[k]))
+    if diff:
+        raise ValueError(
+            f"{cfg.out_dir} holds a checkpoint of a different run (fields {diff} differ); "
+            f"use another out_dir or delete it"
+        )

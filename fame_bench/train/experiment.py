@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from fame_bench.augment.fame import VARIANTS
-from fame_bench.train.config import FAME_ON
+from fame_bench.train.config import FAME_ON, check_resumable
 
 METHODS = ("moco", "vthcl", "supervised", "random")
 AUGMENTS = ("none", "fame", "be")
@@ -483,7 +483,6 @@ def _discard_foreign_checkpoint(cfg) -> None:
     refuse to resume it), and so is an unreadable or corrupt one (the row is trained again);
     an intact one of this configuration is kept and resumed."""
     from fame_bench.train.checkpoint import CheckpointError, load_checkpoint
-    from fame_bench.train.loop import _check_resumable
 
     try:
         saved = load_checkpoint(cfg.out_dir)
@@ -495,7 +494,7 @@ def _discard_foreign_checkpoint(cfg) -> None:
     if saved is None:
         return
     try:
-        _check_resumable(saved["config"], cfg)
+        check_resumable(saved["config"], cfg)
     except ValueError:
         shutil.rmtree(cfg.out_dir, ignore_errors=True)
 

@@ -27,15 +27,12 @@ from fame_bench.progress import StageProgress
 from fame_bench.train import distributed
 from fame_bench.train.batches import InMemoryVideos, load_synthetic, make_batch, step_generator
 from fame_bench.train.checkpoint import build_method_from_config, load_checkpoint, save_checkpoint
-from fame_bench.train.config import PretrainConfig
+from fame_bench.train.config import PretrainConfig, check_resumable
 from fame_bench.train.runlock import run_lock, write_atomic
 
 LOG = logging.getLogger("fame_bench.train")
 METRICS = "metrics.jsonl"
 RESULT = "result.json"
-# Config fields that may differ between a run and its resumption (none changes the weights).
-_RESUME_FREE = {"out_dir", "progress", "device", "threads", "num_workers", "extra", "log_every",
-                "fame_compile"}
 
 
 def cosine_lr(cfg: PretrainConfig, step: int) -> float:
@@ -190,17 +187,6 @@ def _loss_curve(rows: list[dict], log_every: int, last_step: int) -> list[list]:
             if r["step"] % log_every == 0 or r["step"] == last_step]
 
 
-def _check_resumable(saved: dict, cfg: PretrainConfig) -> None:
-    now = cfg.to_dict()
-    diff = sorted(k for k in now if k not in _RESUME_FREE and k in saved
-                  and json.dumps(saved[k]) != json.dumps(now[k]))
-    if diff:
-        raise ValueError(
-            f"{cfg.out_dir} holds a checkpoint of a different run (fields {diff} differ); "
-            f"use another out_dir or delete it"
-        )
-
-
 def pretrain(cfg: PretrainConfig, data: InMemoryVideos | None = None) -> dict:
     """Train (or resume) the run ``cfg`` describes; returns ``run_dir, steps, loss_curve,
     step_ms, augment_ms, augment_share, wall_time_s, threads`` (torch's thread count during the
@@ -258,7 +244,7 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
     start_step = 0
     state = load_checkpoint(run_dir, map_location=device)
     if state is not None:
-        _check_resumable(state["config"], cfg)
+        check_resumable(state["config"], cfg)
         method.load_state_dict(state["method"])
         optimizer.load_state_dict(state["optimizer"])
         scaler.load_state_dict(state["scaler"])

@@ -1,4 +1,4 @@
-"""Draw VTHCL's Instance Correspondence Map for a trained run: ``python -m fame_bench.methods.icm``.
+"""Draw VTHCL's Instance Correspondence Map for a trained run: ``python -m fame_bench.train.icm``.
 
 Pretrains VTHCL on the given preset (or reuses ``--run``), samples slow/fast clips of
 ``test_biased`` exactly as in pretraining, and saves the overlay (``save_icm_figure``) as a PNG.
