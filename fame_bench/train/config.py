@@ -13,10 +13,10 @@ from fame_bench.validation import POSITIVE, UNIT, Interval, at_least, check_fiel
 METHODS = ("moco", "vthcl", "supervised")
 AUGMENTS = ("none", "fame", "be")
 OPTIMIZERS = ("sgd", "adamw")
-#: Per preset, what a supervised run changes in the recipe (``PretrainConfig.preset``).
-# Config fields that may differ between a run and its resumption (none changes the weights).
+#: Config fields that may differ between a run and its resumption (none changes the weights).
 RESUME_FREE = {"out_dir", "progress", "device", "threads", "num_workers", "extra", "log_every",
-                "fame_compile"}
+               "fame_compile"}
+#: Per preset, what a supervised run changes in the recipe (``PretrainConfig.preset``).
 SUPERVISED_RECIPE = {"ci": {"steps": 1600}, "cpu": {"steps": 800}, "gpu": {"steps": 3000}}
 
 #: Allowed values of the numeric fields (each element, for tuples). Every field is also checked
