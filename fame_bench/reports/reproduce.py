@@ -261,7 +261,7 @@ def icm_figure(records: list[dict], path: Path, clips: int = 4) -> str:
 
     from fame_bench.methods.vthcl import save_icm_figure
     from fame_bench.train.batches import load_synthetic, make_batch
-    from fame_bench.train.checkpoint import load_method
+    from fame_bench.train.trained import load_method
     from fame_bench.train.config import PretrainConfig
 
     cfg = PretrainConfig.from_dict(run["config"]["pretrain"])

@@ -415,8 +415,8 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
     if spec.method == "random":
         backbone = _random_backbone(cfg.backbone, seed)
     else:
-        from fame_bench.train.checkpoint import load_backbone
         from fame_bench.train.loop import pretrain
+        from fame_bench.train.trained import load_backbone
 
         _discard_foreign_checkpoint(cfg)
         result = pretrain(cfg)
