@@ -72,7 +72,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from fame_bench.data.synthetic import SyntheticConfig
     from fame_bench.evaluate.bias import evaluate_synthetic
     from fame_bench.models.backbones import build_backbone
-    from fame_bench.train.checkpoint import load_backbone
+    from fame_bench.train.trained import load_backbone
 
     eval_cfg = eval_config_from_args(args)  # bad values fail before any backbone is built
     if args.random:

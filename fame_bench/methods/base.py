@@ -14,12 +14,23 @@ for supervised training.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
+
+from fame_bench.methods.memory import rename_legacy_keys
+
+#: What a method's ``from_config`` is given to build its encoder(s): each call returns a fresh
+#: backbone (``fame_bench.models.backbones``), so VTHCL's two encoders are two calls.
+BackboneFactory = Callable[[], nn.Module]
+
+#: The training batches a method can declare (``Method.batch_kind``), built by
+#: ``fame_bench.train.batches``: two clips of each video, a slow and a fast clip of the same
+#: instant, or one clip and its label.
+BATCH_KINDS = ("pair", "tempo", "clip")
 
 
 def info_nce(query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor,
@@ -76,40 +87,6 @@ def all_gather_concat(x: torch.Tensor) -> torch.Tensor:
     return torch.cat(parts, dim=0)
 
 
-@dataclass
-class ViewAugment:
-    """Per-clip view augmentation applied after FAME/BE (``docs/fame.md``: FAME runs before it).
-
-    ``jitter`` = (brightness, contrast, saturation, hue), applied with probability ``jitter_p``;
-    grayscale with ``grayscale_p``; then a Gaussian blur with probability ``blur_p``, ``σ`` drawn
-    per clip from ``blur_sigma`` (the FAME code's view augmentation, ``docs/deviations.md``).
-    No flips: they swap "left" and "right" on synthetic data.
-    """
-
-    jitter: tuple[float, float, float, float] = (0.4, 0.4, 0.4, 0.1)
-    jitter_p: float = 0.8
-    grayscale_p: float = 0.2
-    blur_p: float = 0.5
-    blur_sigma: tuple[float, float] = (0.1, 2.0)
-
-    def __call__(self, clips: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        from fame_bench.data.transforms import (
-            batch_color_jitter,
-            batch_gaussian_blur,
-            batch_grayscale,
-        )
-
-        if self.jitter_p > 0:
-            b, c, s, h = self.jitter
-            clips = batch_color_jitter(clips, generator, brightness=b, contrast=c, saturation=s,
-                                       hue=h, p=self.jitter_p)
-        if self.grayscale_p > 0:
-            clips = batch_grayscale(clips, generator, p=self.grayscale_p)
-        if self.blur_p > 0:
-            clips = batch_gaussian_blur(clips, generator, p=self.blur_p, sigma=self.blur_sigma)
-        return clips
-
-
 class Timer:
     """Accumulates wall time of a code block, synchronising CUDA so the time is the device's."""
 
@@ -129,10 +106,42 @@ class Timer:
 
 
 class Method(nn.Module):
-    """Base class: subclasses implement ``forward(batch, generator) -> (loss, stats)``."""
+    """Base class: subclasses implement ``forward(batch, generator) -> (loss, stats)``.
+
+    Each subclass declares what the training loop must give it: ``batch_kind`` (one of
+    ``BATCH_KINDS``), ``trains_on_labels`` (the supervised split rather than the unlabelled
+    pretraining one) and ``takes_clip_augment`` (FAME/BE apply), and builds itself from a
+    pretraining config with :meth:`from_config`.
+    """
 
     #: Keys a batch must hold, for a clear error from the loop.
     batch_keys: tuple[str, ...] = ()
+    batch_kind: str = "clip"
+    trains_on_labels: bool = False
+    takes_clip_augment: bool = False
+
+    def __init__(self):
+        super().__init__()
+        self.register_load_state_dict_pre_hook(rename_legacy_keys)
+
+    @classmethod
+    def from_config(cls, cfg, backbone_factory: BackboneFactory, *, num_instances: int = 0,
+                    num_classes: int = 10, generator: torch.Generator | None = None) -> Method:
+        """The method a pretraining config describes. ``num_instances``: training videos (a
+        memory bank's rows); ``num_classes``: labels; ``generator``: initial queue/bank draws."""
+        raise NotImplementedError
+
+    @classmethod
+    def check_config(cls, cfg) -> None:
+        """Raise a clear ``ValueError`` for a config this method cannot train with."""
+
+    def check_global_batch(self, global_batch: int) -> None:
+        """Raise a clear ``ValueError`` unless this method can train on ``global_batch`` clips
+        per step (e.g. MoCo's queue must take whole steps of keys)."""
+
+    def legacy_state_keys(self) -> dict[str, tuple[str, ...]]:
+        """Old ``state_dict`` key → its new key(s), for checkpoints written before a rename."""
+        return {}
 
     def after_step(self) -> None:
         """Non-gradient updates after the optimiser step (momentum encoders)."""

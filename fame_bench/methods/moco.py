@@ -31,19 +31,20 @@ import copy
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
 
+from fame_bench.augment import BE, FAME
+from fame_bench.data.view_augment import ViewAugment
 from fame_bench.methods.base import (
+    BackboneFactory,
     Method,
     Timer,
-    ViewAugment,
     all_gather_concat,
     info_nce,
     momentum_update,
     world,
 )
-from fame_bench.models.backbones import build_backbone
+from fame_bench.methods.memory import Queue
 from fame_bench.models.heads import MLPHead, convert_split_bn
 
 AUGMENT_ON = ("first", "queries", "both")
@@ -57,8 +58,6 @@ def build_clip_augment(kind: str, fame_beta: float = 0.5, fame_variant: str = "f
     (``fame_compile``: FAME's mask stage through ``torch.compile``, same masks)."""
     if kind == "none":
         return None
-    from fame_bench.augment import BE, FAME
-
     if kind == "fame":
         return FAME(beta=fame_beta, variant=fame_variant, p=fame_p, compile=fame_compile)
     if kind == "be":
@@ -87,19 +86,21 @@ class MoCo(Method):
     """
 
     batch_keys = ("views",)
+    batch_kind = "pair"
+    takes_clip_augment = True
 
-    def __init__(self, backbone: str = "tiny_r2plus1d", dim: int = 128, queue_size: int = 1024,
+    def __init__(self, backbone: nn.Module, dim: int = 128, queue_size: int = 1024,
                  momentum: float = 0.999, temperature: float = 0.1, symmetric: bool = True,
                  bn_splits: int = 2, augment: nn.Module | None = None,
                  augment_on: str = "first", enqueue: str = "each_direction",
-                 view_augment: ViewAugment | None = None, backbone_kw: dict | None = None,
+                 view_augment: ViewAugment | None = None,
                  generator: torch.Generator | None = None):
         super().__init__()
         if augment_on not in AUGMENT_ON:
             raise ValueError(f"augment_on must be one of {AUGMENT_ON}, got {augment_on!r}")
         if enqueue not in ENQUEUE:
             raise ValueError(f"enqueue must be one of {ENQUEUE}, got {enqueue!r}")
-        self.encoder_q = Encoder(build_backbone(backbone, **(backbone_kw or {})), dim)
+        self.encoder_q = Encoder(backbone, dim)
         self.encoder_k = copy.deepcopy(self.encoder_q)
         self.bn_splits = bn_splits
         if bn_splits > 1 and world()[1] == 1:
@@ -110,32 +111,42 @@ class MoCo(Method):
         self.momentum, self.temperature, self.symmetric = momentum, temperature, symmetric
         self.augment, self.augment_on, self.enqueue = augment, augment_on, enqueue
         self.view_augment = view_augment or ViewAugment()
-        queue = F.normalize(torch.randn(queue_size, dim, generator=generator), dim=1)
-        self.register_buffer("queue", queue)
-        self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
+        self.queue = Queue(queue_size, dim, generator)
+
+    @classmethod
+    def from_config(cls, cfg, backbone_factory: BackboneFactory, *, num_instances: int = 0,
+                    num_classes: int = 10, generator: torch.Generator | None = None) -> MoCo:
+        augment = build_clip_augment(cfg.augment, cfg.fame_beta, cfg.fame_variant, cfg.fame_p,
+                                     cfg.be_max_weight, cfg.fame_compile)
+        return cls(backbone_factory(), cfg.dim, cfg.queue_size, cfg.moco_momentum,
+                   cfg.temperature, cfg.symmetric, cfg.bn_splits, augment, cfg.fame_on,
+                   cfg.moco_enqueue, ViewAugment.from_config(cfg), generator=generator)
+
+    @classmethod
+    def check_config(cls, cfg) -> None:
+        if cfg.batch_size < 2 * max(1, cfg.bn_splits):
+            # BatchNorm in training mode needs two clips per split of the key batch.
+            raise ValueError(
+                f"batch_size={cfg.batch_size} is too small for MoCo's key encoder with "
+                f"bn_splits={cfg.bn_splits}: expected at least {2 * max(1, cfg.bn_splits)} "
+                f"(2 clips per BatchNorm split)"
+            )
+
+    def legacy_state_keys(self) -> dict[str, tuple[str, ...]]:
+        return {"queue": ("queue.entries",), "queue_ptr": ("queue.ptr",)}
 
     def eval_backbone(self) -> nn.Module:
         return self.encoder_q.backbone
 
-    def check_queue(self, global_batch: int) -> None:
+    def check_global_batch(self, global_batch: int) -> None:
         """Raise a clear ``ValueError`` unless the queue size fits the keys enqueued per step."""
         per_step = global_batch * (2 if self.symmetric else 1)
-        if self.queue.shape[0] % per_step:
+        if len(self.queue) % per_step:
             raise ValueError(
-                f"MoCo queue size K={self.queue.shape[0]} must be divisible by the keys enqueued "
+                f"MoCo queue size K={len(self.queue)} must be divisible by the keys enqueued "
                 f"per step ({per_step} = global batch {global_batch}"
                 f"{' x 2 views (symmetric loss)' if self.symmetric else ''})"
             )
-
-    @torch.no_grad()
-    def dequeue_and_enqueue(self, keys: torch.Tensor) -> None:
-        """Replace the oldest ``len(keys)`` entries (keys already gathered from all ranks)."""
-        n, size = keys.shape[0], self.queue.shape[0]
-        if size % n:
-            raise ValueError(f"MoCo queue size K={size} is not divisible by {n} keys per step")
-        ptr = int(self.queue_ptr)
-        self.queue[ptr:ptr + n] = keys.to(self.queue.dtype)
-        self.queue_ptr.fill_((ptr + n) % size)
 
     @torch.no_grad()
     def _keys(self, clips: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -188,13 +199,13 @@ class MoCo(Method):
         for query_clip, key_clip in pairs:
             q = self.encoder_q(query_clip)
             k = self._keys(key_clip, generator)
-            losses.append(info_nce(q, k, self.queue.clone().detach(), self.temperature))
+            losses.append(info_nce(q, k, self.queue.entries.clone().detach(), self.temperature))
             if self.enqueue == "each_direction":
-                self.dequeue_and_enqueue(all_gather_concat(k))
+                self.queue.push(all_gather_concat(k))
             else:
                 pending.append(k)
         if pending:
-            self.dequeue_and_enqueue(all_gather_concat(torch.cat(pending)))
+            self.queue.push(all_gather_concat(torch.cat(pending)))
         loss = torch.stack(losses).mean()
         return loss, {"augment_s": timer.seconds}
 

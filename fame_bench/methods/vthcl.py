@@ -16,8 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fame_bench.methods.base import Method, ViewAugment, all_gather_concat, info_nce
-from fame_bench.models.backbones import build_backbone
+from fame_bench.data.view_augment import ViewAugment
+from fame_bench.methods.base import BackboneFactory, Method, all_gather_concat, info_nce
+from fame_bench.methods.memory import MemoryBank, Queue
 from fame_bench.models.heads import MLPHead
 
 TEMPOS = ("slow", "fast")
@@ -76,13 +77,13 @@ class VTHCL(Method):
     """
 
     batch_keys = ("slow", "fast")
+    batch_kind = "tempo"
 
-    def __init__(self, backbone: str = "tiny_r2plus1d", levels=("res3", "res4", "res5"),
+    def __init__(self, backbone_factory: BackboneFactory, levels=("res3", "res4", "res5"),
                  dim: int = 128, num_instances: int = 0, num_negatives: int = 16384,
                  temperature: float = 0.07, bank_momentum: float = 0.5, negatives: str = "bank",
                  level_weights: dict[str, float] | None = None,
-                 view_augment: ViewAugment | None = None, backbone_kw: dict | None = None,
-                 generator: torch.Generator | None = None):
+                 view_augment: ViewAugment | None = None, generator: torch.Generator | None = None):
         super().__init__()
         if negatives not in ("bank", "queue"):
             raise ValueError(f"negatives must be 'bank' or 'queue', got {negatives!r}")
@@ -92,26 +93,45 @@ class VTHCL(Method):
         bad = [lv for lv in self.levels if lv not in ("res3", "res4", "res5")]
         if bad or not self.levels:
             raise ValueError(f"levels must be a non-empty subset of res3/res4/res5, got {levels}")
-        kw = backbone_kw or {}
-        self.slow = TempoEncoder(build_backbone(backbone, **kw), self.levels, dim)
-        self.fast = TempoEncoder(build_backbone(backbone, **kw), self.levels, dim)
+        self.slow = TempoEncoder(backbone_factory(), self.levels, dim)
+        self.fast = TempoEncoder(backbone_factory(), self.levels, dim)
         self.negatives, self.num_negatives = negatives, num_negatives
         self.temperature, self.bank_momentum = temperature, bank_momentum
         self.level_weights = dict(level_weights or {})
         self.view_augment = view_augment or ViewAugment()
-        rows = num_instances if negatives == "bank" else num_negatives
-        for tempo in TEMPOS:
-            for lv in self.levels:
-                init = F.normalize(torch.randn(rows, dim, generator=generator), dim=1)
-                self.register_buffer(f"{negatives}_{tempo}_{lv}", init)
-        if negatives == "queue":
-            self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
+
+        def store() -> nn.Module:  # drawn in the order tempo, level (the initial state's order)
+            if negatives == "bank":
+                return MemoryBank(num_instances, dim, bank_momentum, generator)
+            return Queue(num_negatives, dim, generator)
+
+        #: ``memory_store[tempo][level]``: a MemoryBank (one row per training video) or a Queue
+        self.memory_store = nn.ModuleDict(
+            {t: nn.ModuleDict({lv: store() for lv in self.levels}) for t in TEMPOS})
+
+    @classmethod
+    def from_config(cls, cfg, backbone_factory: BackboneFactory, *, num_instances: int = 0,
+                    num_classes: int = 10, generator: torch.Generator | None = None) -> VTHCL:
+        return cls(backbone_factory, tuple(cfg.vthcl_levels), cfg.dim, num_instances,
+                   cfg.vthcl_num_negatives, cfg.vthcl_temperature, cfg.vthcl_bank_momentum,
+                   cfg.vthcl_negatives, view_augment=ViewAugment.from_config(cfg),
+                   generator=generator)
+
+    def legacy_state_keys(self) -> dict[str, tuple[str, ...]]:
+        # before: one buffer f"{negatives}_{tempo}_{level}" each and one shared "queue_ptr"
+        renames = {f"{self.negatives}_{t}_{lv}": (f"memory_store.{t}.{lv}.entries",)
+                   for t in TEMPOS for lv in self.levels}
+        if self.negatives == "queue":
+            renames["queue_ptr"] = tuple(f"memory_store.{t}.{lv}.ptr"
+                                         for t in TEMPOS for lv in self.levels)
+        return renames
 
     def eval_backbone(self) -> nn.Module:
         return self.slow.backbone
 
     def memory(self, tempo: str, level: str) -> torch.Tensor:
-        return getattr(self, f"{self.negatives}_{tempo}_{level}")
+        """The stored vectors ``(rows, D)`` of ``tempo`` at ``level``."""
+        return self.memory_store[tempo][level].entries
 
     def bank_negatives(self, bank: torch.Tensor, index: torch.Tensor, generator) -> torch.Tensor:
         """Negatives for the queries of instances ``index`` ``(B,)``: the whole bank ``(N, D)``
@@ -161,22 +181,15 @@ class VTHCL(Method):
             index = all_gather_concat(index.to(self.memory("slow", self.levels[0]).device))
             for t in TEMPOS:
                 for lv in self.levels:
-                    bank = self.memory(t, lv)
-                    v = all_gather_concat(emb[t][lv].detach()).to(bank.dtype)
-                    m = self.bank_momentum
-                    bank[index] = F.normalize(m * bank[index] + (1 - m) * v, dim=1)
+                    self.memory_store[t][lv].update(index, all_gather_concat(emb[t][lv].detach()))
             return
         keys = {t: {lv: all_gather_concat(emb[t][lv].detach()) for lv in self.levels}
                 for t in TEMPOS}
-        n = keys["slow"][self.levels[0]].shape[0]
-        size = self.num_negatives
-        if size % n:
-            raise ValueError(f"VTHCL queue size K={size} must be divisible by the global batch {n}")
-        ptr = int(self.queue_ptr)
+        # every queue takes the same number of keys: check once, before any is written
+        self.memory_store["slow"][self.levels[0]].check_push(keys["slow"][self.levels[0]].shape[0])
         for t in TEMPOS:
             for lv in self.levels:
-                self.memory(t, lv)[ptr:ptr + n] = keys[t][lv].to(self.memory(t, lv).dtype)
-        self.queue_ptr.fill_((ptr + n) % size)
+                self.memory_store[t][lv].push(keys[t][lv])
 
 
 @torch.no_grad()

@@ -15,9 +15,10 @@ import torch
 
 from fame_bench.methods.vthcl import save_icm_figure
 from fame_bench.train.batches import load_synthetic, make_batch
-from fame_bench.train.checkpoint import load_checkpoint, load_method
+from fame_bench.train.checkpoint import load_checkpoint
 from fame_bench.train.config import PretrainConfig
 from fame_bench.train.loop import pretrain
+from fame_bench.train.trained import load_method
 
 
 def draw_icm(run_dir: str | Path, out: str | Path, clips: int = 4) -> Path:

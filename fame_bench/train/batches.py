@@ -14,6 +14,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from fame_bench.data.synthetic import make_split, render_clips
+from fame_bench.methods.registry import method_class
+
 
 def step_generator(seed: int, step: int, stream: int, device: str | torch.device = "cpu"
                    ) -> torch.Generator:
@@ -118,9 +121,14 @@ def vthcl_fast_len(cfg) -> int:
     return cfg.clip_len * cfg.vthcl_alpha if cfg.vthcl_same_span else cfg.clip_len
 
 
+def batch_kind(cfg) -> str:
+    """The batch ``cfg``'s method trains on (``Method.batch_kind``: "pair", "tempo", "clip")."""
+    return method_class(cfg.method).batch_kind
+
+
 def clip_span(cfg) -> int:
     """Frames of a video that one training sample of ``cfg`` spans (VTHCL: both clips)."""
-    if cfg.method == "vthcl":
+    if batch_kind(cfg) == "tempo":
         tau, alpha = cfg.vthcl_slow_stride, cfg.vthcl_alpha
         return max((cfg.clip_len - 1) * tau, (vthcl_fast_len(cfg) - 1) * (tau // alpha)) + 1
     return (cfg.clip_len - 1) * cfg.frame_stride + 1
@@ -135,9 +143,10 @@ def make_batch(data: InMemoryVideos, cfg, step: int, rank: int, world_size: int,
     g = step_generator(cfg.seed, step, stream=202)
     t = data.videos.shape[2]
     b = cfg.batch_size
-    if cfg.method == "moco":
+    kind = batch_kind(cfg)
+    if kind == "pair":
         frames = clip_frame_indices(t, b, cfg.clip_len, cfg.frame_stride, g, num_clips=2)
-    elif cfg.method == "vthcl":
+    elif kind == "tempo":
         tau, alpha = cfg.vthcl_slow_stride, cfg.vthcl_alpha
         fast_len = vthcl_fast_len(cfg)
         span = clip_span(cfg)
@@ -155,12 +164,12 @@ def make_batch(data: InMemoryVideos, cfg, step: int, rank: int, world_size: int,
     index_local = index[lo:hi]
     videos = data.videos[index_local]
     out = {"index": index_local.to(device), "labels": data.labels[index_local].to(device)}
-    if cfg.method == "moco":
+    if kind == "pair":
         f = frames[lo:hi]
         views = [gather_frames(videos, f[:, k]) for k in range(2)]
         flat = to_float_clips(torch.stack(views, dim=1).flatten(0, 1), device, cfg.crop_size)
         out["views"] = random_resized_crop(flat, scale, crop_g).unflatten(0, (hi - lo, 2))
-    elif cfg.method == "vthcl":
+    elif kind == "tempo":
         for key, idx in (("slow", slow), ("fast", fast)):
             clips = to_float_clips(gather_frames(videos, idx[lo:hi]), device, cfg.crop_size)
             out[key] = random_resized_crop(clips, scale, crop_g)
@@ -172,8 +181,6 @@ def make_batch(data: InMemoryVideos, cfg, step: int, rank: int, world_size: int,
 
 def load_synthetic(cfg, split: str) -> InMemoryVideos:
     """The synthetic split for ``cfg`` (first ``cfg.num_videos`` clips when set)."""
-    from fame_bench.data.synthetic import make_split, render_clips
-
     data_cfg = cfg.synthetic_config()
     if cfg.num_videos:
         data = render_clips(data_cfg, split, range(cfg.num_videos), cfg.data_seed)

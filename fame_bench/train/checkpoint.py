@@ -9,7 +9,6 @@ these states are enough to continue a killed run to the same final weights.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tempfile
 import zipfile
@@ -17,7 +16,6 @@ import zlib
 from pathlib import Path
 
 import torch
-from torch import nn
 
 CHECKPOINT = "checkpoint.pt"
 #: What every checkpoint written by the training loop holds.
@@ -81,53 +79,3 @@ def verify_archive(path: Path, advice: str) -> None:
     if bad is not None:
         raise CheckpointError(f"{path} is corrupt: its member {bad!r} fails the CRC check; "
                               f"{advice}")
-
-
-def build_method_from_config(cfg, num_instances: int = 0, num_classes: int = 10,
-                             generator: torch.Generator | None = None) -> nn.Module:
-    """The method object a config describes (same construction in training and loading)."""
-    from fame_bench.methods.base import ViewAugment
-
-    view_augment = ViewAugment(tuple(cfg.jitter), cfg.jitter_p, cfg.grayscale_p, cfg.blur_p,
-                               tuple(cfg.blur_sigma))
-    if cfg.method == "moco":
-        from fame_bench.methods.moco import MoCo, build_clip_augment
-
-        augment = build_clip_augment(cfg.augment, cfg.fame_beta, cfg.fame_variant, cfg.fame_p,
-                                     cfg.be_max_weight, cfg.fame_compile)
-        return MoCo(cfg.backbone, cfg.dim, cfg.queue_size, cfg.moco_momentum, cfg.temperature,
-                    cfg.symmetric, cfg.bn_splits, augment, cfg.fame_on, cfg.moco_enqueue,
-                    view_augment, generator=generator)
-    if cfg.method == "vthcl":
-        from fame_bench.methods.vthcl import VTHCL
-
-        return VTHCL(cfg.backbone, tuple(cfg.vthcl_levels), cfg.dim, num_instances,
-                     cfg.vthcl_num_negatives, cfg.vthcl_temperature, cfg.vthcl_bank_momentum,
-                     cfg.vthcl_negatives, view_augment=view_augment, generator=generator)
-    from fame_bench.methods.supervised import Supervised
-
-    # training from labels follows the FAME code's finetune augmentation, which has no blur
-    view_augment = dataclasses.replace(view_augment, blur_p=0.0)
-    return Supervised(cfg.backbone, num_classes, view_augment=view_augment)
-
-
-def load_method(run_dir: str | Path, map_location="cpu") -> nn.Module:
-    """The trained method of ``run_dir`` (eval mode)."""
-    from fame_bench.train.config import PretrainConfig
-
-    state = load_checkpoint(run_dir, map_location)
-    if state is None:
-        raise FileNotFoundError(f"no {CHECKPOINT} in {run_dir}")
-    cfg = PretrainConfig.from_dict(state["config"])
-    method = build_method_from_config(cfg, state.get("num_instances", 0),
-                                      state.get("num_classes", 10))
-    method.load_state_dict(state["method"])
-    return method.to(map_location).eval()
-
-
-def load_backbone(run_dir: str | Path, map_location="cpu") -> nn.Module:
-    """The backbone evaluated downstream (MoCo's query encoder, VTHCL's slow encoder), eval mode.
-
-    Input raw float clips in [0, 1] ``(B, 3, T, H, W)``; ``forward`` gives pooled res5 features.
-    """
-    return load_method(run_dir, map_location).eval_backbone().eval()

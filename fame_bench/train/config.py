@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 
+from fame_bench.data.synthetic import SyntheticConfig
+from fame_bench.methods import registry
 from fame_bench.methods.moco import AUGMENT_ON as FAME_ON
 from fame_bench.methods.moco import ENQUEUE as MOCO_ENQUEUE
 from fame_bench.validation import POSITIVE, UNIT, Interval, at_least, check_fields
 
-METHODS = ("moco", "vthcl", "supervised")
+#: The method names, from the registry (``fame_bench.methods.registry.METHODS``).
+METHODS = tuple(registry.METHODS)
 AUGMENTS = ("none", "fame", "be")
 OPTIMIZERS = ("sgd", "adamw")
+#: Config fields that may differ between a run and its resumption (none changes the weights).
+RESUME_FREE = {"out_dir", "progress", "device", "threads", "num_workers", "extra", "log_every",
+               "fame_compile"}
 #: Per preset, what a supervised run changes in the recipe (``PretrainConfig.preset``).
 SUPERVISED_RECIPE = {"ci": {"steps": 1600}, "cpu": {"steps": 800}, "gpu": {"steps": 3000}}
 
@@ -146,8 +153,11 @@ class PretrainConfig:
         if self.moco_enqueue not in MOCO_ENQUEUE:
             raise ValueError(f"moco_enqueue must be one of {MOCO_ENQUEUE}, got "
                              f"{self.moco_enqueue!r}")
-        if self.augment != "none" and self.method != "moco":
-            raise ValueError(f"augment={self.augment!r} is defined for method 'moco' only")
+        method = registry.method_class(self.method)
+        if self.augment != "none" and not method.takes_clip_augment:
+            takers = " / ".join(repr(n) for n, m in registry.METHODS.items()
+                                if m.takes_clip_augment)
+            raise ValueError(f"augment={self.augment!r} is defined for method {takers} only")
         if isinstance(self.fame_beta, str) and self.fame_beta != "auto":
             raise ValueError(f"fame_beta must be a number in (0, 1] or 'auto', got "
                              f"{self.fame_beta!r}")
@@ -163,13 +173,7 @@ class PretrainConfig:
                 f"vthcl_alpha={self.vthcl_alpha} must be >= 1 and divide vthcl_slow_stride="
                 f"{self.vthcl_slow_stride} (the fast clip's stride is τ / α)"
             )
-        if self.method == "moco" and self.batch_size < 2 * max(1, self.bn_splits):
-            # BatchNorm in training mode needs two clips per split of the key batch.
-            raise ValueError(
-                f"batch_size={self.batch_size} is too small for MoCo's key encoder with "
-                f"bn_splits={self.bn_splits}: expected at least {2 * max(1, self.bn_splits)} "
-                f"(2 clips per BatchNorm split)"
-            )
+        method.check_config(self)
         if self.amp_dtype not in ("bf16", "fp16"):
             raise ValueError(f"amp_dtype must be 'bf16' or 'fp16', got {self.amp_dtype!r}")
         if self.optimizer not in OPTIMIZERS:
@@ -253,8 +257,6 @@ class PretrainConfig:
     def synthetic_config(self):
         """The ``SyntheticConfig`` of this run's data: the synthetic preset, the dataset's
         variant, then ``data_overrides``."""
-        from fame_bench.data.synthetic import SyntheticConfig
-
         variant = "finegrained" if self.dataset == "synthetic_finegrained" else "bias"
         fields = dict(self.data_overrides)
         fixed = sorted({"name", "variant"} & set(fields))
@@ -274,3 +276,16 @@ class PretrainConfig:
     def from_dict(cls, values: dict) -> PretrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def check_resumable(saved: dict, cfg: PretrainConfig) -> None:
+    """Raise a clear ``ValueError`` when the checkpoint config ``saved`` (a dict) belongs to
+    another run than ``cfg``: only the fields in ``RESUME_FREE`` may differ."""
+    now = cfg.to_dict()
+    diff = sorted(k for k in now if k not in RESUME_FREE and k in saved
+                  and json.dumps(saved[k]) != json.dumps(now[k]))
+    if diff:
+        raise ValueError(
+            f"{cfg.out_dir} holds a checkpoint of a different run (fields {diff} differ); "
+            f"use another out_dir or delete it"
+        )

@@ -65,34 +65,3 @@ def mean_over_ranks(value: torch.Tensor) -> torch.Tensor:
         dist.all_reduce(value)
         value /= dist.get_world_size()
     return value
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _local_worker(rank: int, world_size: int, port: int, cfg_dict: dict, results) -> None:
-    os.environ.update({"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world_size),
-                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
-    from fame_bench.train.config import PretrainConfig
-    from fame_bench.train.loop import pretrain
-
-    result = pretrain(PretrainConfig.from_dict(cfg_dict))
-    if rank == 0:
-        results.put(result)
-
-
-def pretrain_local_processes(cfg, world_size: int = 2) -> dict:
-    """Run ``pretrain(cfg)`` in ``world_size`` local processes (gloo on CPU, the torchrun layout
-    without torchrun); returns rank 0's result. For tests and CPU-only machines."""
-    import torch.multiprocessing as mp
-
-    ctx = mp.get_context("spawn")
-    results = ctx.SimpleQueue()
-    mp.spawn(_local_worker, args=(world_size, _free_port(), cfg.to_dict(), results),
-             nprocs=world_size, join=True)
-    return results.get()

@@ -26,7 +26,16 @@ from typing import Any
 import torch
 
 from fame_bench.augment.fame import VARIANTS
-from fame_bench.train.config import FAME_ON
+from fame_bench.evaluate.bias import evaluate_synthetic, scored_videos
+from fame_bench.evaluate.config import EvalConfig, cpu_threads
+from fame_bench.evaluate.datasets import VideoCounts, evaluate_named_dataset
+from fame_bench.models.backbones import build_backbone
+from fame_bench.train.checkpoint import CheckpointError, load_checkpoint
+from fame_bench.train.config import FAME_ON, PretrainConfig, check_resumable
+from fame_bench.train.loop import pretrain
+from fame_bench.train.runlock import run_lock, write_atomic
+from fame_bench.train.runlog import run_log
+from fame_bench.train.trained import load_backbone
 
 METHODS = ("moco", "vthcl", "supervised", "random")
 AUGMENTS = ("none", "fame", "be")
@@ -197,8 +206,6 @@ def environment(device: str, threads: dict | None = None) -> dict:
 
 
 def _pretrain_config(spec: ExperimentSpec, preset: str, seed: int, out_dir: Path):
-    from fame_bench.train.config import PretrainConfig
-
     overrides = spec.overrides()
     known = {f.name for f in dataclasses.fields(PretrainConfig)}
     unknown = sorted(set(overrides) - known)
@@ -224,8 +231,6 @@ def _data_config(spec: ExperimentSpec, cfg):
 
 def _random_backbone(name: str, seed: int) -> torch.nn.Module:
     """A random-init backbone; its init is drawn from ``seed`` without leaking global state."""
-    from fame_bench.models.backbones import build_backbone
-
     # build_backbone initialises from torch's global RNG: fork it so the caller's state is kept.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -301,8 +306,6 @@ def plan_experiment(spec: ExperimentSpec, preset: str, seed: int,
                     runs_dir: str | Path = "runs") -> ExperimentPlan:
     """Build and validate the configs of one run (a bad field is a ``ValueError`` here, before
     any directory is created or any row has run)."""
-    from fame_bench.evaluate.config import EvalConfig
-
     # out_dir is left out of the hash, and the run directory is named after the hash
     cfg = _pretrain_config(spec, preset, seed, Path(runs_dir))
     data_cfg = _data_config(spec, cfg)
@@ -366,8 +369,6 @@ def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
     exclusively while it runs: a second process gets a ``RunLockedError`` naming the holder.
     The directory also gets ``config.json`` (the run's configs) and ``run.log`` (what it logged).
     """
-    from fame_bench.train.runlock import run_lock
-
     plan = plan_experiment(spec, preset, seed, runs_dir)
     if not force:
         cached = cached_record(plan)
@@ -379,8 +380,6 @@ def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
 
 def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan,
                 force: bool = False) -> dict:
-    from fame_bench.train.runlog import run_log
-
     run_dir = plan.path.parent
     cached = None if force else cached_record(plan)
     if cached is not None:
@@ -401,8 +400,6 @@ def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
 
 
 def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan) -> dict:
-    from fame_bench.train.runlock import write_atomic
-
     path, cfg, data_cfg, eval_cfg, key = plan.path, plan.pretrain, plan.data, plan.eval, plan.key
     write_atomic(path.parent / RUN_CONFIG, json.dumps(
         {"name": spec.name, "preset": preset, "seed": seed, "spec_hash": key,
@@ -415,9 +412,6 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
     if spec.method == "random":
         backbone = _random_backbone(cfg.backbone, seed)
     else:
-        from fame_bench.train.checkpoint import load_backbone
-        from fame_bench.train.loop import pretrain
-
         _discard_foreign_checkpoint(cfg)
         result = pretrain(cfg)
         pretrain_block = {k: result.get(k) for k in
@@ -462,16 +456,12 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
 def _evaluate_counted(backbone, data_cfg, eval_cfg, seed: int) -> tuple[dict, int, dict]:
     """The evaluation, the torch thread count it ran with (measured inside it) and the videos
     it scored and skipped per split (``{"eval_scored", "eval_skipped"}``)."""
-    from fame_bench.evaluate.config import cpu_threads
-
     with cpu_threads(eval_cfg.threads):  # the evaluation sets the same count again inside
         threads = torch.get_num_threads()
         if isinstance(data_cfg, dict):  # a real dataset
             evaluation, counts = _evaluate_real(backbone, data_cfg, eval_cfg, seed)
             videos = {"eval_scored": counts.scored, "eval_skipped": counts.skipped}
         else:
-            from fame_bench.evaluate.bias import scored_videos
-
             evaluation = _evaluate(backbone, data_cfg, eval_cfg, seed)
             scored = scored_videos(data_cfg, eval_cfg.max_videos)
             videos = {"eval_scored": scored, "eval_skipped": dict.fromkeys(scored, 0)}
@@ -482,9 +472,6 @@ def _discard_foreign_checkpoint(cfg) -> None:
     """A checkpoint left by a killed run of another configuration is removed (the loop would
     refuse to resume it), and so is an unreadable or corrupt one (the row is trained again);
     an intact one of this configuration is kept and resumed."""
-    from fame_bench.train.checkpoint import CheckpointError, load_checkpoint
-    from fame_bench.train.loop import _check_resumable
-
     try:
         saved = load_checkpoint(cfg.out_dir)
     except CheckpointError as err:
@@ -495,22 +482,18 @@ def _discard_foreign_checkpoint(cfg) -> None:
     if saved is None:
         return
     try:
-        _check_resumable(saved["config"], cfg)
+        check_resumable(saved["config"], cfg)
     except ValueError:
         shutil.rmtree(cfg.out_dir, ignore_errors=True)
 
 
 def _evaluate(backbone, data_cfg, eval_cfg, seed: int) -> dict:
-    from fame_bench.evaluate.bias import evaluate_synthetic
-
     return evaluate_synthetic(backbone, data_cfg, eval_cfg, seed)
 
 
 def _evaluate_real(backbone, data: dict, eval_cfg, seed: int):
     """Top-1 on a real dataset's split-1 test list (linear probe, finetune, retrieval), and the
     videos scored and skipped (``VideoCounts``)."""
-    from fame_bench.evaluate.datasets import VideoCounts, evaluate_named_dataset
-
     counts = VideoCounts()
     result = evaluate_named_dataset(backbone, data["dataset"], data["root"], eval_cfg, seed,
                                     size=data["size"], counts=counts)

@@ -1,13 +1,13 @@
 """The one training loop: method-agnostic, resumable, DDP-aware, with JSON-lines metrics.
 
 ``pretrain(cfg)`` builds the method from the config, draws batches (synthetic data from memory,
-real datasets through a DataLoader + DistributedSampler), steps SGD with a cosine schedule, runs
-the method's non-gradient updates, logs one JSON line per step to ``run_dir/metrics.jsonl`` and
-checkpoints every ``ckpt_every`` steps and at the end. A run directory that already holds a
-checkpoint is resumed from it; on CPU the resumed run ends with the same weights, bit for bit,
-as an uninterrupted one (every random draw comes from generators derived from (seed, step)).
-AMP on CUDA when ``cfg.amp``: bfloat16 autocast (``amp_dtype="bf16"``, where the GPU supports
-it) or float16 autocast with a GradScaler (``"fp16"``).
+``batches``; real datasets through a DataLoader + DistributedSampler, ``real_batches``), steps
+SGD with a cosine schedule, runs the method's non-gradient updates, logs one JSON line per step
+to ``run_dir/metrics.jsonl`` and checkpoints every ``ckpt_every`` steps and at the end. A run
+directory that already holds a checkpoint is resumed from it; on CPU the resumed run ends with
+the same weights, bit for bit, as an uninterrupted one (every random draw comes from generators
+derived from (seed, step)). AMP on CUDA when ``cfg.amp``: bfloat16 autocast (``amp_dtype="bf16"``,
+where the GPU supports it) or float16 autocast with a GradScaler (``"fp16"``).
 """
 
 from __future__ import annotations
@@ -18,24 +18,26 @@ import logging
 import math
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from fame_bench.methods.base import Method
+from fame_bench.methods.registry import build_method, method_class
 from fame_bench.progress import StageProgress
 from fame_bench.train import distributed
 from fame_bench.train.batches import InMemoryVideos, load_synthetic, make_batch, step_generator
-from fame_bench.train.checkpoint import build_method_from_config, load_checkpoint, save_checkpoint
-from fame_bench.train.config import PretrainConfig
+from fame_bench.train.checkpoint import load_checkpoint, save_checkpoint
+from fame_bench.train.config import PretrainConfig, check_resumable
+from fame_bench.train.real_batches import real_dataset, real_dataset_batches
 from fame_bench.train.runlock import run_lock, write_atomic
 
 LOG = logging.getLogger("fame_bench.train")
 METRICS = "metrics.jsonl"
 RESULT = "result.json"
-# Config fields that may differ between a run and its resumption (none changes the weights).
-_RESUME_FREE = {"out_dir", "progress", "device", "threads", "num_workers", "extra", "log_every",
-                "fame_compile"}
 
 
 def cosine_lr(cfg: PretrainConfig, step: int) -> float:
@@ -63,96 +65,9 @@ def autocast_dtype(name: str, device: torch.device) -> torch.dtype:
 
 def _load_data(cfg: PretrainConfig) -> InMemoryVideos | None:
     if cfg.dataset in ("synthetic", "synthetic_finegrained"):
-        split = cfg.supervised_split if cfg.method == "supervised" else "pretrain"
+        split = cfg.supervised_split if method_class(cfg.method).trains_on_labels else "pretrain"
         return load_synthetic(cfg, split)
     return None  # real datasets stream through a DataLoader
-
-
-def _real_dataset(cfg: PretrainConfig):
-    """The training split of a real video dataset, clips shaped by ``cfg``."""
-    from fame_bench.data.video import build_dataset
-
-    mode = "vthcl" if cfg.method == "vthcl" else "pretrain"
-    stride = cfg.vthcl_slow_stride if mode == "vthcl" else cfg.frame_stride
-    return build_dataset(cfg.dataset, cfg.data_root, "train", cfg.fold, mode=mode,
-                         clip_len=cfg.clip_len, stride=stride, size=cfg.crop_size or 112,
-                         alpha=cfg.vthcl_alpha, same_span=cfg.vthcl_same_span, seed=cfg.seed,
-                         flip_p=0.5)
-
-
-def _real_dataset_batches(cfg: PretrainConfig, info: distributed.DistInfo, start_step: int,
-                          dataset, skipped: list[int]):
-    """Batches from a real video dataset (``fame_bench.data.video``), resumable by step.
-
-    Bad videos are dropped by the collate (counted and named in warnings and the log); a batch
-    that lost items is refilled by repeating its good ones, so every rank keeps the same batch
-    shape (MoCo gathers keys across ranks) and no rank skips a step the others take.
-    ``skipped[0]`` counts this rank's dropped videos here, in the main process (the collate's
-    own count lives in the DataLoader worker that ran it).
-    """
-    from torch.utils.data import DataLoader, DistributedSampler
-
-    from fame_bench.data.video import SkipCollate
-
-    local_batch = cfg.batch_size // info.world_size
-    sampler = DistributedSampler(dataset, num_replicas=info.world_size, rank=info.rank,
-                                 shuffle=True, seed=cfg.seed, drop_last=True)
-    collate = SkipCollate()
-    loader = DataLoader(dataset, batch_size=local_batch, sampler=sampler,
-                        num_workers=cfg.num_workers, collate_fn=collate, drop_last=True,
-                        pin_memory=info.device.type == "cuda", persistent_workers=False)
-    per_epoch = len(loader)
-    if per_epoch == 0:
-        raise ValueError(f"{cfg.dataset}: fewer videos than one batch of {cfg.batch_size}")
-    step, last_good = start_step, None
-    while True:
-        epoch, skip = divmod(step, per_epoch)
-        sampler.set_epoch(epoch)
-        dataset.set_epoch(epoch)  # new clips each epoch, also with num_workers=0
-        for i, items in enumerate(loader):
-            if i < skip:
-                continue
-            skipped[0] += local_batch - (0 if items is None else len(items["index"]))
-            if items is None:
-                if last_good is None:
-                    raise ValueError(
-                        f"{cfg.dataset} under {cfg.data_root!r}: no video of the first batch "
-                        f"could be decoded ({collate.count} skipped so far; see the warnings)")
-                items = last_good
-            items = _refill(items, local_batch)
-            last_good = items
-            yield _real_batch(items, cfg, info.device)
-            step += 1
-        # next epoch starts at its first batch
-        step = (epoch + 1) * per_epoch
-
-
-def _refill(items: dict, size: int) -> dict:
-    """Repeat the good items of a batch that lost some to bad videos, up to ``size``."""
-    tensors = {k: v for k, v in items.items() if isinstance(v, torch.Tensor)}
-    n = next(iter(tensors.values())).shape[0]
-    if n == size:
-        return items
-    index = torch.arange(size) % n
-    return {**items, **{k: v[index] for k, v in tensors.items()}}
-
-
-def _real_batch(items: dict, cfg: PretrainConfig, device: torch.device) -> dict:
-    from fame_bench.train.batches import to_float_clips
-
-    out = {"index": items["index"].to(device)} if "index" in items else {}
-    if "label" in items:
-        out["labels"] = items["label"].to(device)
-    if cfg.method == "moco":
-        clips = items["clips"]  # uint8 (B, 2, C, T, H, W)
-        out["views"] = to_float_clips(clips.flatten(0, 1), device, cfg.crop_size).unflatten(
-            0, clips.shape[:2])
-    elif cfg.method == "vthcl":
-        out["slow"] = to_float_clips(items["slow"], device, cfg.crop_size)
-        out["fast"] = to_float_clips(items["fast"], device, cfg.crop_size)
-    else:
-        out["clips"] = to_float_clips(items["clips"][:, 0], device, cfg.crop_size)
-    return out
 
 
 def _read_metrics(path: Path, before_step: int) -> list[dict]:
@@ -190,17 +105,6 @@ def _loss_curve(rows: list[dict], log_every: int, last_step: int) -> list[list]:
             if r["step"] % log_every == 0 or r["step"] == last_step]
 
 
-def _check_resumable(saved: dict, cfg: PretrainConfig) -> None:
-    now = cfg.to_dict()
-    diff = sorted(k for k in now if k not in _RESUME_FREE and k in saved
-                  and json.dumps(saved[k]) != json.dumps(now[k]))
-    if diff:
-        raise ValueError(
-            f"{cfg.out_dir} holds a checkpoint of a different run (fields {diff} differ); "
-            f"use another out_dir or delete it"
-        )
-
-
 def pretrain(cfg: PretrainConfig, data: InMemoryVideos | None = None) -> dict:
     """Train (or resume) the run ``cfg`` describes; returns ``run_dir, steps, loss_curve,
     step_ms, augment_ms, augment_share, wall_time_s, threads`` (torch's thread count during the
@@ -223,14 +127,33 @@ def pretrain(cfg: PretrainConfig, data: InMemoryVideos | None = None) -> dict:
         distributed.teardown(info)
 
 
-def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
-    wall_start = time.perf_counter()
+@dataclass
+class _Run:
+    """What one process trains with: built by ``_build``, resumed by ``_resume``."""
+
+    cfg: PretrainConfig
+    info: distributed.DistInfo
+    run_dir: Path
+    method: Method
+    model: nn.Module  # the method, wrapped in DistributedDataParallel on several ranks
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    use_amp: bool
+    amp_dtype: torch.dtype
+    data: InMemoryVideos | None  # synthetic videos in memory, or None for a real dataset
+    dataset: object  # the real dataset when ``data`` is None
+    num_instances: int
+    num_classes: int
+
+
+def _build(cfg: PretrainConfig, info: distributed.DistInfo, data) -> _Run:
+    """Load the data and build the method, its optimiser and AMP scaler (a fresh run's state)."""
     device = info.device
     run_dir = Path(cfg.out_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if data is None:
         data = _load_data(cfg)
-    dataset = _real_dataset(cfg) if data is None else None
+    dataset = real_dataset(cfg) if data is None else None
     if data is not None:
         num_instances, num_classes = len(data), int(data.labels.max()) + 1
     else:  # the VTHCL memory bank holds one entry per training video
@@ -241,11 +164,10 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
     # left untouched and the init is a function of cfg.seed only.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        method = build_method_from_config(cfg, num_instances, num_classes,
-                                          generator=step_generator(cfg.seed, 0, stream=303))
+        method = build_method(cfg, num_instances, num_classes,
+                              generator=step_generator(cfg.seed, 0, stream=303))
     method.to(device)
-    if cfg.method == "moco":
-        method.check_queue(cfg.batch_size)
+    method.check_global_batch(cfg.batch_size)
     if cfg.batch_size % info.world_size:
         raise ValueError(f"batch_size {cfg.batch_size} not divisible by {info.world_size} ranks")
     params = [p for p in method.parameters() if p.requires_grad]
@@ -254,72 +176,104 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
     amp_dtype = autocast_dtype(cfg.amp_dtype, device)
     # bfloat16 has float32's range: no loss scaling needed
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    return _Run(cfg, info, run_dir, method, method, optimizer, scaler, use_amp, amp_dtype, data,
+                dataset, num_instances, num_classes)
 
-    start_step = 0
-    state = load_checkpoint(run_dir, map_location=device)
-    if state is not None:
-        _check_resumable(state["config"], cfg)
-        method.load_state_dict(state["method"])
-        optimizer.load_state_dict(state["optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["rng"]["torch"])
-        start_step = int(state["step"])
-    metrics_path = run_dir / METRICS
+
+def _resume(run: _Run) -> int:
+    """Load ``run_dir``'s checkpoint into ``run`` when there is one; the first step to train."""
+    state = load_checkpoint(run.run_dir, map_location=run.info.device)
+    if state is None:
+        return 0
+    check_resumable(state["config"], run.cfg)
+    run.method.load_state_dict(state["method"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.scaler.load_state_dict(state["scaler"])
+    torch.set_rng_state(state["rng"]["torch"])
+    return int(state["step"])
+
+
+def _step(run: _Run, step: int, batch: dict) -> tuple[float, float, float, dict]:
+    """One optimiser step on ``batch`` at the schedule's lr; ``(loss averaged over ranks,
+    step seconds, augmentation seconds, the method's other stats)``."""
+    device = run.info.device
+    # CPU generator: every op draws on the CPU and moves the draw to the device
+    generator = step_generator(run.cfg.seed, step, stream=1000 + run.info.rank)
+    _sync(device)
+    t0 = time.perf_counter()
+    with torch.autocast(device_type=device.type, dtype=run.amp_dtype, enabled=run.use_amp):
+        loss, stats = run.model(batch, generator)
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"loss is {float(loss)} at step {step}")
+    run.optimizer.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    run.scaler.step(run.optimizer)
+    run.scaler.update()
+    run.method.after_step()
+    _sync(device)
+    step_s = time.perf_counter() - t0
+    loss_value = float(distributed.mean_over_ranks(loss.detach()))
+    augment_s = float(stats.pop("augment_s", 0.0))
+    return loss_value, step_s, augment_s, stats
+
+
+def _checkpoint(run: _Run, steps_done: int) -> None:
+    """Save the state after ``steps_done`` steps (the main rank writes; all ranks wait)."""
+    if run.info.is_main:
+        save_checkpoint(run.run_dir, {
+            "method": run.method.state_dict(), "optimizer": run.optimizer.state_dict(),
+            "scaler": run.scaler.state_dict(), "step": steps_done,
+            "config": run.cfg.to_dict(), "rng": {"torch": torch.get_rng_state()},
+            "num_instances": run.num_instances, "num_classes": run.num_classes,
+        })
+    if run.info.world_size > 1:
+        torch.distributed.barrier()
+
+
+def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
+    wall_start = time.perf_counter()
+    device = info.device
+    run = _build(cfg, info, data)
+    start_step = _resume(run)
+    metrics_path = run.run_dir / METRICS
     rows = _read_metrics(metrics_path, start_step)
     if info.is_main:
         metrics_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
-    model = method
     if info.world_size > 1:
         ids = [device.index] if device.type == "cuda" else None
-        model = DistributedDataParallel(method, device_ids=ids)
+        run.model = DistributedDataParallel(run.method, device_ids=ids)
 
     # videos dropped as undecodable, over every process of this run (real datasets only)
     skipped_before = _skipped_so_far(rows)
     skipped_here = [0]
-    real_batches = (_real_dataset_batches(cfg, info, start_step, dataset, skipped_here)
-                    if data is None else None)
+    real_batches = (real_dataset_batches(cfg, info, start_step, run.dataset, skipped_here)
+                    if run.data is None else None)
     threads_used = torch.get_num_threads()
     LOG.info("pretraining %s/%s in %s: steps %d..%d of %d, batch %d, device %s, %d torch "
-             "thread(s)%s", cfg.method, cfg.augment, run_dir, start_step, cfg.steps - 1,
+             "thread(s)%s", cfg.method, cfg.augment, run.run_dir, start_step, cfg.steps - 1,
              cfg.steps, cfg.batch_size, device, threads_used,
              " (resumed from its checkpoint)" if start_step else "")
     step_times, augment_times = [], []
     # a bar on a terminal, else a log line every 10 % (fame_bench.progress)
     bar = StageProgress(cfg.steps, f"pretraining {cfg.method}/{cfg.augment}",
                         enabled=cfg.progress and info.is_main, initial=start_step)
-    method.train()
+    run.method.train()
     with open(metrics_path, "a") if info.is_main else _NullFile() as log:
         for step in range(start_step, cfg.steps):
             lr = cosine_lr(cfg, step)
-            for group in optimizer.param_groups:
+            for group in run.optimizer.param_groups:
                 group["lr"] = lr
-            if data is not None:
-                batch = make_batch(data, cfg, step, info.rank, info.world_size, device)
+            if run.data is not None:
+                batch = make_batch(run.data, cfg, step, info.rank, info.world_size, device)
             else:
                 batch = next(real_batches)
-            # CPU generator: every op draws on the CPU and moves the draw to the device
-            generator = step_generator(cfg.seed, step, stream=1000 + info.rank)
-            _sync(device)
-            t0 = time.perf_counter()
-            with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
-                loss, stats = model(batch, generator)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss is {float(loss)} at step {step}")
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            method.after_step()
-            _sync(device)
-            step_s = time.perf_counter() - t0
-            loss_value = float(distributed.mean_over_ranks(loss.detach()))
-            augment_s = float(stats.pop("augment_s", 0.0))
+            loss_value, step_s, augment_s, stats = _step(run, step, batch)
             step_times.append(step_s)
             augment_times.append(augment_s)
             row = {"step": step, "loss": loss_value, "lr": lr, "step_ms": 1000 * step_s,
                    "augment_ms": 1000 * augment_s, **stats}
-            if data is None:
+            if run.data is None:
                 mean = distributed.mean_over_ranks(torch.tensor(float(skipped_here[0]),
                                                                 device=device))
                 row["skipped_videos"] = skipped_before + round(float(mean) * info.world_size)
@@ -329,22 +283,14 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
             bar.set_postfix(f"loss {loss_value:.3f}")
             bar.update(1)
             if (step + 1) % cfg.ckpt_every == 0 or step + 1 == cfg.steps:
-                if info.is_main:
-                    save_checkpoint(run_dir, {
-                        "method": method.state_dict(), "optimizer": optimizer.state_dict(),
-                        "scaler": scaler.state_dict(), "step": step + 1,
-                        "config": cfg.to_dict(), "rng": {"torch": torch.get_rng_state()},
-                        "num_instances": num_instances, "num_classes": num_classes,
-                    })
-                if info.world_size > 1:
-                    torch.distributed.barrier()
+                _checkpoint(run, step + 1)
     bar.close()
 
-    result = _result(cfg, run_dir, rows, step_times, augment_times, wall_start)
+    result = _result(cfg, run.run_dir, rows, step_times, augment_times, wall_start)
     result["threads"] = threads_used
     result["skipped_videos"] = _skipped_so_far(rows)
     if info.is_main:
-        write_atomic(run_dir / RESULT, json.dumps(result, indent=1))
+        write_atomic(run.run_dir / RESULT, json.dumps(result, indent=1))
     return result
 
 

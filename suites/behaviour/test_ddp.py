@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fame_bench.train.config import PretrainConfig
-from fame_bench.train.distributed import pretrain_local_processes
+from fame_bench.train.launch import pretrain_local_processes
 from fame_bench.train.loop import pretrain
 
 

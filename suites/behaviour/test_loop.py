@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from fame_bench.cli import build_parser, config_from_args
-from fame_bench.train.checkpoint import load_backbone, load_checkpoint
+from fame_bench.train.checkpoint import load_checkpoint
 from fame_bench.train.config import PretrainConfig
 from fame_bench.train.loop import pretrain
+from fame_bench.train.trained import load_backbone
 
 
 def tiny(tmp_path, **kw) -> PretrainConfig:

@@ -12,9 +12,13 @@ from torch import nn
 from fame_bench.methods.base import info_nce, momentum_update
 from fame_bench.methods.moco import MoCo
 from fame_bench.methods.vthcl import VTHCL, hierarchical_loss, instance_correspondence_map
+from fame_bench.models.backbones import build_backbone
 from fame_bench.models.heads import SplitBatchNorm3d, convert_split_bn
 
-TINY = dict(backbone_kw={"widths": (4, 4, 4, 4, 8)})
+
+def tiny() -> nn.Module:
+    """A fresh tiny backbone (the methods take a backbone, VTHCL a factory of them)."""
+    return build_backbone("tiny_r2plus1d", widths=(4, 4, 4, 4, 8))
 
 
 def test_info_nce_hand_case():
@@ -66,20 +70,20 @@ def test_momentum_update():
 
 
 def test_queue_enqueue_dequeue_and_divisibility():
-    moco = MoCo(queue_size=8, dim=4, **TINY)
+    moco = MoCo(tiny(), queue_size=8, dim=4)
     keys = F.normalize(torch.arange(16.0).view(4, 4) + 1, dim=1)
-    moco.dequeue_and_enqueue(keys)
-    assert int(moco.queue_ptr) == 4 and torch.equal(moco.queue[:4], keys)
-    moco.dequeue_and_enqueue(keys.flip(0))
-    assert int(moco.queue_ptr) == 0 and torch.equal(moco.queue[4:], keys.flip(0))
-    moco.dequeue_and_enqueue(keys * 0 + 1)  # wraps around: the oldest entries go first
-    assert torch.equal(moco.queue[:4], torch.ones(4, 4)) and torch.equal(moco.queue[4:],
-                                                                          keys.flip(0))
+    moco.queue.push(keys)
+    assert int(moco.queue.ptr) == 4 and torch.equal(moco.queue.entries[:4], keys)
+    moco.queue.push(keys.flip(0))
+    assert int(moco.queue.ptr) == 0 and torch.equal(moco.queue.entries[4:], keys.flip(0))
+    moco.queue.push(keys * 0 + 1)  # wraps around: the oldest entries go first
+    queue = moco.queue.entries
+    assert torch.equal(queue[:4], torch.ones(4, 4)) and torch.equal(queue[4:], keys.flip(0))
     with pytest.raises(ValueError, match="divisible"):
-        moco.dequeue_and_enqueue(keys[:3])
+        moco.queue.push(keys[:3])
     with pytest.raises(ValueError, match="global batch 3"):
-        moco.check_queue(3)
-    moco.check_queue(2)  # 2 x 2 views = 4 keys per step divide K = 8
+        moco.check_global_batch(3)
+    moco.check_global_batch(2)  # 2 x 2 views = 4 keys per step divide K = 8
 
 
 def test_split_batchnorm_uses_group_statistics():
@@ -100,11 +104,11 @@ def test_split_batchnorm_uses_group_statistics():
 
 def test_moco_step_shapes_loss_and_queue():
     g = torch.Generator().manual_seed(0)
-    moco = MoCo(queue_size=16, dim=8, generator=g, **TINY)
+    moco = MoCo(tiny(), queue_size=16, dim=8, generator=g)
     views = torch.rand(4, 2, 3, 4, 16, 16, generator=g)
     loss, _ = moco({"views": views}, g)
     assert loss.ndim == 0 and torch.isfinite(loss)
-    assert int(moco.queue_ptr) == 8  # 4 clips x 2 views enqueued
+    assert int(moco.queue.ptr) == 8  # 4 clips x 2 views enqueued
     loss.backward()
     assert moco.encoder_q.head.net[0].weight.grad is not None
     assert moco.encoder_k.head.net[0].weight.grad is None
@@ -114,7 +118,7 @@ def test_moco_step_shapes_loss_and_queue():
 
 def test_vthcl_bank_update_and_icm():
     g = torch.Generator().manual_seed(0)
-    model = VTHCL(num_instances=6, num_negatives=4, dim=8, generator=g, **TINY)
+    model = VTHCL(tiny, num_instances=6, num_negatives=4, dim=8, generator=g)
     slow, fast = torch.rand(3, 3, 4, 16, 16, generator=g), torch.rand(3, 3, 8, 16, 16, generator=g)
     index = torch.tensor([0, 2, 4])
     before = model.memory("slow", "res5").clone()
@@ -143,13 +147,13 @@ class _Marker(nn.Module):
 
 
 def _spied_moco(monkeypatch, augment_on, enqueue="each_direction"):
+    from fame_bench.data.view_augment import ViewAugment
     from fame_bench.methods import moco as moco_module
-    from fame_bench.methods.base import ViewAugment
 
     g = torch.Generator().manual_seed(0)
-    model = MoCo(queue_size=16, dim=8, generator=g, augment=_Marker(), augment_on=augment_on,
-                 enqueue=enqueue, view_augment=ViewAugment(jitter_p=0, grayscale_p=0, blur_p=0),
-                 **TINY)
+    model = MoCo(tiny(), queue_size=16, dim=8, generator=g, augment=_Marker(),
+                 augment_on=augment_on, enqueue=enqueue,
+                 view_augment=ViewAugment(jitter_p=0, grayscale_p=0, blur_p=0))
     keys_in, negatives = [], []
     real_keys, real_nce = model._keys, moco_module.info_nce
 
@@ -194,14 +198,14 @@ def test_moco_enqueue_order(monkeypatch, enqueue):
         assert torch.equal(queue_2[:4], keys_1) and torch.equal(queue_2[4:], queue_1[4:])
     else:
         assert torch.equal(queue_2, queue_1)
-    assert int(model.queue_ptr) == 8  # both directions' keys enqueued either way
+    assert int(model.queue.ptr) == 8  # both directions' keys enqueued either way
 
 
 def test_moco_refuses_unknown_modes():
     with pytest.raises(ValueError, match="augment_on"):
-        MoCo(augment_on="keys", **TINY)
+        MoCo(tiny(), augment_on="keys")
     with pytest.raises(ValueError, match="enqueue"):
-        MoCo(enqueue="never", **TINY)
+        MoCo(tiny(), enqueue="never")
 
 
 def test_memory_bank_negatives_leave_out_the_positive_hand_case():
@@ -228,7 +232,7 @@ def test_memory_bank_negatives_leave_out_the_positive_hand_case():
 
 def test_vthcl_bank_negatives_never_hold_the_own_entry():
     g = torch.Generator().manual_seed(0)
-    model = VTHCL(num_instances=6, num_negatives=4, dim=8, generator=g, **TINY)
+    model = VTHCL(tiny, num_instances=6, num_negatives=4, dim=8, generator=g)
     bank = model.memory("fast", "res5")
     index = torch.tensor([0, 3, 5])
     drawn = model.bank_negatives(bank, index, g)
@@ -239,5 +243,5 @@ def test_vthcl_bank_negatives_never_hold_the_own_entry():
         assert own not in rows[b].tolist()
         assert set(rows[b].tolist()) == set(range(6)) - {own}  # uniform over the others
     # a bank no larger than K + 1: the whole bank, the own row left out by the loss
-    small = VTHCL(num_instances=5, num_negatives=4, dim=8, generator=g, **TINY)
+    small = VTHCL(tiny, num_instances=5, num_negatives=4, dim=8, generator=g)
     assert small.bank_negatives(small.memory("fast", "res5"), index[:1], g).dim() == 2

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from fame_bench.methods.registry import build_method
 from fame_bench.train.batches import InMemoryVideos, clip_span, make_batch, step_generator
-from fame_bench.train.checkpoint import build_method_from_config
 from fame_bench.train.config import PretrainConfig
 from fame_bench.train.loop import build_optimizer
 from suites.benchmarks.interleaved import bench
@@ -39,8 +39,8 @@ class Step:
         self.data = InMemoryVideos(videos, torch.arange(2 * BATCH) % 4)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
-            self.method = build_method_from_config(self.cfg, len(self.data), 4,
-                                                   generator=step_generator(0, 0, stream=303))
+            self.method = build_method(self.cfg, len(self.data), 4,
+                                       generator=step_generator(0, 0, stream=303))
         self.method.train()
         self.optimizer = build_optimizer(self.cfg, [p for p in self.method.parameters()
                                                     if p.requires_grad])
