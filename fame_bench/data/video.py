@@ -10,7 +10,11 @@ items are dicts (``mode``):
 - ``"vthcl"``: ``{"slow": uint8 (C, T, S, S), "fast": uint8 (C, α·T or T, S, S), "index",
   "label"}`` — one instance at tempo ratio α.
 - ``"eval"``: ``{"clips": uint8 (N, C, T, S, S), "label", "index"}`` — ``num_clips`` uniformly
-  spaced clips × ``num_crops`` crops (N = clips × crops, clip-major).
+  spaced clips × ``num_crops`` crops (N = clips × crops, clip-major), all cut from one decoding
+  pass over the video.
+
+Which frames make each clip: ``fame_bench.data.sampling`` (the rules shared with training and
+feature extraction).
 
 A missing, empty, truncated or corrupt video yields ``None``: the epoch goes on. The dataset
 names it in a warning and in the ``fame_bench.data`` log and keeps ``skipped`` (path → reason,
@@ -316,13 +320,13 @@ class VideoClipDataset(Dataset):
                 "fast": self._clip(record.path, fast, generator),
                 **base,
             }
-        starts = uniform_clip_indices(num_frames, self.clip_len, self.stride, self.num_clips)
+        indices = uniform_clip_indices(num_frames, self.clip_len, self.stride, self.num_clips)
         size = self.short_side or self.size
-        crops = [
-            eval_crops(decode_frames(record.path, idx, size, self.backend), self.size,
-                       self.num_crops)
-            for idx in starts
-        ]
+        # One pass over the video for all its clips: one seek and one forward decode instead of
+        # a seek per clip, which for 10 clips costs more than decoding the whole video.
+        frames = decode_frames(record.path, indices.reshape(-1), size, self.backend)
+        clips = frames.unflatten(0, indices.shape)  # (num_clips, T, C, H, W)
+        crops = [eval_crops(clip, self.size, self.num_crops) for clip in clips]
         return {"clips": torch.cat(crops), **base}  # (num_clips * num_crops, C, T, S, S)
 
 

@@ -1,9 +1,9 @@
-"""Multi-clip sampling and frozen-backbone feature extraction.
+"""Multi-clip gathering and frozen-backbone feature extraction.
 
 Every evaluation protocol sees a video through ``num_clips`` clips of ``clip_len`` frames taken
 every ``stride`` frames, uniformly spaced over the video (the papers' "several clips per video,
-scores averaged"). Backbones take raw float clips in [0, 1], ``(B, 3, T, H, W)``, and normalise
-internally (``docs/interfaces.md``).
+scores averaged"; the rule is ``fame_bench.data.sampling``'s). Backbones take raw float clips
+in [0, 1], ``(B, 3, T, H, W)``, and normalise internally (``docs/interfaces.md``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from fame_bench.data.sampling import uniform_clip_indices
 from fame_bench.progress import StageProgress
 
 
@@ -47,36 +48,6 @@ def to_unit_float(clips: torch.Tensor) -> torch.Tensor:
     if clips.dtype == torch.uint8:
         return clips.float().div_(255.0)
     return clips.float()
-
-
-def clip_indices(num_frames: int, clip_len: int, stride: int, num_clips: int) -> torch.Tensor:
-    """Frame indices ``(num_clips, clip_len)`` of clips uniformly spaced over the video.
-
-    One clip is centred; several start at ``round(linspace(0, T - span, num_clips))`` with
-    ``span = (clip_len - 1) * stride + 1``. A video shorter than ``span`` repeats its last frame
-    (our choice; the papers loop or pad, and the synthetic videos are long enough).
-    """
-    if min(num_frames, clip_len, stride, num_clips) < 1:
-        raise ValueError(f"num_frames, clip_len, stride, num_clips must be >= 1, got "
-                         f"{num_frames}, {clip_len}, {stride}, {num_clips}")
-    span = (clip_len - 1) * stride + 1
-    room = max(num_frames - span, 0)
-    if num_clips == 1:
-        starts = torch.tensor([room // 2])
-    else:
-        starts = torch.linspace(0, room, num_clips).round().long()
-    offsets = torch.arange(clip_len) * stride
-    return (starts[:, None] + offsets[None, :]).clamp_(max=num_frames - 1)
-
-
-def random_clip_indices(num_videos: int, num_frames: int, clip_len: int, stride: int,
-                        generator: torch.Generator) -> torch.Tensor:
-    """One clip per video at a random start: frame indices ``(num_videos, clip_len)``."""
-    span = (clip_len - 1) * stride + 1
-    room = max(num_frames - span, 0)
-    starts = torch.randint(0, room + 1, (num_videos,), generator=generator)
-    offsets = torch.arange(clip_len) * stride
-    return (starts[:, None] + offsets[None, :]).clamp_(max=num_frames - 1)
 
 
 def gather_clips(videos: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
@@ -119,7 +90,7 @@ def extract_features(backbone: nn.Module, videos: torch.Tensor, clip_len: int, s
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     device = torch.device(device)
-    indices = clip_indices(videos.shape[2], clip_len, stride, num_clips)
+    indices = uniform_clip_indices(videos.shape[2], clip_len, stride, num_clips)
     was_training = backbone.training
     backbone.eval()
     starts = range(0, videos.shape[0], batch_size)

@@ -21,13 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fame_bench.data.sampling import random_clip_indices, uniform_clip_indices
 from fame_bench.evaluate.config import EvalConfig, cpu_threads, resolve_device
 from fame_bench.evaluate.features import (
     check_videos,
-    clip_indices,
     gather_clips,
     multi_clips,
-    random_clip_indices,
     to_unit_float,
 )
 from fame_bench.evaluate.linear import as_labels, lr_at, top1
@@ -93,7 +92,7 @@ def tensor_batch_sampler(videos: torch.Tensor, labels: torch.Tensor, cfg: EvalCo
             need -= len(take)
             picked.append(take)
         idx = torch.cat(picked)
-        frames = random_clip_indices(len(idx), videos.shape[2], cfg.clip_len, cfg.stride,
+        frames = random_clip_indices(videos.shape[2], cfg.clip_len, cfg.stride, (len(idx),),
                                      generator)
         return gather_clips(videos[idx], frames), labels[idx]
 
@@ -162,7 +161,7 @@ def multi_clip_scores(model: nn.Module, head: nn.Module, clip_batches: Iterable[
 def video_clip_batches(videos: torch.Tensor, cfg: EvalConfig) -> Iterable[torch.Tensor]:
     """Test clips ``(b, K, C, T, H, W)`` uniformly spaced over each video, ``cfg.batch_size``
     videos at a time."""
-    indices = clip_indices(videos.shape[2], cfg.clip_len, cfg.stride, cfg.num_clips)
+    indices = uniform_clip_indices(videos.shape[2], cfg.clip_len, cfg.stride, cfg.num_clips)
     for lo in range(0, videos.shape[0], cfg.batch_size):
         clips = multi_clips(videos[lo:lo + cfg.batch_size], indices)
         yield clips.reshape(-1, cfg.num_clips, *clips.shape[1:])
