@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fame_bench.data.sampling import random_clip_indices, uniform_clip_indices
+from fame_bench.data.transforms import batch_color_jitter
 from fame_bench.evaluate.config import EvalConfig, cpu_threads, resolve_device
 from fame_bench.evaluate.features import (
     check_videos,
@@ -46,24 +47,6 @@ def feature_dim(backbone: nn.Module, example_clip: torch.Tensor, device: torch.d
         out = backbone(to_unit_float(example_clip[:1].to(device)))
     backbone.train(was_training)
     return int(out.shape[-1])
-
-
-def color_jitter(clips: torch.Tensor, strength: float, generator: torch.Generator
-                 ) -> torch.Tensor:
-    """Per-clip brightness, contrast and saturation factors in ``[1 - s, 1 + s]``, same for every
-    frame of a clip. ``clips (B, 3, T, H, W)`` float in [0, 1]."""
-    if strength <= 0:
-        return clips
-    b = clips.shape[0]
-    factors = 1.0 + strength * (2.0 * torch.rand(3, b, generator=generator) - 1.0)
-    brightness, contrast, saturation = (f.to(clips.device).view(b, 1, 1, 1, 1) for f in factors)
-    out = clips * brightness
-    luma = (0.299 * out[:, 0:1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:3])
-    out = (out - luma.mean(dim=(2, 3, 4), keepdim=True)) * contrast + \
-        luma.mean(dim=(2, 3, 4), keepdim=True)
-    luma = (0.299 * out[:, 0:1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:3])
-    out = luma + (out - luma) * saturation
-    return out.clamp_(0.0, 1.0)
 
 
 def dropout(x: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
@@ -128,7 +111,11 @@ def train_classifier(backbone: nn.Module, num_classes: int, sample_batch: BatchS
                              f"[{labels.min().item()}, {labels.max().item()}]")
         for group in opt.param_groups:
             group["lr"] = lr_at(step, total, cfg.finetune_lr, cfg.finetune_schedule, milestones)
-        x = color_jitter(to_unit_float(clips.to(device)), cfg.finetune_color_jitter, generator)
+        x = to_unit_float(clips.to(device))
+        if cfg.finetune_color_jitter > 0:  # per clip, torchvision's semantics, no hue shift
+            s = cfg.finetune_color_jitter
+            x = batch_color_jitter(x, generator, brightness=s, contrast=s, saturation=s, hue=0.0,
+                                   p=1.0)
         feats = dropout(model(x), cfg.finetune_dropout, generator)
         loss = F.cross_entropy(head(feats), labels.to(device))
         if not torch.isfinite(loss):
