@@ -67,18 +67,14 @@ def _pretrain(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    import torch
-
     from fame_bench.data.synthetic import SyntheticConfig
     from fame_bench.evaluate.bias import evaluate_synthetic
-    from fame_bench.models.backbones import build_backbone
+    from fame_bench.models.backbones import seeded_backbone
     from fame_bench.train.checkpoint import load_backbone
 
     eval_cfg = eval_config_from_args(args)  # bad values fail before any backbone is built
     if args.random:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(args.seed)
-            backbone = build_backbone(args.backbone).eval()
+        backbone = seeded_backbone(args.backbone, args.seed).eval()
     elif args.run:
         backbone = load_backbone(args.run)
     else:

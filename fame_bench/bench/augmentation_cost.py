@@ -130,7 +130,7 @@ RATIO_THREADS = 1
 def cpu_fame_merge_ratio(repeats: int = 7, seed: int = 0, **shape) -> dict:
     """:func:`fame_merge_ratio` on the CPU at ``RATIO_SHAPE`` (``shape`` overrides it) with
     ``RATIO_THREADS`` torch threads (restored afterwards): the one timing path of the ratio."""
-    from fame_bench.evaluate.config import cpu_threads
+    from fame_bench.runtime import cpu_threads
 
     with cpu_threads(RATIO_THREADS):
         return fame_merge_ratio(repeats=repeats, device="cpu", seed=seed,

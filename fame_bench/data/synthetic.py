@@ -29,12 +29,13 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from fame_bench.atomic import write_atomic
 
 SPLITS = (
     "pretrain",
@@ -728,17 +729,10 @@ def make_split(
     data = render_clips(cfg, split, range(cfg.split_size(split)), seed)
     if use_cache:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(
-                    f, videos=data.videos.numpy(), labels=data.labels.numpy(),
-                    families=data.families.numpy(), masks=data.masks.numpy(),
-                )
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_atomic(path, lambda f: np.savez(
+            f, videos=data.videos.numpy(), labels=data.labels.numpy(),
+            families=data.families.numpy(), masks=data.masks.numpy(),
+        ))
     return data
 
 

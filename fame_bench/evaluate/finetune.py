@@ -23,7 +23,7 @@ from torch import nn
 
 from fame_bench.data.sampling import random_clip_indices, uniform_clip_indices
 from fame_bench.data.transforms import batch_color_jitter
-from fame_bench.evaluate.config import EvalConfig, cpu_threads, resolve_device
+from fame_bench.evaluate.config import EvalConfig
 from fame_bench.evaluate.features import (
     check_videos,
     gather_clips,
@@ -32,6 +32,7 @@ from fame_bench.evaluate.features import (
 )
 from fame_bench.evaluate.linear import as_labels, lr_at, top1
 from fame_bench.progress import StageProgress
+from fame_bench.runtime import cpu_threads, resolve_device
 
 # (generator) -> (clips (B, C, T, H, W) uint8 or [0, 1] float, labels (B,) int64)
 BatchSampler = Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]

@@ -13,30 +13,17 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 
+from fame_bench.atomic import write_atomic
 from fame_bench.reports.stats import Stat, stat
 from fame_bench.reports.validity import chance_loss, tail_loss
 
 COLUMNS = ("table", "row", "label", "seed", "protocol", "metric", "value", "spec_hash", "commit",
            "dirty", "preset")
 PRETRAIN_METRICS = ("steps", "step_ms", "augment_ms", "augment_share")
-
-
-def git_state(cwd: Path | None = None) -> tuple[str, bool | None]:
-    """``(commit, dirty)`` of the working tree now; ``("unknown", None)`` outside git."""
-    cwd = cwd or Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                                text=True, check=True, cwd=cwd).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                capture_output=True, text=True, check=True, cwd=cwd).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown", None
-    return commit, bool(status.strip())
 
 
 def _number(value) -> float | None:
@@ -107,9 +94,7 @@ def write_data(reports_dir: Path, table: str, frame: pd.DataFrame, meta: dict,
                "verdicts": verdicts, "checks": checks}
     for path, text in ((csv_path, frame.to_csv(index=False)),
                        (json_path, json.dumps(payload, indent=1, ensure_ascii=False) + "\n")):
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+        write_atomic(path, text)
     return json_path, csv_path
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from fame_bench.cli_help import DEFAULT_PRESET, PRESETS, preset_help
+from fame_bench.provenance import git_state
 from fame_bench.reports import data, figures, tables
 from fame_bench.reports.definitions import TABLES, TableDef
 from fame_bench.reports.paper import claims_for, departures_for, numbers_for
@@ -352,7 +353,7 @@ def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[i
     ordered = {name: groups[name] for name in tdef.names if name in groups}
     labels = {spec.name: label for label, spec in tdef.rows}
     rows = [(label, spec.name) for label, spec in tdef.rows]
-    commit, dirty = data.git_state()
+    commit, dirty = git_state()
     frame = data.measurements(records, tdef.name, labels, preset, dirty)
     verdicts = check_all(claims_for(tdef.name), groups)
     checks = learnability_checks(ordered)

@@ -16,7 +16,6 @@ import json
 import logging
 import platform
 import shutil
-import subprocess
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any
 import torch
 
 from fame_bench.augment.fame import VARIANTS
+from fame_bench.provenance import git_commit
 from fame_bench.train.config import FAME_ON
 
 METHODS = ("moco", "vthcl", "supervised", "random")
@@ -177,12 +177,7 @@ def environment(device: str, threads: dict | None = None) -> dict:
     measured during each stage; ``"auto"`` device resolved)."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                                text=True, check=True,
-                                cwd=Path(__file__).resolve().parent).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
+    commit = git_commit()
     cpu = cpu_model()
     if device.startswith("cuda") and torch.cuda.is_available():
         device_name = torch.cuda.get_device_name(torch.device(device))
@@ -224,13 +219,9 @@ def _data_config(spec: ExperimentSpec, cfg):
 
 def _random_backbone(name: str, seed: int) -> torch.nn.Module:
     """A random-init backbone; its init is drawn from ``seed`` without leaking global state."""
-    from fame_bench.models.backbones import build_backbone
+    from fame_bench.models.backbones import seeded_backbone
 
-    # build_backbone initialises from torch's global RNG: fork it so the caller's state is kept.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        backbone = build_backbone(name)
-    return backbone.eval()
+    return seeded_backbone(name, seed).eval()
 
 
 def temporal_kernel_weights(backbone: torch.nn.Module,
@@ -401,7 +392,7 @@ def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
 
 
 def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan) -> dict:
-    from fame_bench.train.runlock import write_atomic
+    from fame_bench.atomic import write_atomic
 
     path, cfg, data_cfg, eval_cfg, key = plan.path, plan.pretrain, plan.data, plan.eval, plan.key
     write_atomic(path.parent / RUN_CONFIG, json.dumps(
@@ -462,7 +453,7 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
 def _evaluate_counted(backbone, data_cfg, eval_cfg, seed: int) -> tuple[dict, int, dict]:
     """The evaluation, the torch thread count it ran with (measured inside it) and the videos
     it scored and skipped per split (``{"eval_scored", "eval_skipped"}``)."""
-    from fame_bench.evaluate.config import cpu_threads
+    from fame_bench.runtime import cpu_threads
 
     with cpu_threads(eval_cfg.threads):  # the evaluation sets the same count again inside
         threads = torch.get_num_threads()

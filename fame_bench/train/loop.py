@@ -23,12 +23,14 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from fame_bench.atomic import write_atomic
 from fame_bench.progress import StageProgress
+from fame_bench.runtime import cpu_threads
 from fame_bench.train import distributed
 from fame_bench.train.batches import InMemoryVideos, load_synthetic, make_batch, step_generator
 from fame_bench.train.checkpoint import build_method_from_config, load_checkpoint, save_checkpoint
 from fame_bench.train.config import PretrainConfig
-from fame_bench.train.runlock import run_lock, write_atomic
+from fame_bench.train.runlock import run_lock
 
 LOG = logging.getLogger("fame_bench.train")
 METRICS = "metrics.jsonl"
@@ -210,16 +212,13 @@ def pretrain(cfg: PretrainConfig, data: InMemoryVideos | None = None) -> dict:
     ``data``: optional in-memory uint8 videos replacing the configured synthetic split.
     """
     info = distributed.setup(cfg.device)
-    threads = torch.get_num_threads()
     try:
-        if cfg.threads and info.device.type == "cpu":
-            torch.set_num_threads(cfg.threads)
         # One process per run directory (the main rank holds it for all ranks): a second one
         # would train the same steps again and interleave its rows with ours.
-        with run_lock(cfg.out_dir) if info.is_main else contextlib.nullcontext():
+        with cpu_threads(cfg.threads if info.device.type == "cpu" else 0), (
+                run_lock(cfg.out_dir) if info.is_main else contextlib.nullcontext()):
             return _pretrain(cfg, info, data)
     finally:
-        torch.set_num_threads(threads)
         distributed.teardown(info)
 
 

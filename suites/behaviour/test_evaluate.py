@@ -14,10 +14,11 @@ from torch import nn
 
 from fame_bench.data.sampling import uniform_clip_indices
 from fame_bench.evaluate.bias import bias_metrics
-from fame_bench.evaluate.config import EvalConfig, resolve_device
+from fame_bench.evaluate.config import EvalConfig
 from fame_bench.evaluate.features import extract_features, gather_clips, multi_clips
 from fame_bench.evaluate.linear import linear_probe, top1, train_linear, video_scores
 from fame_bench.evaluate.retrieval import retrieval, retrieval_chance
+from fame_bench.runtime import resolve_device
 
 
 class MeanColourNet(nn.Module):

@@ -1,0 +1,61 @@
+"""The pieces every layer shares: atomic writes, device and thread settings, the git commit."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+
+from fame_bench.atomic import write_atomic
+from fame_bench.models.backbones import seeded_backbone
+from fame_bench.provenance import git_commit, git_state
+from fame_bench.runtime import cpu_threads, resolve_device
+
+
+def test_write_atomic_replaces_whole_or_leaves_the_old_file(tmp_path):
+    path = tmp_path / "record.json"
+    write_atomic(path, "old")
+    write_atomic(path, b"new bytes")
+    assert path.read_bytes() == b"new bytes"
+    write_atomic(path, lambda f: torch.save({"x": torch.ones(2)}, f))
+    assert torch.equal(torch.load(path)["x"], torch.ones(2))
+
+    def fails(f):
+        f.write(b"half")
+        raise RuntimeError("killed mid-write")
+
+    before = path.read_bytes()
+    with pytest.raises(RuntimeError, match="mid-write"):
+        write_atomic(path, fails)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [
+        "record.json"]
+
+
+def test_devices_and_threads():
+    assert resolve_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        assert resolve_device("auto") == torch.device("cpu")
+        with pytest.raises(ValueError, match="no CUDA"):
+            resolve_device("cuda:1")
+    before = torch.get_num_threads()
+    with cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    with cpu_threads(0):
+        assert torch.get_num_threads() == before
+    assert torch.get_num_threads() == before
+
+
+def test_git_commit_of_the_checkout_and_outside_git(tmp_path):
+    commit = git_commit()
+    assert commit == "unknown" or re.fullmatch(r"[0-9a-f]{12}", commit)
+    assert git_commit(tmp_path) == "unknown" and git_state(tmp_path) == ("unknown", None)
+
+
+def test_seeded_backbone_is_reproducible_and_keeps_the_global_rng():
+    state = torch.random.get_rng_state()
+    a = seeded_backbone("tiny_r2plus1d", 3)
+    b = seeded_backbone("tiny_r2plus1d", 3)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(),
+                                                 b.state_dict().values(), strict=True))
