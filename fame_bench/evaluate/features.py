@@ -9,7 +9,7 @@ in [0, 1], ``(B, 3, T, H, W)``, and normalise internally (``docs/interfaces.md``
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import torch
 from torch import nn
@@ -110,14 +110,37 @@ def extract_features(backbone: nn.Module, videos: torch.Tensor, clip_len: int, s
     return feats.reshape(videos.shape[0], num_clips, feats.shape[-1])
 
 
+def item_clip_batches(items: Iterable[dict | None], batch_size: int, labels: list[int],
+                      progress: StageProgress | None = None) -> Iterator[torch.Tensor]:
+    """Items ``{"clips": (K, C, T, H, W) or (C, T, H, W), "label": int}`` (the eval mode of
+    ``fame_bench.data.video.build_dataset``) → batches ``(b, K, C, T, H, W)`` of ``batch_size``
+    items; each item's label is appended to ``labels`` as it goes (streaming: a test set never
+    sits in memory whole). ``None`` items (videos the dataset could not decode, counted and
+    logged there) are skipped; ``progress`` advances once per item, ``None`` included."""
+    pending = []
+    for item in items:
+        if progress is not None:
+            progress.update()
+        if item is None:
+            continue
+        clips = item["clips"]
+        if clips.dim() == 4:  # a single clip (C, T, H, W)
+            clips = clips[None]
+        check_videos(clips, "item['clips']")
+        pending.append(clips)
+        labels.append(int(item["label"]))
+        if len(pending) == batch_size:
+            yield torch.stack(pending)
+            pending = []
+    if pending:
+        yield torch.stack(pending)
+
+
 def extract_dataset_features(backbone: nn.Module, items: Iterable[dict], batch_size: int,
                              device: str | torch.device = "cpu", total: int | None = None
                              ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Features ``(N, K, D)`` and labels ``(N,)`` of a dataset whose items are already clipped.
-
-    Each item is ``{"clips": (K, C, T, H, W), "label": int}`` (the eval mode of
-    ``fame_bench.data.video.build_dataset``); every item must carry the same ``K``. ``None``
-    items (videos the dataset could not decode, counted and logged there) are skipped.
+    """Features ``(N, K, D)`` and labels ``(N,)`` of a dataset whose items are already clipped
+    (see :func:`item_clip_batches`); every item must carry the same ``K``.
     ``total``: the number of items, for the progress lines (default: ``len(items)`` if known).
     """
     if total is None:
@@ -125,33 +148,14 @@ def extract_dataset_features(backbone: nn.Module, items: Iterable[dict], batch_s
     device = torch.device(device)
     was_training = backbone.training
     backbone.eval()
-    feats, labels, pending, pending_labels = [], [], [], []
-
-    def flush() -> None:
-        clips = torch.stack(pending)  # (b, K, C, T, H, W)
-        b, k = clips.shape[:2]
-        f = embed_clips(backbone, clips.reshape(b * k, *clips.shape[2:]), device)
-        feats.append(f.reshape(b, k, -1))
-        labels.extend(pending_labels)
-        pending.clear()
-        pending_labels.clear()
-
+    feats: list[torch.Tensor] = []
+    labels: list[int] = []
     progress = StageProgress(total, "features", unit="videos", enabled=total > 0)
     try:
-        for item in items:
-            progress.update()
-            if item is None:
-                continue
-            clips = item["clips"]
-            if clips.dim() == 4:  # a single clip (C, T, H, W)
-                clips = clips[None]
-            check_videos(clips, "item['clips']")
-            pending.append(clips)
-            pending_labels.append(int(item["label"]))
-            if len(pending) == batch_size:
-                flush()
-        if pending:
-            flush()
+        for clips in item_clip_batches(items, batch_size, labels, progress):
+            b, k = clips.shape[:2]
+            f = embed_clips(backbone, clips.reshape(b * k, *clips.shape[2:]), device)
+            feats.append(f.reshape(b, k, -1))
     finally:
         progress.close()
         backbone.train(was_training)

@@ -27,6 +27,7 @@ from fame_bench.evaluate.config import EvalConfig
 from fame_bench.evaluate.features import (
     check_videos,
     gather_clips,
+    item_clip_batches,
     multi_clips,
     to_unit_float,
 )
@@ -218,24 +219,6 @@ def dataset_batch_sampler(dataset: Sequence[dict | None], cfg: EvalConfig,
 def _keep_items(batch: list) -> list[dict]:
     """Collate to a plain list, dropping ``None`` (undecodable) items."""
     return [item for item in batch if item is not None]
-
-
-def item_clip_batches(items: Iterable[dict | None], batch_size: int, labels: list[int]
-                      ) -> Iterable[torch.Tensor]:
-    """Eval-mode items → ``(b, K, C, T, H, W)`` batches; appends each item's label to
-    ``labels`` as it goes (streaming: a test set never sits in memory whole)."""
-    pending = []
-    for item in items:
-        if item is None:
-            continue
-        c = item["clips"]
-        pending.append(c if c.dim() == 5 else c[None])
-        labels.append(int(item["label"]))
-        if len(pending) == batch_size:
-            yield torch.stack(pending)
-            pending = []
-    if pending:
-        yield torch.stack(pending)
 
 
 def finetune_dataset(backbone: nn.Module, train_set: Sequence[dict | None],

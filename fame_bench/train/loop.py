@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import statistics
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from fame_bench.train.batches import InMemoryVideos, load_synthetic, make_batch,
 from fame_bench.train.checkpoint import build_method_from_config, load_checkpoint, save_checkpoint
 from fame_bench.train.config import PretrainConfig
 from fame_bench.train.runlock import run_lock
+from fame_bench.train.schedule import cosine_lr
 
 LOG = logging.getLogger("fame_bench.train")
 METRICS = "metrics.jsonl"
@@ -38,14 +38,6 @@ RESULT = "result.json"
 # Config fields that may differ between a run and its resumption (none changes the weights).
 _RESUME_FREE = {"out_dir", "progress", "device", "threads", "num_workers", "extra", "log_every",
                 "fame_compile"}
-
-
-def cosine_lr(cfg: PretrainConfig, step: int) -> float:
-    """Linear warm-up then cosine decay to 0 over ``cfg.steps`` (the schedule of MoCo v2)."""
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
-    return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def build_optimizer(cfg: PretrainConfig, params) -> torch.optim.Optimizer:
@@ -290,7 +282,7 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
     method.train()
     with open(metrics_path, "a") if info.is_main else _NullFile() as log:
         for step in range(start_step, cfg.steps):
-            lr = cosine_lr(cfg, step)
+            lr = cosine_lr(step, cfg.steps, cfg.lr, cfg.warmup_steps)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             if data is not None:

@@ -59,3 +59,14 @@ def test_seeded_backbone_is_reproducible_and_keeps_the_global_rng():
     assert torch.equal(torch.random.get_rng_state(), state)
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(),
                                                  b.state_dict().values(), strict=True))
+
+
+def test_one_cosine_schedule_for_pretraining_and_evaluation():
+    from fame_bench.evaluate.linear import lr_at
+    from fame_bench.train.schedule import cosine_lr
+
+    # warm-up 2 of 10 steps: 1/2, 2/2 of the base, then half a cosine over the other 8
+    assert [cosine_lr(s, 10, 1.0, 2) for s in (0, 1, 2, 6)] == [0.5, 1.0, 1.0, 0.5]
+    assert cosine_lr(10, 10, 1.0, 2) == 0.0
+    assert all(lr_at(s, 7, 0.3, "cosine", ()) == cosine_lr(s, 7, 0.3) for s in range(8))
+    assert lr_at(5, 10, 1.0, "step", (4, 8)) == pytest.approx(0.1)
