@@ -122,7 +122,7 @@ EVAL_NOTES = {
 
 def _choices() -> dict[str, tuple]:
     """Allowed values of the string fields, from the constants the code validates against."""
-    from fame_bench.augment.fame import VARIANTS
+    from fame_bench.augment.fame import MASK_VARIANTS
     from fame_bench.data.synthetic import SPLITS
     from fame_bench.data.video import DATASETS
     from fame_bench.evaluate.bias import EVAL_SPLITS
@@ -130,7 +130,7 @@ def _choices() -> dict[str, tuple]:
     from fame_bench.train import config
 
     return {
-        "method": config.METHODS, "augment": config.AUGMENTS, "fame_variant": VARIANTS,
+        "method": config.METHODS, "augment": config.AUGMENTS, "fame_variant": MASK_VARIANTS,
         "fame_on": config.FAME_ON, "moco_enqueue": config.MOCO_ENQUEUE,
         "optimizer": config.OPTIMIZERS, "amp_dtype": ("bf16", "fp16"),
         "dataset": ("synthetic", "synthetic_finegrained", *DATASETS), "backbone": NAMES,

@@ -46,7 +46,7 @@ SPLITS = (
     "test_background_only",
     "test_foreground_only",
 )
-VARIANTS = ("bias", "finegrained")
+DATASET_VARIANTS = ("bias", "finegrained")
 
 # Class = motion. Order fixes the label.
 MOTIONS = (
@@ -121,8 +121,8 @@ class SyntheticConfig:
     noise_std: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.variant not in DATASET_VARIANTS:
+            raise ValueError(f"variant must be one of {DATASET_VARIANTS}, got {self.variant!r}")
         max_classes = len(MOTIONS) if self.variant == "bias" else len(FINEGRAINED_MOTIONS)
         if not 2 <= self.num_classes <= max_classes:
             raise ValueError(
@@ -238,7 +238,7 @@ class _Draws:
 
 
 def _clip_uniforms(cfg: SyntheticConfig, split: str, indices: np.ndarray, seed: int) -> np.ndarray:
-    variant_id = VARIANTS.index(cfg.variant)
+    variant_id = DATASET_VARIANTS.index(cfg.variant)
     rows = [
         np.random.Generator(
             np.random.PCG64(np.random.SeedSequence([seed, _SPLIT_IDS[split], int(i), variant_id]))
@@ -559,7 +559,7 @@ def _sensor_noise(cfg: SyntheticConfig, split: str, indices: np.ndarray, seed: i
 def _clip_normals(cfg: SyntheticConfig, split: str, indices: np.ndarray, seed: int, stream: int,
                   shape: tuple[int, ...]) -> np.ndarray:
     """Standard normals ``shape = (n, ...)`` from the clip's own ``stream`` of draws."""
-    variant_id = VARIANTS.index(cfg.variant)
+    variant_id = DATASET_VARIANTS.index(cfg.variant)
     rows = [
         np.random.Generator(np.random.PCG64(np.random.SeedSequence(
             [seed, _SPLIT_IDS[split], int(i), variant_id, stream]))

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from fame_bench.augment.fame import VARIANTS
+from fame_bench.augment.fame import MASK_VARIANTS
 from fame_bench.provenance import git_commit
 from fame_bench.train.config import FAME_ON
 
@@ -78,7 +78,7 @@ class ExperimentSpec:
     method: str
     augment: str = "none"
     beta: float | str = 0.5
-    variant: str = "fame"
+    mask_variant: str = "fame"  # FAME's foreground mask (``augment.fame.MASK_VARIANTS``)
     fame_on: str | None = None
     dataset: str = "synthetic"
     vthcl_alpha: int | None = None
@@ -93,8 +93,9 @@ class ExperimentSpec:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.augment not in AUGMENTS:
             raise ValueError(f"augment must be one of {AUGMENTS}, got {self.augment!r}")
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.mask_variant not in MASK_VARIANTS:
+            raise ValueError(f"mask_variant must be one of {MASK_VARIANTS}, got "
+                             f"{self.mask_variant!r}")
         if self.beta != "auto" and (isinstance(self.beta, str) or not 0.0 < self.beta < 1.0):
             raise ValueError(f"beta must be in (0, 1) or 'auto', got {self.beta!r}")
         if self.data_overrides and self.dataset not in SYNTHETIC_DATASETS:
@@ -109,9 +110,15 @@ class ExperimentSpec:
         if self.method == "random" and self.augment != "none":
             raise ValueError("a random-init row has no pretraining, so augment must be 'none'")
 
+    def record(self) -> dict:
+        """The spec as run records and spec hashes hold it. ``mask_variant`` keeps the name it
+        had there, ``variant``, so records and hashes made before the rename still match."""
+        return {("variant" if key == "mask_variant" else key): value
+                for key, value in _jsonable(self).items()}
+
     def augment_record(self, fame_on: str | None) -> dict:
         """The run record's ``augment`` block; ``fame_on``: the mode the run used (MoCo only)."""
-        return {"kind": self.augment, "beta": self.beta, "variant": self.variant,
+        return {"kind": self.augment, "beta": self.beta, "variant": self.mask_variant,
                 "fame_on": fame_on}
 
     def overrides(self) -> dict:
@@ -119,7 +126,7 @@ class ExperimentSpec:
         out: dict[str, Any] = {"method": self.method, "augment": self.augment,
                                "dataset": self.dataset}
         if self.augment == "fame":
-            out.update(fame_beta=self.beta, fame_variant=self.variant)
+            out.update(fame_beta=self.beta, fame_variant=self.mask_variant)
         if self.fame_on is not None:
             out["fame_on"] = self.fame_on
         if self.vthcl_alpha is not None:
@@ -301,7 +308,7 @@ def plan_experiment(spec: ExperimentSpec, preset: str, seed: int,
     config_for_hash = {k: v for k, v in _jsonable(cfg).items()
                        if k not in HASH_FREE}
     data_for_hash = data_cfg if isinstance(data_cfg, dict) else data_cfg.hash_fields()
-    key = spec_hash({"spec": _without_later_defaults(_jsonable(spec)), "preset": preset,
+    key = spec_hash({"spec": _without_later_defaults(spec.record()), "preset": preset,
                      "seed": seed, "pretrain": _without_later_defaults(config_for_hash),
                      "data": data_for_hash, "eval": eval_cfg})
     path = record_path(runs_dir, preset, spec.name, seed, key)
@@ -397,7 +404,7 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
     path, cfg, data_cfg, eval_cfg, key = plan.path, plan.pretrain, plan.data, plan.eval, plan.key
     write_atomic(path.parent / RUN_CONFIG, json.dumps(
         {"name": spec.name, "preset": preset, "seed": seed, "spec_hash": key,
-         "spec": _jsonable(spec), "pretrain": _jsonable(cfg), "data": _jsonable(data_cfg),
+         "spec": spec.record(), "pretrain": _jsonable(cfg), "data": _jsonable(data_cfg),
          "eval": _jsonable(eval_cfg)}, indent=1) + "\n")
 
     device = str(getattr(cfg, "device", "cpu") or "cpu")
@@ -435,7 +442,7 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
         "dataset": cfg.dataset, "eval_dataset": spec.eval_dataset or spec.dataset,
         "preset": preset, "seed": seed,
         "config": {"pretrain": _jsonable(cfg), "data": _jsonable(data_cfg),
-                   "eval": _jsonable(eval_cfg), "spec": _jsonable(spec)},
+                   "eval": _jsonable(eval_cfg), "spec": spec.record()},
         "env": environment(device, threads),
         "wall_time_s": round(time.perf_counter() - start, 3),
         "pretrain": pretrain_block,
