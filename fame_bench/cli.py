@@ -26,8 +26,9 @@ import sys
 from collections.abc import Iterator
 
 from fame_bench import __version__
-from fame_bench.cli_help import DEFAULT_PRESET, PRESETS, add_config_options, preset_help
+from fame_bench.cli_help import DEFAULT_PRESET, add_config_options, preset_help
 from fame_bench.evaluate.config import EvalConfig
+from fame_bench.names import PRESETS
 from fame_bench.train.config import PretrainConfig
 from fame_bench.train.runlock import RunLockedError
 

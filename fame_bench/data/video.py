@@ -38,9 +38,9 @@ from torch.utils.data import Dataset, default_collate
 from fame_bench.data.decode import VideoDecodeError, decode_frames, probe
 from fame_bench.data.sampling import slow_fast_indices, two_clip_indices, uniform_clip_indices
 from fame_bench.data.transforms import ClipTransform, eval_crops
+from fame_bench.names import REAL_DATASETS
 
 LOG = logging.getLogger("fame_bench.data")
-DATASETS = ("ucf101", "hmdb51", "diving48", "k400")
 MODES = ("pretrain", "vthcl", "eval")
 
 
@@ -370,7 +370,7 @@ def build_dataset(
     ``short_side``, ``flip_p``, ``color``, ``seed`` ...). Missing videos listed in the split are
     counted in one warning here and skipped when drawn."""
     if name not in RECORD_READERS:
-        raise ValueError(f"dataset must be one of {DATASETS}, got {name!r}")
+        raise ValueError(f"dataset must be one of {REAL_DATASETS}, got {name!r}")
     records = RECORD_READERS[name](root, split, fold)
     if not records:
         raise ValueError(f"{name} {split} fold {fold} under {root}: the split lists no video")

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 
+from fame_bench.names import PRESETS
 from fame_bench.validation import POSITIVE, UNIT, Interval, at_least, check_fields
-
-PRESETS = ("ci", "cpu", "gpu", "paper")
 
 #: Allowed values of the numeric fields (each element, for tuples); every field is also checked
 #: against its declared type and every number must be finite (``fame_bench.validation``).

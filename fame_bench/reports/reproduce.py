@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fame_bench.cli_help import DEFAULT_PRESET, PRESETS, preset_help
+from fame_bench.cli_help import DEFAULT_PRESET, preset_help
+from fame_bench.names import PRESETS
 from fame_bench.provenance import git_state
 from fame_bench.reports import data, figures, tables
 from fame_bench.reports.definitions import TABLES, TableDef

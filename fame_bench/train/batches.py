@@ -133,7 +133,7 @@ def make_batch(data: InMemoryVideos, cfg, step: int, rank: int, world_size: int,
     scale = tuple(cfg.crop_scale)
     index_local = index[lo:hi]
     videos = data.videos[index_local]
-    out = {"index": index_local.to(device), "labels": data.labels[index_local].to(device)}
+    out = {"index": index_local.to(device), "label": data.labels[index_local].to(device)}
     if cfg.method == "moco":
         f = frames[lo:hi]
         views = [gather_frames(videos, f[:, k]) for k in range(2)]

@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 
 from fame_bench.methods.moco import AUGMENT_ON as FAME_ON
 from fame_bench.methods.moco import ENQUEUE as MOCO_ENQUEUE
+from fame_bench.names import AUGMENTS, METHODS
 from fame_bench.validation import POSITIVE, UNIT, Interval, at_least, check_fields
 
-METHODS = ("moco", "vthcl", "supervised")
-AUGMENTS = ("none", "fame", "be")
 OPTIMIZERS = ("sgd", "adamw")
 #: Per preset, what a supervised run changes in the recipe (``PretrainConfig.preset``).
 SUPERVISED_RECIPE = {"ci": {"steps": 1600}, "cpu": {"steps": 800}, "gpu": {"steps": 3000}}

@@ -25,13 +25,9 @@ from typing import Any
 import torch
 
 from fame_bench.augment.fame import MASK_VARIANTS
+from fame_bench.names import AUGMENTS, REAL_DATASETS, ROW_METHODS, SYNTHETIC_DATASETS
 from fame_bench.provenance import git_commit
 from fame_bench.train.config import FAME_ON
-
-METHODS = ("moco", "vthcl", "supervised", "random")
-AUGMENTS = ("none", "fame", "be")
-SYNTHETIC_DATASETS = {"synthetic": "bias", "synthetic_finegrained": "finegrained"}
-REAL_DATASETS = ("ucf101", "hmdb51", "diving48", "k400")
 
 LOG = logging.getLogger("fame_bench.experiment")
 RUN_CONFIG = "config.json"
@@ -89,8 +85,8 @@ class ExperimentSpec:
     data_overrides: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.method not in ROW_METHODS:
+            raise ValueError(f"method must be one of {ROW_METHODS}, got {self.method!r}")
         if self.augment not in AUGMENTS:
             raise ValueError(f"augment must be one of {AUGMENTS}, got {self.augment!r}")
         if self.mask_variant not in MASK_VARIANTS:

@@ -136,7 +136,7 @@ def _real_batch(items: dict, cfg: PretrainConfig, device: torch.device) -> dict:
 
     out = {"index": items["index"].to(device)} if "index" in items else {}
     if "label" in items:
-        out["labels"] = items["label"].to(device)
+        out["label"] = items["label"].to(device)
     if cfg.method == "moco":
         clips = items["clips"]  # uint8 (B, 2, C, T, H, W)
         out["views"] = to_float_clips(clips.flatten(0, 1), device, cfg.crop_size).unflatten(

@@ -70,3 +70,20 @@ def test_one_cosine_schedule_for_pretraining_and_evaluation():
     assert cosine_lr(10, 10, 1.0, 2) == 0.0
     assert all(lr_at(s, 7, 0.3, "cosine", ()) == cosine_lr(s, 7, 0.3) for s in range(8))
     assert lr_at(5, 10, 1.0, "step", (4, 8)) == pytest.approx(0.1)
+
+
+def test_one_list_of_names_for_the_cli_and_the_configs():
+    from fame_bench import names
+    from fame_bench.cli_help import PRESET_MEANING
+    from fame_bench.data.synthetic import DATASET_VARIANTS, SyntheticConfig
+    from fame_bench.evaluate.config import EvalConfig
+    from fame_bench.train.config import PretrainConfig
+
+    assert tuple(PRESET_MEANING) == names.PRESETS
+    for preset in names.PRESETS:  # every listed preset is one each config knows
+        PretrainConfig.preset(preset)
+        SyntheticConfig.preset(preset)
+        EvalConfig.preset(preset)
+    assert set(names.SYNTHETIC_DATASETS.values()) == set(DATASET_VARIANTS)
+    with pytest.raises(ValueError, match="method must be one of"):
+        PretrainConfig.preset("ci", method="random")  # a table row's method, not a config's
