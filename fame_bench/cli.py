@@ -26,8 +26,9 @@ import sys
 from collections.abc import Iterator
 
 from fame_bench import __version__
-from fame_bench.cli_help import DEFAULT_PRESET, PRESETS, add_config_options, preset_help
+from fame_bench.cli_help import DEFAULT_PRESET, add_config_options, preset_help
 from fame_bench.evaluate.config import EvalConfig
+from fame_bench.names import PRESETS
 from fame_bench.train.config import PretrainConfig
 from fame_bench.train.runlock import RunLockedError
 
@@ -67,18 +68,14 @@ def _pretrain(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    import torch
-
     from fame_bench.data.synthetic import SyntheticConfig
     from fame_bench.evaluate.bias import evaluate_synthetic
-    from fame_bench.models.backbones import build_backbone
+    from fame_bench.models.backbones import seeded_backbone
     from fame_bench.train.trained import load_backbone
 
     eval_cfg = eval_config_from_args(args)  # bad values fail before any backbone is built
     if args.random:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(args.seed)
-            backbone = build_backbone(args.backbone).eval()
+        backbone = seeded_backbone(args.backbone, args.seed).eval()
     elif args.run:
         backbone = load_backbone(args.run)
     else:

@@ -23,12 +23,15 @@ import textwrap
 import tokenize
 from dataclasses import dataclass
 
+from fame_bench.names import DATASETS
+
 #: Short comment lines up to this many words head a group of fields.
 GROUP_HEADING_WORDS = 3
 
 #: The preset every subcommand uses unless ``--preset`` says otherwise.
 DEFAULT_PRESET = "cpu"
 
+#: What each of ``names.PRESETS`` is, for ``--help``.
 PRESET_MEANING = {
     "ci": "synthetic 32² clips, tiny R(2+1)D, short runs (CI gates, smoke runs)",
     "cpu": "synthetic 32² clips, tiny R(2+1)D, the reports' scale on a 2-core CPU",
@@ -36,7 +39,6 @@ PRESET_MEANING = {
     "paper": "the papers' recipe on real datasets (--data-root), GPUs",
 }
 
-PRESETS = tuple(PRESET_MEANING)
 
 
 def preset_help() -> str:
@@ -122,18 +124,17 @@ EVAL_NOTES = {
 
 def _choices() -> dict[str, tuple]:
     """Allowed values of the string fields, from the constants the code validates against."""
-    from fame_bench.augment.fame import VARIANTS
+    from fame_bench.augment.fame import MASK_VARIANTS
     from fame_bench.data.synthetic import SPLITS
-    from fame_bench.data.video import DATASETS
     from fame_bench.evaluate.bias import EVAL_SPLITS
     from fame_bench.models.backbones import NAMES
     from fame_bench.train import config
 
     return {
-        "method": config.METHODS, "augment": config.AUGMENTS, "fame_variant": VARIANTS,
+        "method": config.METHODS, "augment": config.AUGMENTS, "fame_variant": MASK_VARIANTS,
         "fame_on": config.FAME_ON, "moco_enqueue": config.MOCO_ENQUEUE,
         "optimizer": config.OPTIMIZERS, "amp_dtype": ("bf16", "fp16"),
-        "dataset": ("synthetic", "synthetic_finegrained", *DATASETS), "backbone": NAMES,
+        "dataset": DATASETS, "backbone": NAMES,
         "vthcl_negatives": ("bank", "queue"), "supervised_split": SPLITS,
         "linear_schedule": ("cosine", "step"), "finetune_schedule": ("cosine", "step"),
         "retrieval_query_split": EVAL_SPLITS, "retrieval_gallery_split": EVAL_SPLITS,

@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from fame_bench.provenance import git_commit
+
 BASELINES = Path(__file__).resolve().parent.parent / "suites" / "baselines.json"
 GATE_PRESET = "ci"
 GATE_SEEDS = (0, 1, 2, 3)  # four: a paired t interval over two seeds is ±12.7 sd wide
@@ -271,12 +273,6 @@ def updated_baselines(measured: dict[str, float], old: dict, commit: str,
     return out
 
 
-def _commit() -> str:
-    from fame_bench.reports.data import git_state
-
-    return git_state()[0]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fame_bench.gates", description=__doc__)
     parser.add_argument("--update", action="store_true",
@@ -310,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{c.key} on {', '.join(c.failing)}")
     if args.update:
         old = json.loads(args.baselines.read_text()) if args.baselines.exists() else {}
-        new = updated_baselines(gated, old, _commit(), seeds)
+        new = updated_baselines(gated, old, git_commit(), seeds)
         args.baselines.write_text(json.dumps(new, indent=2) + "\n")
         print(f"gates: baselines rewritten in {args.baselines} — review and commit that change")
         if failed_checks:

@@ -38,9 +38,9 @@ from fame_bench.augment.motion import Aligner, fill_invalid
 from fame_bench.augment.variants import gauss_mask, grid_cell_mask
 
 COLOUR_BINS = 1000  # 10 x 10 x 10 quantised HSV colours, numbered 1..1000 (bin 0 unused)
-PAPER_VARIANTS = ("fame", "seed", "grid", "gauss")  # the paper's Table 4
+PAPER_MASK_VARIANTS = ("fame", "seed", "grid", "gauss")  # the paper's Table 4
 # fame_mc / seed_mc: FAME and Seed on the motion-compensated seed region (beyond the paper)
-VARIANTS = (*PAPER_VARIANTS, "fame_mc", "seed_mc")
+MASK_VARIANTS = (*PAPER_MASK_VARIANTS, "fame_mc", "seed_mc")
 COMPENSATED = ("fame_mc", "seed_mc")
 HUES = ("code", "turns")
 #: beta="auto" (beyond the paper): the per-clip β is the smallest fraction of pixels holding
@@ -244,8 +244,8 @@ def mask_count(beta, variant: str, height: int, width: int, beta_bounds=AUTO_BOU
     """The checked ``count`` argument of ``mask_stage``: ``floor(beta * N)`` or an ``AutoCount``."""
     beta = check_beta(beta)
     low, high, mass = check_auto_beta(beta_bounds, auto_mass)
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {VARIANTS}; got {variant!r}")
+    if variant not in MASK_VARIANTS:
+        raise ValueError(f"variant must be one of {MASK_VARIANTS}; got {variant!r}")
     if variant == "grid" and beta == "auto":
         raise ValueError("the grid variant keeps 8 of 16 cells (β = 0.5); beta='auto' does not "
                          "apply to it")

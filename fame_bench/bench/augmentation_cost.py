@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from fame_bench.augment.fame import (  # noqa: E402
-    PAPER_VARIANTS,  # the motion-compensated ones are costed in reports/beyond.md
+    PAPER_MASK_VARIANTS,  # the motion-compensated ones are costed in reports/beyond.md
     _foreground_mask,
     _select,
     fame_with_stage,
@@ -130,7 +130,7 @@ RATIO_THREADS = 1
 def cpu_fame_merge_ratio(repeats: int = 7, seed: int = 0, **shape) -> dict:
     """:func:`fame_merge_ratio` on the CPU at ``RATIO_SHAPE`` (``shape`` overrides it) with
     ``RATIO_THREADS`` torch threads (restored afterwards): the one timing path of the ratio."""
-    from fame_bench.evaluate.config import cpu_threads
+    from fame_bench.runtime import cpu_threads
 
     with cpu_threads(RATIO_THREADS):
         return fame_merge_ratio(repeats=repeats, device="cpu", seed=seed,
@@ -398,13 +398,15 @@ def device_cases(shapes: list[tuple[int, int]], frames: int = 16) -> list[OpCase
     shape, and then the rest.
     """
     dtypes = list(DTYPES)
-    eager = [OpCase(v, d, b, s, frames) for b, s in shapes for d in dtypes for v in PAPER_VARIANTS]
+    eager = [OpCase(v, d, b, s, frames)
+             for b, s in shapes for d in dtypes for v in PAPER_MASK_VARIANTS]
     head_b, head_s = shapes[0]
     first = [OpCase("fame", "float32", b, s, frames, True) for b, s in shapes]
     first.insert(1, OpCase("fame", "float32", head_b, head_s, frames, True, "reduce-overhead"))
-    first += [OpCase(v, d, head_b, head_s, frames, True) for d in dtypes for v in PAPER_VARIANTS]
+    first += [OpCase(v, d, head_b, head_s, frames, True)
+              for d in dtypes for v in PAPER_MASK_VARIANTS]
     rest = [OpCase(v, d, b, s, frames, True)
-            for b, s in shapes for d in dtypes for v in PAPER_VARIANTS]
+            for b, s in shapes for d in dtypes for v in PAPER_MASK_VARIANTS]
     ordered: list[OpCase] = []
     for case in eager + first + rest:
         if case not in ordered:

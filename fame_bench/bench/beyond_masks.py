@@ -19,6 +19,7 @@ from fame_bench.augment import foreground_mask, seed_region
 from fame_bench.bench.mask_quality import iou_and_recall, oracle_iou, variant_masks
 from fame_bench.bench.timing import interleaved_medians
 from fame_bench.data.synthetic import SyntheticConfig, make_split
+from fame_bench.runtime import cpu_threads
 
 #: Pan speeds of the camera-motion study, pixels per frame, each with a small random shake.
 PAN_SPEEDS = (0.0, 0.5, 1.0, 2.0, 4.0)
@@ -126,11 +127,7 @@ def measure_cost(size: int, batch: int = 8, frames: int = 16, repeats: int = 15,
     hold on a loaded machine)."""
     generator = torch.Generator().manual_seed(seed)
     clips = torch.rand(batch, 3, frames, size, size, generator=generator)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with cpu_threads(1):
         calls = {label: (lambda v=variant, b=beta: foreground_mask(clips, b, variant=v))
                  for label, variant, beta in COST_CASES}
         return interleaved_medians(calls, repeats)
-    finally:
-        torch.set_num_threads(threads)

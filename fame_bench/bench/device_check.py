@@ -36,9 +36,11 @@ from pathlib import Path  # noqa: E402
 
 import torch  # noqa: E402
 
+from fame_bench.atomic import write_atomic  # noqa: E402
 from fame_bench.bench import augmentation_cost, training_throughput  # noqa: E402
 from fame_bench.bench.report_sections import gpu_block, replace_gpu_block  # noqa: E402
 from fame_bench.bench.training_throughput import DeviceShape  # noqa: E402
+from fame_bench.provenance import git_commit  # noqa: E402
 from fame_bench.train.experiment import cpu_model  # noqa: E402
 
 NO_DEVICE = "no CUDA device: nothing measured"
@@ -204,18 +206,9 @@ def environment(device: str) -> dict:
         "cuda": torch.version.cuda,
         "cudnn": torch.backends.cudnn.version() if cuda else None,
         "python": platform.python_version(),
-        "commit": _commit(),
+        "commit": git_commit(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
-
-
-def _commit() -> str:
-    try:
-        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return done.stdout.strip() or "unknown"
 
 
 def where(env: dict) -> str:
@@ -246,9 +239,7 @@ def write_reports(summary: dict, reports_dir: Path) -> list[str]:
 
 def _save(summary: dict, reports_dir: Path) -> Path:
     path = reports_dir / SUMMARY
-    partial = path.with_suffix(".json.partial")
-    partial.write_text(json.dumps(summary, indent=1, default=str) + "\n")
-    partial.replace(path)  # never a half-written summary
+    write_atomic(path, json.dumps(summary, indent=1, default=str) + "\n")
     return path
 
 

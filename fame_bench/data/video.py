@@ -10,7 +10,11 @@ items are dicts (``mode``):
 - ``"vthcl"``: ``{"slow": uint8 (C, T, S, S), "fast": uint8 (C, α·T or T, S, S), "index",
   "label"}`` — one instance at tempo ratio α.
 - ``"eval"``: ``{"clips": uint8 (N, C, T, S, S), "label", "index"}`` — ``num_clips`` uniformly
-  spaced clips × ``num_crops`` crops (N = clips × crops, clip-major).
+  spaced clips × ``num_crops`` crops (N = clips × crops, clip-major), all cut from one decoding
+  pass over the video.
+
+Which frames make each clip: ``fame_bench.data.sampling`` (the rules shared with training and
+feature extraction).
 
 A missing, empty, truncated or corrupt video yields ``None``: the epoch goes on. The dataset
 names it in a warning and in the ``fame_bench.data`` log and keeps ``skipped`` (path → reason,
@@ -34,9 +38,9 @@ from torch.utils.data import Dataset, default_collate
 from fame_bench.data.decode import VideoDecodeError, decode_frames, probe
 from fame_bench.data.sampling import slow_fast_indices, two_clip_indices, uniform_clip_indices
 from fame_bench.data.transforms import ClipTransform, eval_crops
+from fame_bench.names import REAL_DATASETS
 
 LOG = logging.getLogger("fame_bench.data")
-DATASETS = ("ucf101", "hmdb51", "diving48", "k400")
 MODES = ("pretrain", "vthcl", "eval")
 
 
@@ -316,13 +320,13 @@ class VideoClipDataset(Dataset):
                 "fast": self._clip(record.path, fast, generator),
                 **base,
             }
-        starts = uniform_clip_indices(num_frames, self.clip_len, self.stride, self.num_clips)
+        indices = uniform_clip_indices(num_frames, self.clip_len, self.stride, self.num_clips)
         size = self.short_side or self.size
-        crops = [
-            eval_crops(decode_frames(record.path, idx, size, self.backend), self.size,
-                       self.num_crops)
-            for idx in starts
-        ]
+        # One pass over the video for all its clips: one seek and one forward decode instead of
+        # a seek per clip, which for 10 clips costs more than decoding the whole video.
+        frames = decode_frames(record.path, indices.reshape(-1), size, self.backend)
+        clips = frames.unflatten(0, indices.shape)  # (num_clips, T, C, H, W)
+        crops = [eval_crops(clip, self.size, self.num_crops) for clip in clips]
         return {"clips": torch.cat(crops), **base}  # (num_clips * num_crops, C, T, S, S)
 
 
@@ -366,7 +370,7 @@ def build_dataset(
     ``short_side``, ``flip_p``, ``color``, ``seed`` ...). Missing videos listed in the split are
     counted in one warning here and skipped when drawn."""
     if name not in RECORD_READERS:
-        raise ValueError(f"dataset must be one of {DATASETS}, got {name!r}")
+        raise ValueError(f"dataset must be one of {REAL_DATASETS}, got {name!r}")
     records = RECORD_READERS[name](root, split, fold)
     if not records:
         raise ValueError(f"{name} {split} fold {fold} under {root}: the split lists no video")

@@ -24,11 +24,12 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from fame_bench.evaluate.config import EvalConfig, cpu_threads, resolve_device
+from fame_bench.evaluate.config import EvalConfig
 from fame_bench.evaluate.features import extract_features, on_device
 from fame_bench.evaluate.finetune import finetune
 from fame_bench.evaluate.linear import linear_probe
 from fame_bench.evaluate.retrieval import retrieval
+from fame_bench.runtime import cpu_threads, resolve_device
 
 TRAIN_SPLIT = "train"
 MOTION_TRAIN_SPLIT = "train_unbiased"

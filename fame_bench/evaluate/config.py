@@ -8,15 +8,10 @@ video at test. ``ci`` and ``cpu`` are our choices, sized for a 2-core CPU.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 
-import torch
-
+from fame_bench.names import PRESETS
 from fame_bench.validation import POSITIVE, UNIT, Interval, at_least, check_fields
-
-PRESETS = ("ci", "cpu", "gpu", "paper")
 
 #: Allowed values of the numeric fields (each element, for tuples); every field is also checked
 #: against its declared type and every number must be finite (``fame_bench.validation``).
@@ -145,26 +140,3 @@ _PRESETS = {
         finetune_color_jitter=0.0, finetune_motion_probe=False,
     ),
 }
-
-
-def resolve_device(name: str) -> torch.device:
-    """``"auto"`` → CUDA when available, else CPU; an explicit CUDA request without CUDA fails."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"EvalConfig.device={name!r} but no CUDA device is available; "
-                         "use 'cpu' or 'auto'")
-    return device
-
-
-@contextmanager
-def cpu_threads(threads: int) -> Iterator[None]:
-    """Run the block with ``threads`` intra-op CPU threads (0: unchanged), then restore."""
-    before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from fame_bench.evaluate.config import EvalConfig, cpu_threads, resolve_device
+from fame_bench.evaluate.config import EvalConfig
 from fame_bench.evaluate.features import extract_dataset_features, on_device
 from fame_bench.evaluate.finetune import finetune_dataset
 from fame_bench.evaluate.linear import linear_probe
 from fame_bench.evaluate.retrieval import retrieval
+from fame_bench.runtime import cpu_threads, resolve_device
 
 NUM_CLASSES = {"ucf101": 101, "hmdb51": 51, "diving48": 48, "k400": 400}
 

@@ -1,19 +1,20 @@
-"""Multi-clip sampling and frozen-backbone feature extraction.
+"""Multi-clip gathering and frozen-backbone feature extraction.
 
 Every evaluation protocol sees a video through ``num_clips`` clips of ``clip_len`` frames taken
 every ``stride`` frames, uniformly spaced over the video (the papers' "several clips per video,
-scores averaged"). Backbones take raw float clips in [0, 1], ``(B, 3, T, H, W)``, and normalise
-internally (``docs/interfaces.md``).
+scores averaged"; the rule is ``fame_bench.data.sampling``'s). Backbones take raw float clips
+in [0, 1], ``(B, 3, T, H, W)``, and normalise internally (``docs/interfaces.md``).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import torch
 from torch import nn
 
+from fame_bench.data.sampling import uniform_clip_indices
 from fame_bench.progress import StageProgress
 
 
@@ -47,36 +48,6 @@ def to_unit_float(clips: torch.Tensor) -> torch.Tensor:
     if clips.dtype == torch.uint8:
         return clips.float().div_(255.0)
     return clips.float()
-
-
-def clip_indices(num_frames: int, clip_len: int, stride: int, num_clips: int) -> torch.Tensor:
-    """Frame indices ``(num_clips, clip_len)`` of clips uniformly spaced over the video.
-
-    One clip is centred; several start at ``round(linspace(0, T - span, num_clips))`` with
-    ``span = (clip_len - 1) * stride + 1``. A video shorter than ``span`` repeats its last frame
-    (our choice; the papers loop or pad, and the synthetic videos are long enough).
-    """
-    if min(num_frames, clip_len, stride, num_clips) < 1:
-        raise ValueError(f"num_frames, clip_len, stride, num_clips must be >= 1, got "
-                         f"{num_frames}, {clip_len}, {stride}, {num_clips}")
-    span = (clip_len - 1) * stride + 1
-    room = max(num_frames - span, 0)
-    if num_clips == 1:
-        starts = torch.tensor([room // 2])
-    else:
-        starts = torch.linspace(0, room, num_clips).round().long()
-    offsets = torch.arange(clip_len) * stride
-    return (starts[:, None] + offsets[None, :]).clamp_(max=num_frames - 1)
-
-
-def random_clip_indices(num_videos: int, num_frames: int, clip_len: int, stride: int,
-                        generator: torch.Generator) -> torch.Tensor:
-    """One clip per video at a random start: frame indices ``(num_videos, clip_len)``."""
-    span = (clip_len - 1) * stride + 1
-    room = max(num_frames - span, 0)
-    starts = torch.randint(0, room + 1, (num_videos,), generator=generator)
-    offsets = torch.arange(clip_len) * stride
-    return (starts[:, None] + offsets[None, :]).clamp_(max=num_frames - 1)
 
 
 def gather_clips(videos: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
@@ -119,7 +90,7 @@ def extract_features(backbone: nn.Module, videos: torch.Tensor, clip_len: int, s
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     device = torch.device(device)
-    indices = clip_indices(videos.shape[2], clip_len, stride, num_clips)
+    indices = uniform_clip_indices(videos.shape[2], clip_len, stride, num_clips)
     was_training = backbone.training
     backbone.eval()
     starts = range(0, videos.shape[0], batch_size)
@@ -139,14 +110,37 @@ def extract_features(backbone: nn.Module, videos: torch.Tensor, clip_len: int, s
     return feats.reshape(videos.shape[0], num_clips, feats.shape[-1])
 
 
+def item_clip_batches(items: Iterable[dict | None], batch_size: int, labels: list[int],
+                      progress: StageProgress | None = None) -> Iterator[torch.Tensor]:
+    """Items ``{"clips": (K, C, T, H, W) or (C, T, H, W), "label": int}`` (the eval mode of
+    ``fame_bench.data.video.build_dataset``) → batches ``(b, K, C, T, H, W)`` of ``batch_size``
+    items; each item's label is appended to ``labels`` as it goes (streaming: a test set never
+    sits in memory whole). ``None`` items (videos the dataset could not decode, counted and
+    logged there) are skipped; ``progress`` advances once per item, ``None`` included."""
+    pending = []
+    for item in items:
+        if progress is not None:
+            progress.update()
+        if item is None:
+            continue
+        clips = item["clips"]
+        if clips.dim() == 4:  # a single clip (C, T, H, W)
+            clips = clips[None]
+        check_videos(clips, "item['clips']")
+        pending.append(clips)
+        labels.append(int(item["label"]))
+        if len(pending) == batch_size:
+            yield torch.stack(pending)
+            pending = []
+    if pending:
+        yield torch.stack(pending)
+
+
 def extract_dataset_features(backbone: nn.Module, items: Iterable[dict], batch_size: int,
                              device: str | torch.device = "cpu", total: int | None = None
                              ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Features ``(N, K, D)`` and labels ``(N,)`` of a dataset whose items are already clipped.
-
-    Each item is ``{"clips": (K, C, T, H, W), "label": int}`` (the eval mode of
-    ``fame_bench.data.video.build_dataset``); every item must carry the same ``K``. ``None``
-    items (videos the dataset could not decode, counted and logged there) are skipped.
+    """Features ``(N, K, D)`` and labels ``(N,)`` of a dataset whose items are already clipped
+    (see :func:`item_clip_batches`); every item must carry the same ``K``.
     ``total``: the number of items, for the progress lines (default: ``len(items)`` if known).
     """
     if total is None:
@@ -154,33 +148,14 @@ def extract_dataset_features(backbone: nn.Module, items: Iterable[dict], batch_s
     device = torch.device(device)
     was_training = backbone.training
     backbone.eval()
-    feats, labels, pending, pending_labels = [], [], [], []
-
-    def flush() -> None:
-        clips = torch.stack(pending)  # (b, K, C, T, H, W)
-        b, k = clips.shape[:2]
-        f = embed_clips(backbone, clips.reshape(b * k, *clips.shape[2:]), device)
-        feats.append(f.reshape(b, k, -1))
-        labels.extend(pending_labels)
-        pending.clear()
-        pending_labels.clear()
-
+    feats: list[torch.Tensor] = []
+    labels: list[int] = []
     progress = StageProgress(total, "features", unit="videos", enabled=total > 0)
     try:
-        for item in items:
-            progress.update()
-            if item is None:
-                continue
-            clips = item["clips"]
-            if clips.dim() == 4:  # a single clip (C, T, H, W)
-                clips = clips[None]
-            check_videos(clips, "item['clips']")
-            pending.append(clips)
-            pending_labels.append(int(item["label"]))
-            if len(pending) == batch_size:
-                flush()
-        if pending:
-            flush()
+        for clips in item_clip_batches(items, batch_size, labels, progress):
+            b, k = clips.shape[:2]
+            f = embed_clips(backbone, clips.reshape(b * k, *clips.shape[2:]), device)
+            feats.append(f.reshape(b, k, -1))
     finally:
         progress.close()
         backbone.train(was_training)

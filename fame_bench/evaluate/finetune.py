@@ -21,17 +21,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fame_bench.evaluate.config import EvalConfig, cpu_threads, resolve_device
+from fame_bench.data.sampling import random_clip_indices, uniform_clip_indices
+from fame_bench.data.transforms import batch_color_jitter
+from fame_bench.evaluate.config import EvalConfig
 from fame_bench.evaluate.features import (
     check_videos,
-    clip_indices,
     gather_clips,
+    item_clip_batches,
     multi_clips,
-    random_clip_indices,
     to_unit_float,
 )
 from fame_bench.evaluate.linear import as_labels, lr_at, top1
 from fame_bench.progress import StageProgress
+from fame_bench.runtime import cpu_threads, resolve_device
 
 # (generator) -> (clips (B, C, T, H, W) uint8 or [0, 1] float, labels (B,) int64)
 BatchSampler = Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]
@@ -47,24 +49,6 @@ def feature_dim(backbone: nn.Module, example_clip: torch.Tensor, device: torch.d
         out = backbone(to_unit_float(example_clip[:1].to(device)))
     backbone.train(was_training)
     return int(out.shape[-1])
-
-
-def color_jitter(clips: torch.Tensor, strength: float, generator: torch.Generator
-                 ) -> torch.Tensor:
-    """Per-clip brightness, contrast and saturation factors in ``[1 - s, 1 + s]``, same for every
-    frame of a clip. ``clips (B, 3, T, H, W)`` float in [0, 1]."""
-    if strength <= 0:
-        return clips
-    b = clips.shape[0]
-    factors = 1.0 + strength * (2.0 * torch.rand(3, b, generator=generator) - 1.0)
-    brightness, contrast, saturation = (f.to(clips.device).view(b, 1, 1, 1, 1) for f in factors)
-    out = clips * brightness
-    luma = (0.299 * out[:, 0:1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:3])
-    out = (out - luma.mean(dim=(2, 3, 4), keepdim=True)) * contrast + \
-        luma.mean(dim=(2, 3, 4), keepdim=True)
-    luma = (0.299 * out[:, 0:1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:3])
-    out = luma + (out - luma) * saturation
-    return out.clamp_(0.0, 1.0)
 
 
 def dropout(x: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
@@ -93,7 +77,7 @@ def tensor_batch_sampler(videos: torch.Tensor, labels: torch.Tensor, cfg: EvalCo
             need -= len(take)
             picked.append(take)
         idx = torch.cat(picked)
-        frames = random_clip_indices(len(idx), videos.shape[2], cfg.clip_len, cfg.stride,
+        frames = random_clip_indices(videos.shape[2], cfg.clip_len, cfg.stride, (len(idx),),
                                      generator)
         return gather_clips(videos[idx], frames), labels[idx]
 
@@ -129,7 +113,11 @@ def train_classifier(backbone: nn.Module, num_classes: int, sample_batch: BatchS
                              f"[{labels.min().item()}, {labels.max().item()}]")
         for group in opt.param_groups:
             group["lr"] = lr_at(step, total, cfg.finetune_lr, cfg.finetune_schedule, milestones)
-        x = color_jitter(to_unit_float(clips.to(device)), cfg.finetune_color_jitter, generator)
+        x = to_unit_float(clips.to(device))
+        if cfg.finetune_color_jitter > 0:  # per clip, torchvision's semantics, no hue shift
+            s = cfg.finetune_color_jitter
+            x = batch_color_jitter(x, generator, brightness=s, contrast=s, saturation=s, hue=0.0,
+                                   p=1.0)
         feats = dropout(model(x), cfg.finetune_dropout, generator)
         loss = F.cross_entropy(head(feats), labels.to(device))
         if not torch.isfinite(loss):
@@ -162,7 +150,7 @@ def multi_clip_scores(model: nn.Module, head: nn.Module, clip_batches: Iterable[
 def video_clip_batches(videos: torch.Tensor, cfg: EvalConfig) -> Iterable[torch.Tensor]:
     """Test clips ``(b, K, C, T, H, W)`` uniformly spaced over each video, ``cfg.batch_size``
     videos at a time."""
-    indices = clip_indices(videos.shape[2], cfg.clip_len, cfg.stride, cfg.num_clips)
+    indices = uniform_clip_indices(videos.shape[2], cfg.clip_len, cfg.stride, cfg.num_clips)
     for lo in range(0, videos.shape[0], cfg.batch_size):
         clips = multi_clips(videos[lo:lo + cfg.batch_size], indices)
         yield clips.reshape(-1, cfg.num_clips, *clips.shape[1:])
@@ -231,24 +219,6 @@ def dataset_batch_sampler(dataset: Sequence[dict | None], cfg: EvalConfig,
 def _keep_items(batch: list) -> list[dict]:
     """Collate to a plain list, dropping ``None`` (undecodable) items."""
     return [item for item in batch if item is not None]
-
-
-def item_clip_batches(items: Iterable[dict | None], batch_size: int, labels: list[int]
-                      ) -> Iterable[torch.Tensor]:
-    """Eval-mode items → ``(b, K, C, T, H, W)`` batches; appends each item's label to
-    ``labels`` as it goes (streaming: a test set never sits in memory whole)."""
-    pending = []
-    for item in items:
-        if item is None:
-            continue
-        c = item["clips"]
-        pending.append(c if c.dim() == 5 else c[None])
-        labels.append(int(item["label"]))
-        if len(pending) == batch_size:
-            yield torch.stack(pending)
-            pending = []
-    if pending:
-        yield torch.stack(pending)
 
 
 def finetune_dataset(backbone: nn.Module, train_set: Sequence[dict | None],

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from fame_bench.evaluate.config import EvalConfig
 from fame_bench.progress import StageProgress
+from fame_bench.train.schedule import cosine_lr, step_lr
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,8 @@ def lr_at(step: int, total_steps: int, base_lr: float, schedule: str,
           milestones: tuple[float, ...]) -> float:
     """Cosine decay to 0 over ``total_steps``, or ×0.1 at each milestone (in steps)."""
     if schedule == "cosine":
-        return 0.5 * base_lr * (1.0 + math.cos(math.pi * step / max(total_steps, 1)))
-    return base_lr * 0.1 ** sum(step >= m for m in milestones)
+        return cosine_lr(step, total_steps, base_lr)
+    return step_lr(step, base_lr, milestones)
 
 
 def train_linear(train_feats: torch.Tensor, train_labels: torch.Tensor, cfg: EvalConfig,

@@ -7,8 +7,9 @@ needs (encoders, queues, memory banks). ``eval_backbone()`` is the encoder evalu
 
 Batches are dicts of raw float clips in [0, 1] on the training device:
 ``{"views": (B, 2, C, T, H, W), "index": (B,)}`` for MoCo, ``{"slow": (B, C, T, H, W),
-"fast": (B, C, αT, H, W), "index": (B,)}`` for VTHCL, ``{"clips": (B, C, T, H, W), "labels": (B,)}``
-for supervised training.
+"fast": (B, C, αT, H, W), "index": (B,)}`` for VTHCL, ``{"clips": (B, C, T, H, W), "label": (B,)}``
+for supervised training (``label``: the key a dataset item gives a video's class, kept whole
+from items to batches).
 """
 
 from __future__ import annotations

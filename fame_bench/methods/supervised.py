@@ -1,7 +1,7 @@
 """Supervised training from scratch: backbone + linear classifier, cross-entropy on labels.
 
 The reference row every table is read against. Same colour augmentation as the contrastive
-methods, no flips. ``forward({"clips": (B, C, T, H, W), "labels": (B,)}) -> (loss, stats)``.
+methods, no flips. ``forward({"clips": (B, C, T, H, W), "label": (B,)}) -> (loss, stats)``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fame_bench.methods.base import BackboneFactory, Method
 
 
 class Supervised(Method):
-    batch_keys = ("clips", "labels")
+    batch_keys = ("clips", "label")
     batch_kind = "clip"
     trains_on_labels = True
 
@@ -46,7 +46,7 @@ class Supervised(Method):
         self.check_batch(batch)
         clips = self.view_augment(batch["clips"], generator)
         logits = self.classifier(self.dropout(self.backbone(clips)))
-        labels = batch["labels"].to(logits.device)
+        labels = batch["label"].to(logits.device)
         loss = F.cross_entropy(logits.float(), labels)
         acc = (logits.argmax(dim=1) == labels).float().mean()
         return loss, {"accuracy": float(acc)}

@@ -121,5 +121,13 @@ def build_backbone(name: str, **kw) -> VideoBackbone:
     raise ValueError(f"unknown backbone {name!r}; expected one of {NAMES}")
 
 
+def seeded_backbone(name: str, seed: int, **kw) -> VideoBackbone:
+    """:func:`build_backbone` with its random init drawn from ``seed``; torch's global RNG state
+    (which the layers' initialisers draw from) is forked, so the caller's is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_backbone(name, **kw)
+
+
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())

@@ -52,7 +52,7 @@ from fame_bench.bench.beyond_masks import (  # noqa: E402
     size_configs,
 )
 from fame_bench.reports import tables  # noqa: E402
-from fame_bench.reports.data import write_atomic  # noqa: E402
+from fame_bench.atomic import write_atomic  # noqa: E402
 from fame_bench.reports.definitions import MOCO, MOCO_BE, fame  # noqa: E402
 from fame_bench.reports.figures import save_figure  # noqa: E402
 from fame_bench.reports.paired import mean_interval, paired_difference  # noqa: E402
@@ -67,7 +67,7 @@ from fame_bench.train.experiment import (  # noqa: E402
 PROBE = "motion_probe_swapped"
 NO_FINETUNE = (("finetune_steps", 0),)
 FAME_MC = ExperimentSpec("moco_fame_mc_b0.5", "moco", augment="fame", beta=0.5,
-                         variant="fame_mc")
+                         mask_variant="fame_mc")
 #: Pretrained on panned clips (and evaluated on them), linear probes only.
 PAN_ROWS = (("MoCo", MOCO), ("MoCo + FAME β=0.5", fame(0.5)), ("MoCo + FAME-MC β=0.5", FAME_MC),
             ("MoCo + BE", MOCO_BE))

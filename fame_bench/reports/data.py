@@ -13,30 +13,17 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 
+from fame_bench.atomic import write_atomic
 from fame_bench.reports.stats import Stat, stat
 from fame_bench.reports.validity import chance_loss, tail_loss
 
 COLUMNS = ("table", "row", "label", "seed", "protocol", "metric", "value", "spec_hash", "commit",
            "dirty", "preset")
 PRETRAIN_METRICS = ("steps", "step_ms", "augment_ms", "augment_share")
-
-
-def git_state(cwd: Path | None = None) -> tuple[str, bool | None]:
-    """``(commit, dirty)`` of the working tree now; ``("unknown", None)`` outside git."""
-    cwd = cwd or Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                                text=True, check=True, cwd=cwd).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                capture_output=True, text=True, check=True, cwd=cwd).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown", None
-    return commit, bool(status.strip())
 
 
 def _number(value) -> float | None:
@@ -108,16 +95,6 @@ def write_data(reports_dir: Path, table: str, frame: pd.DataFrame, meta: dict,
     write_atomic(csv_path, frame.to_csv(index=False))
     write_atomic(json_path, json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
     return json_path, csv_path
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    """``text`` at ``path`` (its directory made), written whole to a temporary file first, then
-    renamed into place: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
 
 
 def load_data(path: Path) -> dict:

@@ -27,7 +27,7 @@ def fame(beta: float = 0.5, both: bool = False, variant: str = "fame",
         name = f"moco_fame_b{beta}" + ("_both" if both else "")
     else:
         name = f"moco_{variant}"
-    return ExperimentSpec(name + suffix, "moco", augment="fame", beta=beta, variant=variant,
+    return ExperimentSpec(name + suffix, "moco", augment="fame", beta=beta, mask_variant=variant,
                           fame_on="both" if both else None, dataset=dataset)
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from scipy import stats as scipy_stats
 
-from fame_bench.reports.data import git_state
+from fame_bench.provenance import git_state
 from fame_bench.reports.definitions import MOCO, MOCO_BE, TABLES, fame
 from fame_bench.reports.paired import CONFIDENCE, paired_difference
 from fame_bench.reports.runner import Job, default_jobs, run_jobs

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fame_bench.evaluate.config import EvalConfig
 from fame_bench.evaluate.retrieval import retrieval_chance
+from fame_bench.provenance import git_state
 from fame_bench.reports import data, figures, tables
 from fame_bench.reports.commands import DEFAULT_SEEDS, regeneration_command
 from fame_bench.reports.definitions import TABLES, TableDef
@@ -54,7 +55,7 @@ def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[i
     ordered = {name: groups[name] for name in tdef.names if name in groups}
     labels = {spec.name: label for label, spec in tdef.rows}
     rows = [(label, spec.name) for label, spec in tdef.rows]
-    commit, dirty = data.git_state()
+    commit, dirty = git_state()
     frame = data.measurements(records, tdef.name, labels, preset, dirty)
     verdicts = check_all(claims_for(tdef.name), groups)
     checks = learnability_checks(ordered)

@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from fame_bench.bench.mask_quality import mask_gallery_arrays, table_mask_iou
-from fame_bench.cli_help import DEFAULT_PRESET, PRESETS, preset_help
+from fame_bench.cli_help import DEFAULT_PRESET, preset_help
+from fame_bench.names import PRESETS
 from fame_bench.reports.commands import (
     DEFAULT_SEEDS,
     parse_assignments,

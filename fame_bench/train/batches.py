@@ -14,6 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from fame_bench.data import sampling
+from fame_bench.data.sampling import random_clip_indices, slow_fast_indices, slow_fast_span
 from fame_bench.data.synthetic import make_split, render_clips
 from fame_bench.methods.registry import method_class
 
@@ -36,19 +38,6 @@ def epoch_batch_indices(num_videos: int, batch_size: int, step: int, seed: int) 
     epoch, pos = divmod(step, per_epoch)
     perm = torch.randperm(num_videos, generator=step_generator(seed, epoch, stream=101))
     return perm[pos * batch_size:(pos + 1) * batch_size]
-
-
-def clip_frame_indices(num_frames: int, batch: int, clip_len: int, stride: int,
-                       generator: torch.Generator, num_clips: int = 1) -> torch.Tensor:
-    """Frame indices ``(batch, num_clips, clip_len)`` of clips starting at uniform random times."""
-    span = (clip_len - 1) * stride + 1
-    if span > num_frames:
-        raise ValueError(
-            f"a clip of {clip_len} frames at stride {stride} spans {span} frames; "
-            f"the videos have {num_frames}"
-        )
-    starts = torch.randint(0, num_frames - span + 1, (batch, num_clips), generator=generator)
-    return starts[..., None] + torch.arange(clip_len) * stride
 
 
 def gather_frames(videos: torch.Tensor, frame_index: torch.Tensor) -> torch.Tensor:
@@ -116,11 +105,6 @@ class InMemoryVideos:
         return self.videos.shape[0]
 
 
-def vthcl_fast_len(cfg) -> int:
-    """Frames of VTHCL's fast clip: α × ``clip_len`` for the same time span, else ``clip_len``."""
-    return cfg.clip_len * cfg.vthcl_alpha if cfg.vthcl_same_span else cfg.clip_len
-
-
 def batch_kind(cfg) -> str:
     """The batch ``cfg``'s method trains on (``Method.batch_kind``: "pair", "tempo", "clip")."""
     return method_class(cfg.method).batch_kind
@@ -129,9 +113,9 @@ def batch_kind(cfg) -> str:
 def clip_span(cfg) -> int:
     """Frames of a video that one training sample of ``cfg`` spans (VTHCL: both clips)."""
     if batch_kind(cfg) == "tempo":
-        tau, alpha = cfg.vthcl_slow_stride, cfg.vthcl_alpha
-        return max((cfg.clip_len - 1) * tau, (vthcl_fast_len(cfg) - 1) * (tau // alpha)) + 1
-    return (cfg.clip_len - 1) * cfg.frame_stride + 1
+        return slow_fast_span(cfg.clip_len, cfg.vthcl_slow_stride, cfg.vthcl_alpha,
+                              cfg.vthcl_same_span)
+    return sampling.clip_span(cfg.clip_len, cfg.frame_stride)
 
 
 def make_batch(data: InMemoryVideos, cfg, step: int, rank: int, world_size: int,
@@ -145,25 +129,19 @@ def make_batch(data: InMemoryVideos, cfg, step: int, rank: int, world_size: int,
     b = cfg.batch_size
     kind = batch_kind(cfg)
     if kind == "pair":
-        frames = clip_frame_indices(t, b, cfg.clip_len, cfg.frame_stride, g, num_clips=2)
+        frames = random_clip_indices(t, cfg.clip_len, cfg.frame_stride, (b, 2), g)
     elif kind == "tempo":
-        tau, alpha = cfg.vthcl_slow_stride, cfg.vthcl_alpha
-        fast_len = vthcl_fast_len(cfg)
-        span = clip_span(cfg)
-        if span > t:
-            raise ValueError(f"the slow/fast clips span {span} frames; the videos have {t}")
         # both clips start at the same time (same instance, two tempos)
-        starts = torch.randint(0, t - span + 1, (b, 1), generator=g)
-        slow = starts + torch.arange(cfg.clip_len) * tau
-        fast = starts + torch.arange(fast_len) * (tau // alpha)
+        slow, fast = slow_fast_indices(t, cfg.clip_len, cfg.vthcl_slow_stride, cfg.vthcl_alpha,
+                                       g, cfg.vthcl_same_span, batch=b)
     else:
-        frames = clip_frame_indices(t, b, cfg.clip_len, cfg.frame_stride, g, num_clips=1)
+        frames = random_clip_indices(t, cfg.clip_len, cfg.frame_stride, (b, 1), g)
     lo, hi = rank * b // world_size, (rank + 1) * b // world_size
     crop_g = step_generator(cfg.seed, step, stream=204 + rank)
     scale = tuple(cfg.crop_scale)
     index_local = index[lo:hi]
     videos = data.videos[index_local]
-    out = {"index": index_local.to(device), "labels": data.labels[index_local].to(device)}
+    out = {"index": index_local.to(device), "label": data.labels[index_local].to(device)}
     if kind == "pair":
         f = frames[lo:hi]
         views = [gather_frames(videos, f[:, k]) for k in range(2)]

@@ -9,13 +9,13 @@ these states are enough to continue a killed run to the same final weights.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
 
 import torch
+
+from fame_bench.atomic import write_atomic
 
 CHECKPOINT = "checkpoint.pt"
 #: What every checkpoint written by the training loop holds.
@@ -31,15 +31,7 @@ def save_checkpoint(run_dir: str | Path, state: dict) -> Path:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / CHECKPOINT
-    fd, tmp = tempfile.mkstemp(dir=run_dir, suffix=".pt.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_atomic(path, lambda f: torch.save(state, f))
 
 
 def load_checkpoint(run_dir: str | Path, map_location="cpu") -> dict | None:

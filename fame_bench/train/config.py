@@ -10,11 +10,9 @@ from fame_bench.data.synthetic import SyntheticConfig
 from fame_bench.methods import registry
 from fame_bench.methods.moco import AUGMENT_ON as FAME_ON
 from fame_bench.methods.moco import ENQUEUE as MOCO_ENQUEUE
+from fame_bench.names import AUGMENTS, METHODS
 from fame_bench.validation import POSITIVE, UNIT, Interval, at_least, check_fields
 
-#: The method names, from the registry (``fame_bench.methods.registry.METHODS``).
-METHODS = tuple(registry.METHODS)
-AUGMENTS = ("none", "fame", "be")
 OPTIMIZERS = ("sgd", "adamw")
 #: Config fields that may differ between a run and its resumption (none changes the weights).
 RESUME_FREE = {"out_dir", "progress", "device", "threads", "num_workers", "extra", "log_every",

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from fame_bench.runtime import resolve_device
+
 
 @dataclass
 class DistInfo:
@@ -24,16 +26,6 @@ class DistInfo:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError("device='cuda' requested but torch.cuda.is_available() is False")
-        return torch.device("cuda", local_rank)
-    return torch.device(name)
 
 
 def setup(device_name: str) -> DistInfo:

@@ -16,7 +16,6 @@ import json
 import logging
 import platform
 import shutil
-import subprocess
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -25,22 +24,21 @@ from typing import Any
 
 import torch
 
-from fame_bench.augment.fame import VARIANTS
+from fame_bench.atomic import write_atomic
+from fame_bench.augment.fame import MASK_VARIANTS
 from fame_bench.evaluate.bias import evaluate_synthetic, scored_videos
-from fame_bench.evaluate.config import EvalConfig, cpu_threads
+from fame_bench.evaluate.config import EvalConfig
 from fame_bench.evaluate.datasets import VideoCounts, evaluate_named_dataset
-from fame_bench.models.backbones import build_backbone
+from fame_bench.models.backbones import seeded_backbone
+from fame_bench.names import AUGMENTS, REAL_DATASETS, ROW_METHODS, SYNTHETIC_DATASETS
+from fame_bench.provenance import git_commit
+from fame_bench.runtime import cpu_threads
 from fame_bench.train.checkpoint import CheckpointError, load_checkpoint
 from fame_bench.train.config import FAME_ON, PretrainConfig, check_resumable
 from fame_bench.train.loop import pretrain
-from fame_bench.train.runlock import run_lock, write_atomic
+from fame_bench.train.runlock import run_lock
 from fame_bench.train.runlog import run_log
 from fame_bench.train.trained import load_backbone
-
-METHODS = ("moco", "vthcl", "supervised", "random")
-AUGMENTS = ("none", "fame", "be")
-SYNTHETIC_DATASETS = {"synthetic": "bias", "synthetic_finegrained": "finegrained"}
-REAL_DATASETS = ("ucf101", "hmdb51", "diving48", "k400")
 
 LOG = logging.getLogger("fame_bench.experiment")
 RUN_CONFIG = "config.json"
@@ -87,7 +85,7 @@ class ExperimentSpec:
     method: str
     augment: str = "none"
     beta: float | str = 0.5
-    variant: str = "fame"
+    mask_variant: str = "fame"  # FAME's foreground mask (``augment.fame.MASK_VARIANTS``)
     fame_on: str | None = None
     dataset: str = "synthetic"
     vthcl_alpha: int | None = None
@@ -98,12 +96,13 @@ class ExperimentSpec:
     data_overrides: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.method not in ROW_METHODS:
+            raise ValueError(f"method must be one of {ROW_METHODS}, got {self.method!r}")
         if self.augment not in AUGMENTS:
             raise ValueError(f"augment must be one of {AUGMENTS}, got {self.augment!r}")
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.mask_variant not in MASK_VARIANTS:
+            raise ValueError(f"mask_variant must be one of {MASK_VARIANTS}, got "
+                             f"{self.mask_variant!r}")
         if self.beta != "auto" and (isinstance(self.beta, str) or not 0.0 < self.beta < 1.0):
             raise ValueError(f"beta must be in (0, 1) or 'auto', got {self.beta!r}")
         if self.data_overrides and self.dataset not in SYNTHETIC_DATASETS:
@@ -118,9 +117,15 @@ class ExperimentSpec:
         if self.method == "random" and self.augment != "none":
             raise ValueError("a random-init row has no pretraining, so augment must be 'none'")
 
+    def record(self) -> dict:
+        """The spec as run records and spec hashes hold it. ``mask_variant`` keeps the name it
+        had there, ``variant``, so records and hashes made before the rename still match."""
+        return {("variant" if key == "mask_variant" else key): value
+                for key, value in _jsonable(self).items()}
+
     def augment_record(self, fame_on: str | None) -> dict:
         """The run record's ``augment`` block; ``fame_on``: the mode the run used (MoCo only)."""
-        return {"kind": self.augment, "beta": self.beta, "variant": self.variant,
+        return {"kind": self.augment, "beta": self.beta, "variant": self.mask_variant,
                 "fame_on": fame_on}
 
     def overrides(self) -> dict:
@@ -128,7 +133,7 @@ class ExperimentSpec:
         out: dict[str, Any] = {"method": self.method, "augment": self.augment,
                                "dataset": self.dataset}
         if self.augment == "fame":
-            out.update(fame_beta=self.beta, fame_variant=self.variant)
+            out.update(fame_beta=self.beta, fame_variant=self.mask_variant)
         if self.fame_on is not None:
             out["fame_on"] = self.fame_on
         if self.vthcl_alpha is not None:
@@ -186,12 +191,7 @@ def environment(device: str, threads: dict | None = None) -> dict:
     measured during each stage; ``"auto"`` device resolved)."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                                text=True, check=True,
-                                cwd=Path(__file__).resolve().parent).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
+    commit = git_commit()
     cpu = cpu_model()
     if device.startswith("cuda") and torch.cuda.is_available():
         device_name = torch.cuda.get_device_name(torch.device(device))
@@ -231,11 +231,7 @@ def _data_config(spec: ExperimentSpec, cfg):
 
 def _random_backbone(name: str, seed: int) -> torch.nn.Module:
     """A random-init backbone; its init is drawn from ``seed`` without leaking global state."""
-    # build_backbone initialises from torch's global RNG: fork it so the caller's state is kept.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        backbone = build_backbone(name)
-    return backbone.eval()
+    return seeded_backbone(name, seed).eval()
 
 
 def temporal_kernel_weights(backbone: torch.nn.Module,
@@ -313,7 +309,7 @@ def plan_experiment(spec: ExperimentSpec, preset: str, seed: int,
     config_for_hash = {k: v for k, v in _jsonable(cfg).items()
                        if k not in HASH_FREE}
     data_for_hash = data_cfg if isinstance(data_cfg, dict) else data_cfg.hash_fields()
-    key = spec_hash({"spec": _without_later_defaults(_jsonable(spec)), "preset": preset,
+    key = spec_hash({"spec": _without_later_defaults(spec.record()), "preset": preset,
                      "seed": seed, "pretrain": _without_later_defaults(config_for_hash),
                      "data": data_for_hash, "eval": eval_cfg})
     path = record_path(runs_dir, preset, spec.name, seed, key)
@@ -403,7 +399,7 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
     path, cfg, data_cfg, eval_cfg, key = plan.path, plan.pretrain, plan.data, plan.eval, plan.key
     write_atomic(path.parent / RUN_CONFIG, json.dumps(
         {"name": spec.name, "preset": preset, "seed": seed, "spec_hash": key,
-         "spec": _jsonable(spec), "pretrain": _jsonable(cfg), "data": _jsonable(data_cfg),
+         "spec": spec.record(), "pretrain": _jsonable(cfg), "data": _jsonable(data_cfg),
          "eval": _jsonable(eval_cfg)}, indent=1) + "\n")
 
     device = str(getattr(cfg, "device", "cpu") or "cpu")
@@ -438,7 +434,7 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
         "dataset": cfg.dataset, "eval_dataset": spec.eval_dataset or spec.dataset,
         "preset": preset, "seed": seed,
         "config": {"pretrain": _jsonable(cfg), "data": _jsonable(data_cfg),
-                   "eval": _jsonable(eval_cfg), "spec": _jsonable(spec)},
+                   "eval": _jsonable(eval_cfg), "spec": spec.record()},
         "env": environment(device, threads),
         "wall_time_s": round(time.perf_counter() - start, 3),
         "pretrain": pretrain_block,

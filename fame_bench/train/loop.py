@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import statistics
 import time
 from dataclasses import dataclass
@@ -25,27 +24,22 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from fame_bench.atomic import write_atomic
 from fame_bench.methods.base import Method
 from fame_bench.methods.registry import build_method, method_class
 from fame_bench.progress import StageProgress
+from fame_bench.runtime import cpu_threads
 from fame_bench.train import distributed
 from fame_bench.train.batches import InMemoryVideos, load_synthetic, make_batch, step_generator
 from fame_bench.train.checkpoint import load_checkpoint, save_checkpoint
 from fame_bench.train.config import PretrainConfig, check_resumable
 from fame_bench.train.real_batches import real_dataset, real_dataset_batches
-from fame_bench.train.runlock import run_lock, write_atomic
+from fame_bench.train.runlock import run_lock
+from fame_bench.train.schedule import cosine_lr
 
 LOG = logging.getLogger("fame_bench.train")
 METRICS = "metrics.jsonl"
 RESULT = "result.json"
-
-
-def cosine_lr(cfg: PretrainConfig, step: int) -> float:
-    """Linear warm-up then cosine decay to 0 over ``cfg.steps`` (the schedule of MoCo v2)."""
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
-    return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def build_optimizer(cfg: PretrainConfig, params) -> torch.optim.Optimizer:
@@ -114,16 +108,13 @@ def pretrain(cfg: PretrainConfig, data: InMemoryVideos | None = None) -> dict:
     ``data``: optional in-memory uint8 videos replacing the configured synthetic split.
     """
     info = distributed.setup(cfg.device)
-    threads = torch.get_num_threads()
     try:
-        if cfg.threads and info.device.type == "cpu":
-            torch.set_num_threads(cfg.threads)
         # One process per run directory (the main rank holds it for all ranks): a second one
         # would train the same steps again and interleave its rows with ours.
-        with run_lock(cfg.out_dir) if info.is_main else contextlib.nullcontext():
+        with cpu_threads(cfg.threads if info.device.type == "cpu" else 0), (
+                run_lock(cfg.out_dir) if info.is_main else contextlib.nullcontext()):
             return _pretrain(cfg, info, data)
     finally:
-        torch.set_num_threads(threads)
         distributed.teardown(info)
 
 
@@ -261,7 +252,7 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
     run.method.train()
     with open(metrics_path, "a") if info.is_main else _NullFile() as log:
         for step in range(start_step, cfg.steps):
-            lr = cosine_lr(cfg, step)
+            lr = cosine_lr(step, cfg.steps, cfg.lr, cfg.warmup_steps)
             for group in run.optimizer.param_groups:
                 group["lr"] = lr
             if run.data is not None:

@@ -82,7 +82,7 @@ def _refill(items: dict, size: int) -> dict:
 def _real_batch(items: dict, cfg: PretrainConfig, device: torch.device) -> dict:
     out = {"index": items["index"].to(device)} if "index" in items else {}
     if "label" in items:
-        out["labels"] = items["label"].to(device)
+        out["label"] = items["label"].to(device)
     kind = batch_kind(cfg)
     if kind == "pair":
         clips = items["clips"]  # uint8 (B, 2, C, T, H, W)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,18 +55,3 @@ def remove_stale_temporaries(run_dir: Path) -> list[Path]:
     for path in stale:
         path.unlink(missing_ok=True)
     return stale
-
-
-def write_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a uniquely named temporary file and ``os.replace``:
-    readers see the old or the new file, never half of one, and writers never collide."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path

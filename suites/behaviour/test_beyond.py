@@ -167,12 +167,14 @@ def test_data_overrides_reach_pretraining_and_evaluation_data():
 def test_spec_data_overrides_enter_the_hash_and_leave_old_hashes_alone(tmp_path):
     from fame_bench.train import experiment
 
-    plain = ExperimentSpec("m", "moco", augment="fame", variant="fame_mc", beta="auto")
+    plain = ExperimentSpec("m", "moco", augment="fame", mask_variant="fame_mc", beta="auto")
     panned = replace(plain, data_overrides=PAN)
     a, b = (plan_experiment(s, "ci", 0, tmp_path) for s in (plain, panned))
     assert a.key != b.key and b.data.camera_motion == 1.0 and b.pretrain.data_overrides == PAN
     # the hash of a spec without the new fields is what it was before they existed
-    spec_fields = {k: v for k, v in experiment._jsonable(plain).items() if k != "data_overrides"}
+    # (and the mask variant keeps its record name "variant")
+    assert plain.record()["variant"] == "fame_mc" and "mask_variant" not in plain.record()
+    spec_fields = {k: v for k, v in plain.record().items() if k != "data_overrides"}
     pretrain = {k: v for k, v in experiment._jsonable(a.pretrain).items()
                 if k not in experiment.HASH_FREE and k != "data_overrides"}
     data = {k: v for k, v in experiment._jsonable(a.data).items()

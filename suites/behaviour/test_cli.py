@@ -69,7 +69,8 @@ def test_every_config_field_has_a_meaning():
 def test_pretrain_help_shows_meaning_choices_and_each_presets_default(help_text):
     import re
 
-    from fame_bench.cli_help import PRESETS, preset_configs
+    from fame_bench.cli_help import preset_configs
+    from fame_bench.names import PRESETS
     from fame_bench.train.config import PretrainConfig
 
     text = help_text("pretrain")

@@ -12,17 +12,13 @@ import pytest
 import torch
 from torch import nn
 
+from fame_bench.data.sampling import uniform_clip_indices
 from fame_bench.evaluate.bias import bias_metrics
-from fame_bench.evaluate.config import EvalConfig, resolve_device
-from fame_bench.evaluate.features import (
-    clip_indices,
-    extract_features,
-    gather_clips,
-    multi_clips,
-    random_clip_indices,
-)
+from fame_bench.evaluate.config import EvalConfig
+from fame_bench.evaluate.features import extract_features, gather_clips, multi_clips
 from fame_bench.evaluate.linear import linear_probe, top1, train_linear, video_scores
 from fame_bench.evaluate.retrieval import retrieval, retrieval_chance
+from fame_bench.runtime import resolve_device
 
 
 class MeanColourNet(nn.Module):
@@ -64,28 +60,7 @@ def test_resolve_device():
             resolve_device("cuda")
 
 
-# ------------------------------------------------------------------------------- clip sampling
-
-
-def test_clip_indices_uniform_centred_and_padded():
-    # one clip of 4 frames every 2 in 16 frames: span 7, room 9, centred start 4
-    assert clip_indices(16, 4, 2, 1).tolist() == [[4, 6, 8, 10]]
-    # three clips: starts round(linspace(0, 9, 3)) = 0, 4 (4.5 rounds to even), 9
-    idx = clip_indices(16, 4, 2, 3)
-    assert idx[:, 0].tolist() == [0, 4, 9] and idx[-1, -1].item() == 15
-    # a video shorter than the span repeats its last frame
-    assert clip_indices(3, 4, 1, 1).tolist() == [[0, 1, 2, 2]]
-    with pytest.raises(ValueError):
-        clip_indices(16, 0, 1, 1)
-
-
-def test_random_clips_stay_in_the_video_and_follow_the_generator():
-    g = torch.Generator().manual_seed(3)
-    idx = random_clip_indices(50, 16, 8, 2, g)
-    assert idx.shape == (50, 8) and idx.min() >= 0 and idx.max() <= 15
-    assert (idx[:, 1:] - idx[:, :-1] == 2).all()
-    again = random_clip_indices(50, 16, 8, 2, torch.Generator().manual_seed(3))
-    assert torch.equal(idx, again)
+# ------------------------------------------------------------------------------- clip gathering
 
 
 def test_gather_and_multi_clips_cut_the_right_frames():
@@ -116,7 +91,7 @@ def test_extract_features_matches_the_backbone_on_each_clip():
                              device="cpu")
     assert feats.shape == (5, 2, 4) and feats.dtype == torch.float32
     assert net.training  # the caller's mode is restored
-    idx = clip_indices(12, 4, 2, 2)
+    idx = uniform_clip_indices(12, 4, 2, 2)
     for v in range(5):
         for k in range(2):
             clip = videos[v:v + 1, :, idx[k]].float() / 255

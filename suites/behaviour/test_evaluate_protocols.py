@@ -13,7 +13,7 @@ from torch import nn
 from fame_bench.evaluate.bias import EVAL_SPLITS, evaluate_synthetic
 from fame_bench.evaluate.config import EvalConfig
 from fame_bench.evaluate.datasets import evaluate_dataset
-from fame_bench.evaluate.finetune import color_jitter, finetune
+from fame_bench.evaluate.finetune import finetune
 
 LINEAR_KEYS = {"test_biased", "test_swapped", "test_background_only", "motion_probe_swapped",
                "bias_gap", "background_reliance"}
@@ -200,19 +200,6 @@ def test_finetune_rejects_bad_input():
         finetune(TinyNet(), videos, labels, {}, cfg(finetune_steps=0))
     with pytest.raises(ValueError, match="to match"):
         finetune(TinyNet(), videos, labels[:4], {}, cfg(finetune_steps=2))
-
-
-def test_color_jitter_is_per_clip_and_follows_the_generator():
-    clips = torch.rand(4, 3, 5, 6, 6, generator=torch.Generator().manual_seed(0))
-    out = color_jitter(clips, 0.4, torch.Generator().manual_seed(1))
-    again = color_jitter(clips, 0.4, torch.Generator().manual_seed(1))
-    assert torch.equal(out, again) and out.shape == clips.shape
-    assert 0 <= out.min() and out.max() <= 1
-    assert torch.equal(color_jitter(clips, 0.0, torch.Generator()), clips)
-    # one factor per clip: the ratio to the input brightness is the same in every frame
-    gray = torch.full((1, 3, 4, 2, 2), 0.5)
-    j = color_jitter(gray, 0.4, torch.Generator().manual_seed(2))
-    assert torch.allclose(j, j[:, :, :1].expand_as(j))
 
 
 # ------------------------------------------------------------------------------ real datasets

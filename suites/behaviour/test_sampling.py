@@ -1,4 +1,4 @@
-"""Frame-index samplers for pretraining (two clips, slow/fast) and evaluation (uniform)."""
+"""Clip sampling rules for pretraining (two clips, slow/fast, batches) and evaluation (uniform)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import pytest
 import torch
 
 from fame_bench.data.sampling import (
+    clip_positions,
     clip_span,
+    random_clip_indices,
     slow_fast_indices,
+    slow_fast_span,
     two_clip_indices,
     uniform_clip_indices,
 )
@@ -67,3 +70,46 @@ def test_bad_arguments_raise():
         two_clip_indices(0, 8, 2, _gen())
     with pytest.raises(ValueError, match="num_clips"):
         uniform_clip_indices(10, 4, 1, 0)
+
+
+# The rules shared by training batches, real datasets and feature extraction (one module).
+
+
+def test_one_evaluation_clip_is_centred_several_cover_the_video():
+    # one clip of 4 frames every 2 in 16 frames: span 7, room 9, centred start 9 // 2 = 4
+    assert uniform_clip_indices(16, 4, 2, 1).tolist() == [[4, 6, 8, 10]]
+    # three clips: starts round(linspace(0, 9, 3)) = 0, 4 (4.5 rounds to even), 9
+    idx = uniform_clip_indices(16, 4, 2, 3)
+    assert idx[:, 0].tolist() == [0, 4, 9] and idx[-1, -1].item() == 15
+    with pytest.raises(ValueError, match="clip_len"):
+        uniform_clip_indices(16, 0, 1, 1)
+
+
+@pytest.mark.parametrize("num_clips", [1, 3])
+def test_short_video_repeats_its_last_frame_in_every_sampler(num_clips):
+    # span 8 > 3 frames: clips start at 0 and are clamped, never an error
+    assert uniform_clip_indices(3, 4, 2, num_clips).tolist() == [[0, 2, 2, 2]] * num_clips
+    batch = random_clip_indices(3, 4, 2, (5, 2), _gen())
+    assert batch.shape == (5, 2, 4) and (batch == torch.tensor([0, 2, 2, 2])).all()
+    slow, fast = slow_fast_indices(3, 4, 2, 2, _gen(), batch=2)
+    assert slow.tolist() == [[0, 2, 2, 2]] * 2 and fast.tolist() == [[0, 1, 2, 2, 2, 2, 2, 2]] * 2
+
+
+def test_random_clips_stay_in_the_video_and_follow_the_generator():
+    idx = random_clip_indices(16, 8, 2, (50,), _gen(3))
+    assert idx.shape == (50, 8) and idx.min() >= 0 and idx.max() <= 15
+    assert (idx[:, 1:] - idx[:, :-1] == 2).all()
+    assert torch.equal(idx, random_clip_indices(16, 8, 2, (50,), _gen(3)))
+    # starts are uniform over 0 .. T - span: with room 1, both values occur
+    assert set(idx[:, 0].tolist()) == {0, 1}
+
+
+def test_batched_slow_fast_matches_one_instance_at_a_time_draws():
+    slow, fast = slow_fast_indices(32, 4, 4, 2, _gen(5), batch=6)
+    assert slow.shape == (6, 4) and fast.shape == (6, 8)
+    assert torch.equal(slow[:, 0], fast[:, 0]) and (fast.diff() == 2).all()
+    one_slow, one_fast = slow_fast_indices(32, 4, 4, 2, _gen(5))
+    assert torch.equal(one_slow, slow[0]) and torch.equal(one_fast, fast[0])
+    assert slow_fast_span(4, 4, 2) == 15 and slow_fast_span(4, 4, 2, same_span=False) == 13
+    # a fractional fast stride floors its positions
+    assert clip_positions(torch.tensor([0]), 4, 0.5, 10).tolist() == [[0, 0, 1, 1]]

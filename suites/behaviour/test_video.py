@@ -204,3 +204,27 @@ def test_k400_video_folder_named_after_the_split_column(tmp_path):
     records = k400_records(root, "test")
     assert len(records) == 2 and all(r.path.is_file() and r.path.parts[-3] == "val"
                                      for r in records)
+
+
+@pytest.mark.parametrize("name", ["ucf101", "diving48"])  # mpeg4 .avi and H.264 .mp4
+def test_eval_items_decode_a_video_once_and_match_a_seek_per_clip(trees, name, monkeypatch):
+    import fame_bench.data.video as video_module
+    from fame_bench.data.sampling import uniform_clip_indices
+    from fame_bench.data.transforms import eval_crops
+
+    dataset = build_dataset(name, trees[name], "test", mode="eval", clip_len=4, stride=2,
+                            size=16, num_clips=4, num_crops=3)
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return decode_frames(*args, **kwargs)
+
+    monkeypatch.setattr(video_module, "decode_frames", counting)
+    item = dataset[0]
+    assert len(calls) == 1 and item["clips"].shape == (12, 3, 4, 16, 16)
+    # The previous way: one seek and decode per clip, then the same crops.
+    path = dataset.records[0].path
+    indices = uniform_clip_indices(probe(path).num_frames, 4, 2, 4)
+    per_clip = torch.cat([eval_crops(decode_frames(path, idx, 128), 16, 3) for idx in indices])
+    assert torch.equal(item["clips"], per_clip)

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from fame_bench.augment import BE, fame
-from fame_bench.augment.fame import VARIANTS
+from fame_bench.augment.fame import MASK_VARIANTS
 from fame_bench.bench.augmentation_cost import BETA, bare_merge, make_batch
 from fame_bench.data.transforms import batch_color_jitter
 from suites.benchmarks.interleaved import bench
@@ -35,7 +35,7 @@ def test_bare_merge(benchmark):
 
 
 @pytest.mark.benchmark(group="mask-variants")
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MASK_VARIANTS)
 def test_fame_variant(benchmark, variant):
     clips, background, mask = _clips()
     merged, _ = bench(benchmark, lambda: fame(clips, BETA, variant=variant),

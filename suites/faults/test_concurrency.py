@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from fame_bench.atomic import write_atomic
 from fame_bench.train import experiment
 from fame_bench.train.experiment import ExperimentSpec, plan_experiment, run_experiment
-from fame_bench.train.runlock import RunLockedError, write_atomic
+from fame_bench.train.runlock import RunLockedError
 from suites.faults.tiny import PRETRAIN_ARGS, TINY_SPEC, weight_evaluation
 
 ROOT = Path(__file__).resolve().parents[2]

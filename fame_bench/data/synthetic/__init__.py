@@ -34,12 +34,12 @@ from fame_bench.data.synthetic.cache import (
     split_bytes,
 )
 from fame_bench.data.synthetic.config import (
+    DATASET_VARIANTS,
     FINEGRAINED_MOTIONS,
     LATER_FIELDS,
     MOTIONS,
     SENSOR_NOISE,
     SPLITS,
-    VARIANTS,
     SyntheticConfig,
 )
 from fame_bench.data.synthetic.dataset import SyntheticClipDataset
@@ -52,8 +52,9 @@ from fame_bench.data.synthetic.render import (
 )
 
 __all__ = [
-    "BG_KINDS", "FG_TEXTURES", "FINEGRAINED_MOTIONS", "LATER_FIELDS", "MOTIONS", "SENSOR_NOISE",
-    "SHAPES", "SPLITS", "VARIANTS", "NoRoomError", "SyntheticClipDataset", "SyntheticConfig",
+    "BG_KINDS", "DATASET_VARIANTS", "FG_TEXTURES", "FINEGRAINED_MOTIONS", "LATER_FIELDS",
+    "MOTIONS", "SENSOR_NOISE", "SHAPES", "SPLITS", "NoRoomError", "SyntheticClipDataset",
+    "SyntheticConfig",
     "SyntheticSplit", "available_memory_bytes", "cache_key", "check_room", "make_split",
     "render_clips", "split_bytes",
 ]

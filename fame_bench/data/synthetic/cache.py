@@ -8,12 +8,12 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from fame_bench.atomic import write_atomic
 from fame_bench.data.synthetic.config import SyntheticConfig, check_split
 from fame_bench.data.synthetic.render import NUM_DRAWS, SyntheticSplit, render_clips
 
@@ -130,15 +130,8 @@ def make_split(
     data = render_clips(cfg, split, range(cfg.split_size(split)), seed)
     if use_cache:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(
-                    f, videos=data.videos.numpy(), labels=data.labels.numpy(),
-                    families=data.families.numpy(), masks=data.masks.numpy(),
-                )
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_atomic(path, lambda f: np.savez(
+            f, videos=data.videos.numpy(), labels=data.labels.numpy(),
+            families=data.families.numpy(), masks=data.masks.numpy(),
+        ))
     return data

@@ -15,7 +15,7 @@ SPLITS = (
     "test_background_only",
     "test_foreground_only",
 )
-VARIANTS = ("bias", "finegrained")
+DATASET_VARIANTS = ("bias", "finegrained")
 
 # Class = motion. Order fixes the label.
 MOTIONS = (
@@ -81,8 +81,8 @@ class SyntheticConfig:
     noise_std: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.variant not in DATASET_VARIANTS:
+            raise ValueError(f"variant must be one of {DATASET_VARIANTS}, got {self.variant!r}")
         max_classes = len(MOTIONS) if self.variant == "bias" else len(FINEGRAINED_MOTIONS)
         if not 2 <= self.num_classes <= max_classes:
             raise ValueError(

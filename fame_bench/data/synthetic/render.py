@@ -10,10 +10,10 @@ import numpy as np
 import torch
 
 from fame_bench.data.synthetic.config import (
+    DATASET_VARIANTS,
     FINEGRAINED_MOTIONS,
     MOTIONS,
     SPLIT_IDS,
-    VARIANTS,
     SyntheticConfig,
     check_split,
 )
@@ -77,7 +77,7 @@ class _Draws:
 
 
 def _clip_uniforms(cfg: SyntheticConfig, split: str, indices: np.ndarray, seed: int) -> np.ndarray:
-    variant_id = VARIANTS.index(cfg.variant)
+    variant_id = DATASET_VARIANTS.index(cfg.variant)
     rows = [
         np.random.Generator(
             np.random.PCG64(np.random.SeedSequence([seed, SPLIT_IDS[split], int(i), variant_id]))
@@ -398,7 +398,7 @@ def _sensor_noise(cfg: SyntheticConfig, split: str, indices: np.ndarray, seed: i
 def _clip_normals(cfg: SyntheticConfig, split: str, indices: np.ndarray, seed: int, stream: int,
                   shape: tuple[int, ...]) -> np.ndarray:
     """Standard normals ``shape = (n, ...)`` from the clip's own ``stream`` of draws."""
-    variant_id = VARIANTS.index(cfg.variant)
+    variant_id = DATASET_VARIANTS.index(cfg.variant)
     rows = [
         np.random.Generator(np.random.PCG64(np.random.SeedSequence(
             [seed, SPLIT_IDS[split], int(i), variant_id, stream]))

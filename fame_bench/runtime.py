@@ -1,0 +1,40 @@
+"""The process's compute resources: which device a name means, how many CPU threads a block uses.
+
+At the bottom of the package (torch only): training, evaluation and the benchmarks all resolve
+devices and pin threads through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """``"auto"`` → CUDA when available, else CPU; ``"cuda"`` → this process's GPU
+    (``cuda:local_rank``); an explicit CUDA request without CUDA is a ``ValueError``."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={name!r} but no CUDA device is available; "
+                             "use 'cpu' or 'auto'")
+        if device.index is None:
+            return torch.device("cuda", local_rank)
+    return device
+
+
+@contextmanager
+def cpu_threads(threads: int) -> Iterator[None]:
+    """Run the block with ``threads`` intra-op CPU threads (0: unchanged), then restore the
+    count it had before."""
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
