@@ -29,7 +29,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from fame_bench.augment.fame import fame as fame_op
+from fame_bench.bench.augmentation_cost import cpu_fame_merge_ratio
+from fame_bench.bench.mask_quality import iou_and_recall
+from fame_bench.data.synthetic import SyntheticConfig, make_split
 from fame_bench.provenance import git_commit
+from fame_bench.reports.definitions import MOCO, ORACLE, RANDOM, fame
+from fame_bench.reports.runner import Job, default_jobs, run_jobs
+from fame_bench.reports.stats import group_by_name, metric_stat, pretrain_stat
+from fame_bench.reports.validity import learnability_checks
 
 BASELINES = Path(__file__).resolve().parent.parent / "suites" / "baselines.json"
 GATE_PRESET = "ci"
@@ -128,8 +136,6 @@ def gate_specs() -> dict:
     learnability checks; linear probes only (the gates read no finetune)."""
     from dataclasses import replace
 
-    from fame_bench.reports.definitions import MOCO, ORACLE, RANDOM, fame
-
     no_finetune = (("finetune_steps", 0),)
     return {"moco": replace(MOCO, name="gate_moco", eval_overrides=no_finetune),
             "fame": replace(fame(0.5), name="gate_moco_fame_b0.5", eval_overrides=no_finetune),
@@ -140,8 +146,6 @@ def gate_specs() -> dict:
 def measure_accuracy(seeds: tuple[int, ...], runs_dir: Path) -> tuple[dict, dict, list]:
     """Gated and informational accuracy figures from MoCo and MoCo + FAME runs, and the
     learnability checks on every gate run."""
-    from fame_bench.reports.runner import Job, default_jobs, run_jobs
-
     specs = gate_specs()
     jobs = [Job(spec, GATE_PRESET, s) for spec in specs.values() for s in seeds]
     done = run_jobs(jobs, runs_dir, workers=default_jobs(), log=lambda line: print(
@@ -155,22 +159,15 @@ def measure_accuracy(seeds: tuple[int, ...], runs_dir: Path) -> tuple[dict, dict
 def learnability(runs: dict[str, list[dict]]) -> list:
     """The learnability checks (``fame_bench.reports.validity.Check``) on the gate's runs,
     ``{key: records}`` (keys of :func:`gate_specs`; rows are recognised by their records)."""
-    from fame_bench.reports.stats import group_by_name
-    from fame_bench.reports.validity import learnability_checks
-
     return learnability_checks(group_by_name([r for records in runs.values() for r in records]))
 
 
 def accuracy_figures(moco: list[dict], fame: list[dict]) -> tuple[dict, dict]:
     """Gated: FAME's motion probe (swapped) and its margin over MoCo; info: the biased probe."""
-    from fame_bench.reports.stats import metric_stat
-
     fame_motion = metric_stat(fame, "linear", "motion_probe_swapped")
     moco_motion = metric_stat(moco, "linear", "motion_probe_swapped")
     gated = {"fame_motion_probe_swapped": fame_motion.mean,
              "fame_margin_over_moco": fame_motion.mean - moco_motion.mean}
-    from fame_bench.reports.stats import pretrain_stat
-
     gated["fame_step_share"] = pretrain_stat(fame, "augment_share").mean
     info = {"moco: linear motion_probe_swapped": moco_motion.mean,
             "fame: motion probe std over seeds": fame_motion.std,
@@ -185,14 +182,10 @@ def measure_mask_iou(beta: float = 0.5, clips: int = 32, seed: int = 0) -> float
     """IoU of the mask ``fame()`` returns against the ground truth (union over time)."""
     import torch
 
-    from fame_bench.augment import fame
-    from fame_bench.bench.mask_quality import iou_and_recall
-    from fame_bench.data.synthetic import SyntheticConfig, make_split
-
     split = make_split(SyntheticConfig.preset(GATE_PRESET), "test_biased", seed=seed)
     videos = torch.as_tensor(split.videos[:clips]).float() / 255.0  # (N, C, T, H, W)
     truth = torch.as_tensor(split.masks[:clips]).any(dim=1)  # (N, H, W)
-    _, mask = fame(videos, beta)
+    _, mask = fame_op(videos, beta)
     iou, _ = iou_and_recall(mask.bool(), truth)
     keep = truth.flatten(1).any(dim=1).numpy()
     return float(iou[keep].mean())
@@ -206,8 +199,6 @@ def measure_cost() -> dict[str, float]:
     FAME's share of a training step comes from the gate's own MoCo + FAME runs
     (``accuracy_figures``): the loop times the augmentation inside every step.
     """
-    from fame_bench.bench.augmentation_cost import cpu_fame_merge_ratio
-
     return {"fame_merge_ratio": float(cpu_fame_merge_ratio(repeats=15)["ratio"])}
 
 

@@ -40,6 +40,7 @@ from fame_bench.bench.timing import (  # noqa: E402
     synchronise,
     time_limit,
 )
+from fame_bench.runtime import cpu_threads  # noqa: E402
 from fame_bench.train.experiment import cpu_model  # noqa: E402
 from reference import fame as reference_fame  # noqa: E402
 
@@ -130,8 +131,6 @@ RATIO_THREADS = 1
 def cpu_fame_merge_ratio(repeats: int = 7, seed: int = 0, **shape) -> dict:
     """:func:`fame_merge_ratio` on the CPU at ``RATIO_SHAPE`` (``shape`` overrides it) with
     ``RATIO_THREADS`` torch threads (restored afterwards): the one timing path of the ratio."""
-    from fame_bench.runtime import cpu_threads
-
     with cpu_threads(RATIO_THREADS):
         return fame_merge_ratio(repeats=repeats, device="cpu", seed=seed,
                                 **{**RATIO_SHAPE, **shape})

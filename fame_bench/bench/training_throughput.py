@@ -23,6 +23,7 @@ import torch
 
 from fame_bench.bench.report_sections import carry_over_gpu_block, placeholder_block
 from fame_bench.bench.timing import OverBudget, time_limit
+from fame_bench.data.synthetic import SyntheticConfig, render_clips
 from fame_bench.train.batches import InMemoryVideos, clip_span
 from fame_bench.train.config import PretrainConfig
 from fame_bench.train.loop import pretrain
@@ -122,8 +123,6 @@ def device_videos(shape: DeviceShape, count: int, distinct: int = 8, seed: int =
     every row's clips (VTHCL's slow and fast clips span the most frames): ``distinct`` clips
     rendered, repeated to ``count`` (rendering is CPU work, and the step's cost does not depend
     on which clips it sees)."""
-    from fame_bench.data.synthetic import SyntheticConfig, render_clips
-
     frames = max(clip_span(PretrainConfig.preset("paper", **_row_overrides(shape, o, b, "cpu")))
                  for _, o, b in DEVICE_ROWS)
     cfg = SyntheticConfig.preset("paper", size=shape.size, frames=frames)

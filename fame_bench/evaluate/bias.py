@@ -24,6 +24,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from fame_bench.data.synthetic import check_room, make_split
 from fame_bench.evaluate.config import EvalConfig
 from fame_bench.evaluate.features import extract_features, on_device
 from fame_bench.evaluate.finetune import finetune
@@ -56,8 +57,6 @@ def bias_metrics(accuracy: Mapping[str, float], motion_probe_swapped: float | No
 
 
 def _load_splits(data_cfg, seed: int, max_videos: int) -> dict:
-    from fame_bench.data.synthetic import check_room, make_split
-
     check_room(data_cfg, EVAL_SPLITS, seed)  # all five at once, before rendering any
     splits = {name: make_split(data_cfg, name, seed) for name in EVAL_SPLITS}
     return {name: _truncate(s.videos, s.labels, max_videos) for name, s in splits.items()}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from fame_bench.data.video import build_dataset
 from fame_bench.evaluate.config import EvalConfig
 from fame_bench.evaluate.features import extract_dataset_features, on_device
 from fame_bench.evaluate.finetune import finetune_dataset
@@ -103,8 +104,6 @@ def evaluate_named_dataset(backbone: nn.Module, name: str, root: str, eval_cfg: 
     ``fold``'s train and test lists, ``eval_cfg.num_clips`` clips of ``clip_len`` frames every
     ``stride`` frames; the finetune trains on the train list in ``mode="pretrain"`` (random
     resized crops, flips)."""
-    from fame_bench.data.video import build_dataset
-
     if name not in NUM_CLASSES:
         raise ValueError(f"dataset must be one of {sorted(NUM_CLASSES)}, got {name!r}")
     common = dict(fold=fold, clip_len=eval_cfg.clip_len, stride=eval_cfg.stride, size=size,

@@ -63,6 +63,8 @@ from fame_bench.train.experiment import (  # noqa: E402
     cached_record,
     plan_experiment,
 )
+from fame_bench.augment.fame import AUTO_BOUNDS, AUTO_MASS
+from fame_bench.data.synthetic import SyntheticConfig
 
 PROBE = "motion_probe_swapped"
 NO_FINETUNE = (("finetune_steps", 0),)
@@ -492,8 +494,6 @@ def render(pan: dict, size: dict, records: dict, cost: dict, preset: str, seeds:
     """The Markdown report and its numbers as data (per-seed means); the masks are measured at
     ``speeds``, the pretraining runs at ``probe_speeds`` (default: the same)."""
     probe_speeds = tuple(probe_speeds or speeds)
-    from fame_bench.augment.fame import AUTO_BOUNDS, AUTO_MASS
-
     lines = [
         "# Beyond the papers — camera motion, a motion-compensated seed, a per-clip β",
         "",
@@ -600,8 +600,6 @@ def main(argv: list[str] | None = None) -> int:
                      f"{speeds[0]:g}, got {args.probe_speeds!r}")
     if args.seeds < 1 or args.jobs < 0 or args.clips < 0:
         parser.error("--seeds must be >= 1, --jobs and --clips >= 0")
-    from fame_bench.data.synthetic import SyntheticConfig
-
     seeds = list(range(args.seeds))
     start = time.perf_counter()
     jobs = probe_jobs(args.preset, seeds, probe_speeds)

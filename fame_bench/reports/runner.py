@@ -28,6 +28,7 @@ from fame_bench.train.experiment import (
     run_experiment,
     seed_record_paths,
 )
+from fame_bench import progress
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,6 @@ class Progress:
 
 def _quiet_worker() -> None:
     """Workers share the terminal: no progress bars there (their runs' logs keep the lines)."""
-    from fame_bench import progress
-
     progress.BARS = False
 
 
