@@ -34,7 +34,7 @@ from fame_bench.augment.maps import (
     top,
     unit_frame,
 )
-from fame_bench.augment.motion import PairAligner, chunk_shape
+from fame_bench.augment.motion import PairAligner, chunk_pairs
 from fame_bench.augment.variants import gauss_mask, grid_cell_mask
 
 COLOUR_BINS = 1000  # 10 x 10 x 10 quantised HSV colours, numbered 1..1000 (bin 0 unused)
@@ -90,24 +90,22 @@ def accumulate_frames(clips: torch.Tensor, compensate: bool = False):
 
 
 def _compensated_frames(clips: torch.Tensor):
-    """``accumulate_frames(clips, compensate=True)``: the aligned changes of a chunk of clips
-    and frame pairs at a time (``chunk_shape``: a few dozen ops per chunk, not per frame, on
-    tensors that stay in the CPU's cache), added in time order."""
+    """``accumulate_frames(clips, compensate=True)``: the aligned changes of a chunk of frame
+    pairs at a time (``chunk_pairs``: one run of the ops per chunk, not per frame), added in
+    time order."""
     batch, _, frames, height, width = clips.shape
     mean_frame = unit_frame(clips, 0).clone()
     for t in range(1, frames):
         mean_frame += unit_frame(clips, t)
     mean_frame /= frames
     motion = torch.zeros_like(mean_frame[:, 0])
-    block, pairs = chunk_shape(batch, frames - 1, height, width)
-    for first in range(0, batch, block):
-        part = clips[first : first + block]
-        aligner = PairAligner()
-        for start in range(0, frames - 1, pairs):
-            stop = min(start + pairs, frames - 1)
-            changes = aligner.changes(unit_frame(part, slice(start, stop + 1)))
-            for k in range(stop - start):
-                motion[first : first + block] += changes[:, k]
+    aligner = PairAligner()
+    pairs = chunk_pairs(batch, frames - 1, height, width)
+    for start in range(0, frames - 1, pairs):
+        stop = min(start + pairs, frames - 1)
+        changes = aligner.changes(unit_frame(clips, slice(start, stop + 1)))
+        for k in range(stop - start):
+            motion += changes[:, k]
     return motion / (frames - 1), mean_frame
 
 

@@ -90,12 +90,11 @@ def test_compensation_removes_a_pure_pan_from_the_seed_statistics():
     assert float(compensated.mean()) < 0.15 * float(plain.mean())
 
 
-def test_chunks_take_all_pairs_of_small_frames_and_split_the_batch_of_large_ones(monkeypatch):
+def test_chunks_take_as_many_frame_pairs_of_all_clips_as_fit(monkeypatch):
     monkeypatch.setattr(motion, "CHUNK_BYTES", 12 * 3 * 32 * 32 * 4)  # 12 frames of 3 x 32²
-    assert motion.chunk_shape(4, 15, 32, 32) == (4, 3)  # 12 frames: 3 pairs of all 4 clips
-    assert motion.chunk_shape(4, 2, 32, 32) == (4, 2)  # never more pairs than there are
-    assert motion.chunk_shape(30, 15, 32, 32) == (10, 1)  # 30 clips in 3 equal blocks
-    assert motion.chunk_shape(3, 15, 512, 512) == (1, 1)  # at least one clip and pair
+    assert motion.chunk_pairs(4, 15, 32, 32) == 3  # 12 frames: 3 pairs of all 4 clips
+    assert motion.chunk_pairs(4, 2, 32, 32) == 2  # never more pairs than there are
+    assert motion.chunk_pairs(30, 15, 32, 32) == 1  # at least one pair of all clips
 
 
 def test_fill_in_float32_is_the_fixed_point_mean_of_float64():
