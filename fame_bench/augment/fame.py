@@ -34,7 +34,7 @@ from fame_bench.augment.maps import (
     top,
     unit_frame,
 )
-from fame_bench.augment.motion import Aligner, fill_invalid
+from fame_bench.augment.motion import PairAligner, chunk_pairs
 from fame_bench.augment.variants import gauss_mask, grid_cell_mask
 
 COLOUR_BINS = 1000  # 10 x 10 x 10 quantised HSV colours, numbered 1..1000 (bin 0 unused)
@@ -66,9 +66,11 @@ def accumulate_frames(clips: torch.Tensor, compensate: bool = False):
 
     Accumulated frame by frame so no ``(B, C, T-1, H, W)`` temporary is ever built; the order
     of the sums matches the reference. ``compensate``: each frame is aligned to the one before
-    it by their global translation first (``fame_bench.augment.motion``); a pixel whose
-    counterpart left the frame gets the pair's mean difference.
+    it by their global translation first (``fame_bench.augment.motion``), a chunk of frame
+    pairs at a time; a pixel whose counterpart left the frame gets the pair's mean difference.
     """
+    if compensate:
+        return _compensated_frames(clips)
     frames = clips.shape[2]
     previous = unit_frame(clips, 0)
     mean_frame = previous.clone()
@@ -76,21 +78,34 @@ def accumulate_frames(clips: torch.Tensor, compensate: bool = False):
     # Two reused frame-sized buffers: fresh allocations each step cost page faults on the CPU.
     step = torch.empty_like(mean_frame)
     step_sum = torch.empty_like(motion)
-    aligner = Aligner() if compensate else None
     for t in range(1, frames):
         current = unit_frame(clips, t)
-        if aligner is None:
-            torch.sub(current, previous, out=step).abs_()
-            # A sum over the 3 channels adds them in order, as the reference does (tested
-            # bitwise).
-            motion += torch.sum(step, dim=1, out=step_sum)
-        else:
-            aligned, valid = aligner.align(previous, current)
-            torch.sub(aligned, previous, out=step).abs_()
-            motion += fill_invalid(torch.sum(step, dim=1, out=step_sum), valid)
+        torch.sub(current, previous, out=step).abs_()
+        # A sum over the 3 channels adds them in order, as the reference does (tested bitwise).
+        motion += torch.sum(step, dim=1, out=step_sum)
         mean_frame += current
         previous = current
     mean_frame /= frames
+    return motion / (frames - 1), mean_frame
+
+
+def _compensated_frames(clips: torch.Tensor):
+    """``accumulate_frames(clips, compensate=True)``: the aligned changes of a chunk of frame
+    pairs at a time (``chunk_pairs``: one run of the ops per chunk, not per frame), added in
+    time order."""
+    batch, _, frames, height, width = clips.shape
+    mean_frame = unit_frame(clips, 0).clone()
+    for t in range(1, frames):
+        mean_frame += unit_frame(clips, t)
+    mean_frame /= frames
+    motion = torch.zeros_like(mean_frame[:, 0])
+    aligner = PairAligner()
+    pairs = chunk_pairs(batch, frames - 1, height, width)
+    for start in range(0, frames - 1, pairs):
+        stop = min(start + pairs, frames - 1)
+        changes = aligner.changes(unit_frame(clips, slice(start, stop + 1)))
+        for k in range(stop - start):
+            motion += changes[:, k]
     return motion / (frames - 1), mean_frame
 
 

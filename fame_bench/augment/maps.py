@@ -87,8 +87,9 @@ def check_auto_beta(beta_bounds, auto_mass) -> tuple[float, float, float]:
     return low, high, mass
 
 
-def unit_frame(clips: torch.Tensor, t: int) -> torch.Tensor:
-    """Frame ``t`` ``(B, C, H, W)`` as float32 in [0, 1] (uint8 read as ``x / 255``)."""
+def unit_frame(clips: torch.Tensor, t: int | slice) -> torch.Tensor:
+    """Frame ``t`` ``(B, C, H, W)`` (frames ``(B, C, K, H, W)`` for a slice ``t``) as float32 in
+    [0, 1] (uint8 read as ``x / 255``); a view of float32 clips."""
     frame = clips[:, :, t]
     if frame.dtype == torch.uint8:
         return frame.to(torch.float32) / 255.0

@@ -90,6 +90,25 @@ def test_compensation_removes_a_pure_pan_from_the_seed_statistics():
     assert float(compensated.mean()) < 0.15 * float(plain.mean())
 
 
+def test_chunks_take_as_many_frame_pairs_of_all_clips_as_fit(monkeypatch):
+    monkeypatch.setattr(motion, "CHUNK_BYTES", 12 * 3 * 32 * 32 * 4)  # 12 frames of 3 x 32²
+    assert motion.chunk_pairs(4, 15, 32, 32) == 3  # 12 frames: 3 pairs of all 4 clips
+    assert motion.chunk_pairs(4, 2, 32, 32) == 2  # never more pairs than there are
+    assert motion.chunk_pairs(30, 15, 32, 32) == 1  # at least one pair of all clips
+
+
+def test_fill_in_float32_is_the_fixed_point_mean_of_float64():
+    # the reference rounds change · 2^24 in float64; float32 gives the same integers
+    generator = torch.Generator().manual_seed(0)
+    change = torch.rand(5, 17, 13, generator=generator) * 3
+    change[0, :3] = torch.rand(3, 13, generator=generator) * 1e-30  # tiny and subnormal values
+    valid = torch.rand(5, 17, 13, generator=generator) < 0.7
+    fixed = torch.round(torch.where(valid, change, 0.0).double() * 2.0**24)
+    mean = (fixed.sum(dim=(1, 2)) / valid.sum(dim=(1, 2)) / 2.0**24).float()
+    expected = torch.where(valid, change, mean[:, None, None])
+    assert torch.equal(motion.fill_invalid(change, valid), expected)
+
+
 def test_pixels_that_left_the_frame_get_the_mean_difference():
     change = torch.tensor([[[1.0, 3.0], [5.0, 7.0]]])
     valid = torch.tensor([[[True, True], [False, False]]])

@@ -211,6 +211,26 @@ def test_fixed_vectors_112_compensated_statistics_are_bitwise_equal():
     np.testing.assert_array_equal(got_mean.numpy(), mean_frame)
 
 
+@pytest.mark.parametrize("chunk_frames", [1, 8, 12, 20, 100])
+def test_compensated_statistics_do_not_depend_on_the_chunks(monkeypatch, chunk_frames):
+    # 1, 2, 3 or 5 (then 1) of the 6 frame pairs of the 4 clips per chunk, or all 6
+    from fame_bench.augment import motion
+    from fame_bench.augment.fame import frame_statistics
+
+    monkeypatch.setattr(motion, "CHUNK_BYTES", chunk_frames * 3 * 24 * 20 * 4)
+    clips = np.concatenate([make_clips("panning", 3, 7, 24, 20, seed=5),
+                            make_clips("moving_square", 1, 7, 24, 20, seed=6)])
+    motion_map, mean_frame = ref.frame_statistics(clips, compensate=True)
+    got_motion, got_mean = frame_statistics(torch.from_numpy(clips), compensate=True)
+    np.testing.assert_array_equal(got_motion.numpy(), motion_map)
+    np.testing.assert_array_equal(got_mean.numpy(), mean_frame)
+    uint8 = np.round(clips * 255).astype(np.uint8)  # read as x / 255, chunk by chunk
+    got_motion, _ = frame_statistics(torch.from_numpy(uint8), compensate=True)
+    expected, _ = ref.frame_statistics((uint8 / np.float32(255)).astype(np.float32),
+                                       compensate=True)
+    np.testing.assert_array_equal(got_motion.numpy(), expected)
+
+
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**16), levels=st.integers(1, 4))
 def test_top_with_per_clip_counts_follows_the_stable_sort(seed, levels):
