@@ -7,8 +7,10 @@ the same batch layout for the method's ``batch_kind`` (``fame_bench.methods.base
 
 from __future__ import annotations
 
+import itertools
+
 import torch
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from fame_bench.data.video import SkipCollate, build_dataset
 from fame_bench.train.batches import batch_kind, to_float_clips
@@ -26,6 +28,28 @@ def real_dataset(cfg: PretrainConfig):
                          flip_p=0.5)
 
 
+class EpochFrom(Sampler[int]):
+    """A ``DistributedSampler``'s indices of one epoch from position ``start`` on.
+
+    A run resumed mid-epoch starts its loader after the batches it has already trained on, so
+    they are neither decoded nor loaded again; the indices that follow are the ones an
+    uninterrupted run would have drawn (same epoch, same shuffle).
+    """
+
+    def __init__(self, sampler: DistributedSampler) -> None:
+        self.sampler, self.start = sampler, 0
+
+    def set_position(self, epoch: int, start: int) -> None:
+        self.sampler.set_epoch(epoch)
+        self.start = start
+
+    def __iter__(self):
+        return itertools.islice(iter(self.sampler), self.start, None)
+
+    def __len__(self) -> int:
+        return max(0, len(self.sampler) - self.start)
+
+
 def real_dataset_batches(cfg: PretrainConfig, info: DistInfo, start_step: int,
                          dataset, skipped: list[int]):
     """Batches from a real video dataset (``fame_bench.data.video``), resumable by step.
@@ -37,23 +61,23 @@ def real_dataset_batches(cfg: PretrainConfig, info: DistInfo, start_step: int,
     own count lives in the DataLoader worker that ran it).
     """
     local_batch = cfg.batch_size // info.world_size
-    sampler = DistributedSampler(dataset, num_replicas=info.world_size, rank=info.rank,
-                                 shuffle=True, seed=cfg.seed, drop_last=True)
+    sampler = EpochFrom(DistributedSampler(dataset, num_replicas=info.world_size,
+                                           rank=info.rank, shuffle=True, seed=cfg.seed,
+                                           drop_last=True))
     collate = SkipCollate()
     loader = DataLoader(dataset, batch_size=local_batch, sampler=sampler,
                         num_workers=cfg.num_workers, collate_fn=collate, drop_last=True,
                         pin_memory=info.device.type == "cuda", persistent_workers=False)
-    per_epoch = len(loader)
+    per_epoch = len(sampler.sampler) // local_batch
     if per_epoch == 0:
         raise ValueError(f"{cfg.dataset}: fewer videos than one batch of {cfg.batch_size}")
     step, last_good = start_step, None
     while True:
         epoch, skip = divmod(step, per_epoch)
-        sampler.set_epoch(epoch)
+        # the loader starts after the batches already trained on (none decoded again)
+        sampler.set_position(epoch, skip * local_batch)
         dataset.set_epoch(epoch)  # new clips each epoch, also with num_workers=0
-        for i, items in enumerate(loader):
-            if i < skip:
-                continue
+        for items in loader:
             skipped[0] += local_batch - (0 if items is None else len(items["index"]))
             if items is None:
                 if last_good is None:
