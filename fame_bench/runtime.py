@@ -38,3 +38,19 @@ def cpu_threads(threads: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def autocast_dtype(name: str, device: torch.device) -> torch.dtype:
+    """``"bf16"`` → bfloat16 where the device supports it (else float16); ``"fp16"`` → float16."""
+    if name == "bf16" and (device.type != "cuda" or torch.cuda.is_bf16_supported()):
+        return torch.bfloat16
+    return torch.float16
+
+
+def cuda_autocast(device: torch.device, amp_dtype: str):
+    """Autocast context for a forward pass on ``device``: ``amp_dtype`` ("bf16" | "fp16") on
+    CUDA; disabled on the CPU and for ``"none"`` (float32 there, bit for bit as without it)."""
+    enabled = device.type == "cuda" and amp_dtype != "none"
+    return torch.autocast(device_type="cuda" if enabled else "cpu",
+                          dtype=autocast_dtype(amp_dtype, device) if enabled else torch.bfloat16,
+                          enabled=enabled)

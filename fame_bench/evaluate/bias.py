@@ -116,7 +116,8 @@ def _evaluate_synthetic(backbone, data_cfg, eval_cfg: EvalConfig, seed: int, spl
     device = resolve_device(eval_cfg.device)
     frozen = on_device(backbone, device)
     feats = {name: extract_features(frozen, videos, eval_cfg.clip_len, eval_cfg.stride,
-                                    eval_cfg.num_clips, eval_cfg.batch_size, device)
+                                    eval_cfg.num_clips, eval_cfg.batch_size, device,
+                                    eval_cfg.amp_dtype)
              for name, (videos, _) in splits.items()}
     labels = {name: lab for name, (_, lab) in splits.items()}
 

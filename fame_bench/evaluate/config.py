@@ -41,6 +41,9 @@ class EvalConfig:
     num_clips: int = 1
     batch_size: int = 64  # videos per forward pass during feature extraction / testing
     device: str = "cpu"  # "cpu" | "cuda" | "cuda:<i>" | "auto" (CUDA when available)
+    # autocast of the backbone on CUDA (feature extraction): "bf16" (float16 where unsupported),
+    # "fp16" or "none"; the CPU always runs float32, so CPU numbers do not depend on it.
+    amp_dtype: str = "bf16"
     # CPU threads while evaluating (restored afterwards); 0 = leave torch's setting. Fixed on the
     # CPU presets: float reductions, hence finetune results, depend on the thread count.
     threads: int = 0
@@ -84,6 +87,9 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         check_fields(self, RANGES)
+        if self.amp_dtype not in ("bf16", "fp16", "none"):
+            raise ValueError(f"EvalConfig.amp_dtype must be 'bf16', 'fp16' or 'none', got "
+                             f"{self.amp_dtype!r}")
         if self.finetune_steps > 0 and self.finetune_batch_size < 1:
             raise ValueError("EvalConfig.finetune_batch_size must be >= 1 when finetuning")
         for name in ("linear_schedule", "finetune_schedule"):

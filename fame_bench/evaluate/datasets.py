@@ -79,10 +79,10 @@ def _evaluate_dataset(backbone, train_set, test_set, eval_cfg: EvalConfig, num_c
     frozen = on_device(backbone, device)
     train_feats, train_labels = extract_dataset_features(
         frozen, counts.counted("train", iter_items(train_set, eval_cfg.num_workers)),
-        eval_cfg.batch_size, device, total=len(train_set))
+        eval_cfg.batch_size, device, total=len(train_set), amp_dtype=eval_cfg.amp_dtype)
     test_feats, test_labels = extract_dataset_features(
         frozen, counts.counted("test", iter_items(test_set, eval_cfg.num_workers)),
-        eval_cfg.batch_size, device, total=len(test_set))
+        eval_cfg.batch_size, device, total=len(test_set), amp_dtype=eval_cfg.amp_dtype)
     result = {"linear": {"top1": linear_probe(train_feats, train_labels,
                                               {"test": (test_feats, test_labels)}, eval_cfg,
                                               seed, num_classes)["test"]}}

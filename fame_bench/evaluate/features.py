@@ -16,6 +16,7 @@ from torch import nn
 
 from fame_bench.data.sampling import uniform_clip_indices
 from fame_bench.progress import StageProgress
+from fame_bench.runtime import cuda_autocast
 
 
 def on_device(backbone: nn.Module, device: torch.device) -> nn.Module:
@@ -69,9 +70,12 @@ def multi_clips(videos: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def embed_clips(backbone: nn.Module, clips: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """Features ``(B, D)`` float32 on CPU of clips ``(B, C, T, H, W)`` (uint8 or [0, 1])."""
-    out = backbone(to_unit_float(clips.to(device, non_blocking=True)))
+def embed_clips(backbone: nn.Module, clips: torch.Tensor, device: torch.device,
+                amp_dtype: str = "none") -> torch.Tensor:
+    """Features ``(B, D)`` float32 on CPU of clips ``(B, C, T, H, W)`` (uint8 or [0, 1]);
+    ``amp_dtype``: autocast on CUDA (``runtime.cuda_autocast``)."""
+    with cuda_autocast(device, amp_dtype):
+        out = backbone(to_unit_float(clips.to(device, non_blocking=True)))
     if out.dim() != 2 or out.shape[0] != clips.shape[0]:
         raise ValueError(f"backbone must return (B, D) features, got {tuple(out.shape)} for "
                          f"{clips.shape[0]} clips")
@@ -79,8 +83,8 @@ def embed_clips(backbone: nn.Module, clips: torch.Tensor, device: torch.device) 
 
 
 def extract_features(backbone: nn.Module, videos: torch.Tensor, clip_len: int, stride: int,
-                     num_clips: int, batch_size: int, device: str | torch.device = "cpu"
-                     ) -> torch.Tensor:
+                     num_clips: int, batch_size: int, device: str | torch.device = "cpu",
+                     amp_dtype: str = "none") -> torch.Tensor:
     """Frozen-backbone features ``(N, num_clips, D)`` float32 (CPU) of ``videos (N, C, T, H, W)``.
 
     The backbone runs in eval mode (BN uses its running statistics) under ``no_grad``; its
@@ -100,7 +104,7 @@ def extract_features(backbone: nn.Module, videos: torch.Tensor, clip_len: int, s
                            unit="batches") as progress:
             for lo in starts:
                 clips = multi_clips(videos[lo:lo + batch_size], indices)
-                chunks.append(embed_clips(backbone, clips, device))
+                chunks.append(embed_clips(backbone, clips, device, amp_dtype))
                 progress.update()
     finally:
         backbone.train(was_training)
@@ -137,8 +141,8 @@ def item_clip_batches(items: Iterable[dict | None], batch_size: int, labels: lis
 
 
 def extract_dataset_features(backbone: nn.Module, items: Iterable[dict], batch_size: int,
-                             device: str | torch.device = "cpu", total: int | None = None
-                             ) -> tuple[torch.Tensor, torch.Tensor]:
+                             device: str | torch.device = "cpu", total: int | None = None,
+                             amp_dtype: str = "none") -> tuple[torch.Tensor, torch.Tensor]:
     """Features ``(N, K, D)`` and labels ``(N,)`` of a dataset whose items are already clipped
     (see :func:`item_clip_batches`); every item must carry the same ``K``.
     ``total``: the number of items, for the progress lines (default: ``len(items)`` if known).
@@ -154,7 +158,7 @@ def extract_dataset_features(backbone: nn.Module, items: Iterable[dict], batch_s
     try:
         for clips in item_clip_batches(items, batch_size, labels, progress):
             b, k = clips.shape[:2]
-            f = embed_clips(backbone, clips.reshape(b * k, *clips.shape[2:]), device)
+            f = embed_clips(backbone, clips.reshape(b * k, *clips.shape[2:]), device, amp_dtype)
             feats.append(f.reshape(b, k, -1))
     finally:
         progress.close()

@@ -60,6 +60,8 @@ RANDOM_ROW_FIELDS = ("dataset", "data_root", "backbone", "clip_len", "frame_stri
 #: changes nothing: left out of the hash while at it, so the records made before stay valid.
 #: (SyntheticConfig keeps its own list: ``SyntheticConfig.hash_fields``.)
 HASH_LATER_FIELDS = {"data_overrides": []}
+#: The same for ``EvalConfig`` fields (CPU evaluation ignores ``amp_dtype``).
+EVAL_HASH_LATER_FIELDS = {"amp_dtype": "bf16"}
 
 #: Statistics of the temporal kernels kept in the record (for the paper's Figure 2): at most
 #: this many |w| values per stage, an evenly spaced subsample of the sorted weights.
@@ -311,7 +313,8 @@ def plan_experiment(spec: ExperimentSpec, preset: str, seed: int,
     data_for_hash = data_cfg if isinstance(data_cfg, dict) else data_cfg.hash_fields()
     key = spec_hash({"spec": _without_later_defaults(spec.record()), "preset": preset,
                      "seed": seed, "pretrain": _without_later_defaults(config_for_hash),
-                     "data": data_for_hash, "eval": eval_cfg})
+                     "data": data_for_hash,
+                     "eval": _without_later_defaults(_jsonable(eval_cfg), EVAL_HASH_LATER_FIELDS)})
     path = record_path(runs_dir, preset, spec.name, seed, key)
     cfg = dataclasses.replace(cfg, out_dir=str(path.parent / "pretrain"))
     return ExperimentPlan(path, cfg, data_cfg, eval_cfg, key,
@@ -328,10 +331,11 @@ def cached_record(plan: ExperimentPlan) -> dict | None:
     return None
 
 
-def _without_later_defaults(fields: dict) -> dict:
-    """``fields`` (JSON form) without the ``HASH_LATER_FIELDS`` that are at their default."""
-    return {k: v for k, v in fields.items()
-            if not (k in HASH_LATER_FIELDS and v == HASH_LATER_FIELDS[k])}
+def _without_later_defaults(fields: dict, later: dict | None = None) -> dict:
+    """``fields`` (JSON form) without the ``later`` fields (default ``HASH_LATER_FIELDS``) that
+    are at their default."""
+    later = HASH_LATER_FIELDS if later is None else later
+    return {k: v for k, v in fields.items() if not (k in later and v == later[k])}
 
 
 def record_checksum(record: dict) -> str:

@@ -28,7 +28,7 @@ from fame_bench.atomic import write_atomic
 from fame_bench.methods.base import Method
 from fame_bench.methods.registry import build_method, method_class
 from fame_bench.progress import StageProgress
-from fame_bench.runtime import cpu_threads
+from fame_bench.runtime import autocast_dtype, cpu_threads
 from fame_bench.train import distributed
 from fame_bench.train.batches import InMemoryVideos, load_synthetic, make_batch, step_generator
 from fame_bench.train.checkpoint import load_checkpoint, save_checkpoint
@@ -48,13 +48,6 @@ def build_optimizer(cfg: PretrainConfig, params) -> torch.optim.Optimizer:
         return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.sgd_momentum,
                            weight_decay=cfg.weight_decay)
-
-
-def autocast_dtype(name: str, device: torch.device) -> torch.dtype:
-    """``"bf16"`` → bfloat16 where the device supports it (else float16); ``"fp16"`` → float16."""
-    if name == "bf16" and (device.type != "cuda" or torch.cuda.is_bf16_supported()):
-        return torch.bfloat16
-    return torch.float16
 
 
 def _load_data(cfg: PretrainConfig) -> InMemoryVideos | None:

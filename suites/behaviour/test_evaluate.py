@@ -281,3 +281,23 @@ def test_bias_metrics_arithmetic():
     assert bias_metrics(acc, None, 4)["background_reliance"] == pytest.approx(0.35)
     with pytest.raises(ValueError, match="test_swapped"):
         bias_metrics({"test_biased": 1.0, "test_background_only": 1.0}, None, 10)
+
+
+def test_eval_amp_dtype_is_validated_and_leaves_cpu_features_and_hashes_alone():
+    from fame_bench.evaluate.config import EvalConfig
+    from fame_bench.evaluate.features import extract_features
+    from fame_bench.models.backbones import seeded_backbone
+    from fame_bench.train.experiment import ExperimentSpec, plan_experiment
+
+    with pytest.raises(ValueError, match="amp_dtype"):
+        EvalConfig.preset("ci", amp_dtype="fp8")
+    backbone = seeded_backbone("tiny_r2plus1d", 0)
+    videos = torch.randint(0, 255, (3, 3, 8, 16, 16), dtype=torch.uint8)
+    plain = extract_features(backbone, videos, 4, 1, 2, 2, "cpu", amp_dtype="none")
+    asked = extract_features(backbone, videos, 4, 1, 2, 2, "cpu", amp_dtype="bf16")
+    assert torch.equal(plain, asked)  # no autocast on the CPU
+    spec = ExperimentSpec("moco", "moco")
+    default = plan_experiment(spec, "ci", 0, "unused").key
+    fp16 = plan_experiment(ExperimentSpec("moco", "moco", eval_overrides=(("amp_dtype", "fp16"),)),
+                           "ci", 0, "unused").key
+    assert default != fp16  # a non-default amp_dtype is a different run
