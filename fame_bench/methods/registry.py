@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 
 import torch
+from torch import nn
 
-from fame_bench.methods.base import Method
+from fame_bench.methods.base import BackboneFactory, Method
 from fame_bench.methods.moco import MoCo
 from fame_bench.methods.supervised import Supervised
 from fame_bench.methods.vthcl import VTHCL
@@ -27,10 +28,18 @@ def method_class(name: str) -> type[Method]:
     return METHODS[name]
 
 
+def _compiled(factory: BackboneFactory) -> nn.Module:
+    backbone = factory()
+    backbone.compile()  # in place: the state_dict keys stay those of the plain module
+    return backbone
+
+
 def build_method(cfg, num_instances: int = 0, num_classes: int = 10,
                  generator: torch.Generator | None = None) -> Method:
     """The method ``cfg`` describes, its encoders built from ``cfg.backbone`` (the same
     construction in training and when loading a checkpoint)."""
     factory = functools.partial(build_backbone, cfg.backbone)
+    if getattr(cfg, "compile_backbone", False):
+        factory = functools.partial(_compiled, factory)
     return method_class(cfg.method).from_config(cfg, factory, num_instances=num_instances,
                                                 num_classes=num_classes, generator=generator)

@@ -68,6 +68,9 @@ class PretrainConfig:
     fame_on: str = "first"
     fame_p: float = 1.0
     fame_compile: bool = False  # torch.compile FAME's mask stage (same masks; pays off on GPUs)
+    # torch.compile every backbone (nn.Module.compile: checkpoints keep their keys); pays off on
+    # GPUs; floats may round differently, so it is part of the run's identity
+    compile_backbone: bool = False
     be_max_weight: float = 0.3
     # data
     dataset: str = "synthetic"

@@ -59,7 +59,7 @@ RANDOM_ROW_FIELDS = ("dataset", "data_root", "backbone", "clip_len", "frame_stri
 #: Spec and PretrainConfig fields added after run records existed, with the (JSON) value that
 #: changes nothing: left out of the hash while at it, so the records made before stay valid.
 #: (SyntheticConfig keeps its own list: ``SyntheticConfig.hash_fields``.)
-HASH_LATER_FIELDS = {"data_overrides": []}
+HASH_LATER_FIELDS = {"data_overrides": [], "compile_backbone": False}
 #: The same for ``EvalConfig`` fields (CPU evaluation ignores ``amp_dtype``).
 EVAL_HASH_LATER_FIELDS = {"amp_dtype": "bf16"}
 

@@ -38,3 +38,28 @@ def test_each_method_builds_from_a_config_and_takes_its_declared_batch(name):
 def test_augment_is_refused_for_a_method_that_takes_none():
     with pytest.raises(ValueError, match="augment='fame' is defined for method 'moco' only"):
         config.PretrainConfig.preset("ci", method="vthcl", augment="fame")
+
+
+def test_compile_backbone_compiles_every_encoder_in_place(monkeypatch):
+    import torch
+
+    from fame_bench.methods.registry import build_method
+    from fame_bench.train.config import PretrainConfig
+    from fame_bench.train.experiment import ExperimentSpec, plan_experiment
+
+    compiled = []
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self, *a, **k: compiled.append(self))
+    for method, encoders in (("moco", 1), ("vthcl", 2)):
+        compiled.clear()
+        cfg = PretrainConfig.preset("ci", method=method, compile_backbone=True)
+        model = build_method(cfg, num_instances=8)
+        assert len(compiled) >= encoders
+        plain = build_method(PretrainConfig.preset("ci", method=method), num_instances=8)
+        assert model.state_dict().keys() == plain.state_dict().keys()
+    compiled.clear()
+    build_method(PretrainConfig.preset("ci", method="moco"), num_instances=8)
+    assert compiled == []
+    spec = ExperimentSpec("moco", "moco")
+    with_compile = ExperimentSpec("moco", "moco", pretrain_overrides=(("compile_backbone", True),))
+    assert plan_experiment(spec, "ci", 0, "x").key != plan_experiment(with_compile, "ci", 0,
+                                                                      "x").key
