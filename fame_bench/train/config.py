@@ -16,7 +16,7 @@ from fame_bench.validation import POSITIVE, UNIT, Interval, at_least, check_fiel
 OPTIMIZERS = ("sgd", "adamw")
 #: Config fields that may differ between a run and its resumption (none changes the weights).
 RESUME_FREE = {"out_dir", "progress", "device", "threads", "num_workers", "extra", "log_every",
-               "fame_compile"}
+               "fame_compile", "tensorboard"}
 #: Per preset, what a supervised run changes in the recipe (``PretrainConfig.preset``).
 SUPERVISED_RECIPE = {"ci": {"steps": 1600}, "cpu": {"steps": 800}, "gpu": {"steps": 3000}}
 
@@ -71,6 +71,9 @@ class PretrainConfig:
     # torch.compile every backbone (nn.Module.compile: checkpoints keep their keys); pays off on
     # GPUs; floats may round differently, so it is part of the run's identity
     compile_backbone: bool = False
+    # also write metrics.jsonl's columns as TensorBoard scalars (<run>/tensorboard; optional
+    # extra: pip install 'fame-bench[tensorboard]')
+    tensorboard: bool = False
     be_max_weight: float = 0.3
     # data
     dataset: str = "synthetic"

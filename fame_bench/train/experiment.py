@@ -49,7 +49,7 @@ RUN_LOG = "run.log"
 SCHEMA_VERSION = 2
 
 #: PretrainConfig fields that do not change a run's numbers: left out of the record's hash.
-HASH_FREE = ("out_dir", "progress", "num_workers", "extra", "fame_compile")
+HASH_FREE = ("out_dir", "progress", "num_workers", "extra", "fame_compile", "tensorboard")
 
 #: PretrainConfig fields a random-init row keeps from its overrides: what shapes the encoder
 #: and its input (and the data it is evaluated on), not how it would have been trained.

@@ -36,6 +36,7 @@ from fame_bench.train.config import PretrainConfig, check_resumable
 from fame_bench.train.real_batches import real_dataset, real_dataset_batches
 from fame_bench.train.runlock import run_lock
 from fame_bench.train.schedule import cosine_lr
+from fame_bench.train.tensorboard import log_row, tensorboard_writer
 
 LOG = logging.getLogger("fame_bench.train")
 METRICS = "metrics.jsonl"
@@ -218,6 +219,7 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
     wall_start = time.perf_counter()
     device = info.device
     run = _build(cfg, info, data)
+    board = tensorboard_writer(run.run_dir) if cfg.tensorboard and info.is_main else None
     start_step = _resume(run)
     metrics_path = run.run_dir / METRICS
     rows = _read_metrics(metrics_path, start_step)
@@ -264,11 +266,15 @@ def _pretrain(cfg: PretrainConfig, info: distributed.DistInfo, data) -> dict:
             rows.append(row)
             log.write(json.dumps(row) + "\n")
             log.flush()
+            if board is not None:
+                log_row(board, row)
             bar.set_postfix(f"loss {loss_value:.3f}")
             bar.update(1)
             if (step + 1) % cfg.ckpt_every == 0 or step + 1 == cfg.steps:
                 _checkpoint(run, step + 1)
     bar.close()
+    if board is not None:
+        board.close()
 
     result = _result(cfg, run.run_dir, rows, step_times, augment_times, wall_start)
     result["threads"] = threads_used

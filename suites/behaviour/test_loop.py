@@ -129,3 +129,33 @@ def test_amp_dtype_and_fame_compile_options():
     assert autocast_dtype("fp16", torch.device("cpu")) == torch.float16
     assert build_clip_augment("fame")._stage is mask_stage
     assert build_clip_augment("fame", fame_compile=True)._stage is not mask_stage
+
+
+def test_tensorboard_mirrors_the_metrics_rows(tmp_path, monkeypatch):
+    from fame_bench.train import loop
+
+    scalars = []
+
+    class FakeWriter:
+        def add_scalar(self, tag, value, step):
+            scalars.append((tag, value, step))
+
+        def close(self):
+            scalars.append("closed")
+
+    monkeypatch.setattr(loop, "tensorboard_writer", lambda run_dir: FakeWriter())
+    pretrain(tiny(tmp_path, steps=2, tensorboard=True))
+    rows = [json.loads(line) for line in
+            (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [(tag, v, s) for tag, v, s in scalars[:-1] if tag == "pretrain/loss"] == [
+        ("pretrain/loss", r["loss"], r["step"]) for r in rows]
+    assert scalars[-1] == "closed"
+
+
+def test_tensorboard_without_its_package_is_a_clear_error_before_training(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails
+    with pytest.raises(ValueError, match=r"fame-bench\[tensorboard\]"):
+        pretrain(tiny(tmp_path, tensorboard=True))
+    assert load_checkpoint(tmp_path / "run") is None  # nothing trained, nothing half-written
