@@ -1,4 +1,4 @@
-"""``fame-bench``: pretrain | linear | finetune | retrieval | reproduce.
+"""``fame-bench``: pretrain | linear | finetune | retrieval | check-data | reproduce.
 
 ``fame-bench pretrain --preset ci --method moco --augment fame --fame-beta 0.5 --seed 0
 --out runs/x``: every ``PretrainConfig`` field is an option (``--field-name value``; tuples as
@@ -142,6 +142,37 @@ def _evaluate_real(args: argparse.Namespace, eval_cfg: EvalConfig) -> int:
     return 0
 
 
+def _check_data(args: argparse.Namespace) -> int:
+    """Probe every listed video; write or verify a checksum manifest. 0: all good, 1: a
+    missing, undecodable or mismatched file."""
+    from fame_bench.data import check
+    from fame_bench.evaluate.run_eval import data_root_for
+    from fame_bench.train.runlock import write_atomic
+
+    root = data_root_for(args.data_root, args.dataset)
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    expected = None
+    if args.verify_manifest:  # an unusable manifest is named before any video is read
+        try:
+            manifest = json.loads(Path(args.verify_manifest).read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f"{args.verify_manifest} is not valid JSON ({err})") from None
+        expected = check.check_manifest(manifest, args.dataset, args.verify_manifest)
+    report = check.check_dataset(args.dataset, root, args.workers)
+    if expected is not None:
+        report["manifest"] = {"verified": args.verify_manifest,
+                              **check.verify_manifest(expected, args.dataset, root, args.workers)}
+        report["ok"] = report["ok"] and report["manifest"]["ok"]
+    elif args.manifest:
+        manifest = check.make_manifest(args.dataset, root, args.workers)
+        write_atomic(args.manifest, json.dumps(manifest, indent=1) + "\n")
+        report["manifest"] = {"written": args.manifest, "files": len(manifest["files"])}
+    print(check.table(report), file=sys.stderr)
+    print(json.dumps(report, indent=1))
+    return 0 if report["ok"] else 1
+
+
 def _reproduce(argv: list[str]) -> int:
     from fame_bench.reports.reproduce import main as reproduce_main
 
@@ -216,6 +247,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="renders the splits and seeds the probes (default: 0)")
         add_config_options(p, EvalConfig, PRESETS, prefix="evaluation: ",
                            untitled="general")
+    chk = sub.add_parser("check-data", formatter_class=_Formatter,
+                         help="probe every video a real dataset's split files list",
+                         description="Open every video the split files of --dataset list (all "
+                                     "splits and folds) and decode its first frame; count the "
+                                     "missing and undecodable ones per split and fold. The "
+                                     "table goes to stderr, the JSON report to stdout. Exit "
+                                     "status 0: all good; 1: a missing, undecodable or "
+                                     "mismatched file; 2: a user error.")
+    chk.add_argument("--dataset", required=True, choices=REAL_SETS)
+    chk.add_argument("--data-root", action="append", metavar="[NAME=]PATH",
+                     help="root of the dataset in its official layout (as for linear)")
+    sums = chk.add_mutually_exclusive_group()
+    sums.add_argument("--manifest", metavar="OUT.json",
+                      help="write a checksum manifest: SHA-256 of the split files and of "
+                           "every listed video, paths relative to the root")
+    sums.add_argument("--verify-manifest", metavar="MANIFEST.json",
+                      help="verify the copy against a manifest written by --manifest")
+    chk.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="threads probing and hashing (default: 1)")
     sub.add_parser("reproduce", add_help=False,
                    help="regenerate a paper table: `fame-bench reproduce --help`")
     return parser
@@ -259,6 +309,8 @@ def _main(argv: list[str] | None) -> int:
     with _log_to_stderr():
         if args.command == "pretrain":
             return _pretrain(args)
+        if args.command == "check-data":
+            return _check_data(args)
         return _evaluate(args)
 
 
