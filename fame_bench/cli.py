@@ -118,6 +118,8 @@ def _evaluate_real(args: argparse.Namespace, eval_cfg: EvalConfig) -> int:
     folds = folds_for(args.dataset, args.fold)
     if not (args.random or args.run):
         raise ValueError("give --run RUN_DIR (a pretraining run) or --random")
+    if args.run and not Path(args.run).is_dir():
+        raise ValueError(f"--run {args.run}: no such run directory")
     if getattr(args, "ckpt_every", 0) < 0:
         raise ValueError(f"--ckpt-every must be >= 0, got {args.ckpt_every}")
     out = args.out or args.run  # a random init without --out: printed only

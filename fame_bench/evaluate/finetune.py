@@ -245,14 +245,15 @@ class DatasetBatches:
     def _start(self) -> None:
         if hasattr(self.dataset, "set_epoch"):
             self.dataset.set_epoch(self.epoch)
-        order = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(
-            self.base_seed + self.epoch)).tolist()
+        epoch_generator = torch.Generator().manual_seed(self.base_seed + self.epoch)
+        order = torch.randperm(len(self.dataset), generator=epoch_generator).tolist()
         rest = order[self.pos:]
         if self.drop_last:
             rest = rest[:len(rest) // self.batch * self.batch]
+        # the loader's own generator seeds its workers: the global RNG is left alone
         self._batches = iter(torch.utils.data.DataLoader(
             self.dataset, batch_size=self.batch, sampler=rest, num_workers=self.cfg.num_workers,
-            collate_fn=_keep_items))
+            collate_fn=_keep_items, generator=epoch_generator))
 
     def _next_items(self) -> list[dict]:
         while True:

@@ -90,6 +90,13 @@ def test_real_dataset_user_errors_are_one_line(argv, says, capsys):
     assert err.startswith("fame-bench: error: ") and err.count("\n") == 1 and says in err, err
 
 
+def test_a_run_directory_that_is_not_there_is_named(roots, tmp_path, capsys):
+    assert main(["linear", "--run", str(tmp_path / "nope"), "--dataset", "ucf101",
+                 "--data-root", str(roots["ucf101"]), *TINY]) == 2
+    assert "no such run directory" in capsys.readouterr().err
+    assert not (tmp_path / "nope").exists()
+
+
 def test_a_pretrained_run_gets_eval_json_in_its_directory(roots, tmp_path, capsys):
     from suites.faults.tiny import PRETRAIN_ARGS
 
