@@ -147,9 +147,9 @@ def _evaluate_real(args: argparse.Namespace, eval_cfg: EvalConfig) -> int:
 def _check_data(args: argparse.Namespace) -> int:
     """Probe every listed video; write or verify a checksum manifest. 0: all good, 1: a
     missing, undecodable or mismatched file."""
+    from fame_bench.atomic import write_atomic
     from fame_bench.data import check
     from fame_bench.evaluate.run_eval import data_root_for
-    from fame_bench.train.runlock import write_atomic
 
     root = data_root_for(args.data_root, args.dataset)
     if args.workers < 1:
