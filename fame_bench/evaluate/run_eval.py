@@ -30,10 +30,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from fame_bench.atomic import write_atomic
+from fame_bench.data.video import RECORD_READERS
 from fame_bench.evaluate.config import EvalConfig
 from fame_bench.evaluate.datasets import VideoCounts, evaluate_named_dataset
 from fame_bench.evaluate.finetune_checkpoint import FinetuneCheckpoint
 from fame_bench.names import REAL_DATASETS as DATASETS
+from fame_bench.train.runlock import LOCK, RunLockedError, run_lock
 
 LOG = logging.getLogger("fame_bench.evaluate")
 EVAL_JSON = "eval.json"
@@ -110,8 +113,6 @@ def reading_run(run_dir: str | Path) -> Iterator[None]:
     """Hold ``run_dir`` shared while its checkpoint is evaluated: evaluations of one run go
     side by side, but not while a pretraining holds it (``train.runlock``) nor does one start
     on it meanwhile."""
-    from fame_bench.train.runlock import LOCK, RunLockedError
-
     try:
         with _held(Path(run_dir) / LOCK, fcntl.LOCK_SH | fcntl.LOCK_NB):
             yield
@@ -137,8 +138,6 @@ def merge_entries(out_dir: Path, protocol: str, dataset: str, entries: dict) -> 
     """Add ``entries`` (fold key → entry) to ``out_dir/eval.json``, keeping every other entry;
     a concurrent writer waits for its turn. An unreadable eval.json is moved aside (kept), not
     overwritten."""
-    from fame_bench.atomic import write_atomic
-
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / EVAL_JSON
     with _held(out_dir / f".{EVAL_JSON}.lock", fcntl.LOCK_EX):
@@ -179,8 +178,6 @@ def evaluate_folds(backbone: nn.Module, protocol: str, dataset: str, root: str,
     finetune checkpoints itself there every ``ckpt_every`` steps. ``source``: what the
     backbone is (the run directory, or a random init), and ``env`` where it ran (versions,
     device, commit: ``train.experiment.environment``), kept in each entry."""
-    from fame_bench.data.video import RECORD_READERS
-
     if protocol not in ("linear", "finetune", "retrieval"):
         raise ValueError(f"protocol must be linear, finetune or retrieval, got {protocol!r}")
     if protocol == "finetune" and eval_cfg.finetune_steps < 1:
@@ -217,8 +214,6 @@ def _finetune_dir(out: Path, dataset: str, key: str, fingerprint: str) -> Path:
 def _evaluate_fold(backbone, protocol: str, dataset: str, root: str, fold: int | None,
                    eval_cfg: EvalConfig, seed: int, size: int, out: Path | None,
                    ckpt_every: int, digest: str, source: dict, env: dict) -> dict:
-    from fame_bench.train.runlock import run_lock
-
     settings = {"protocol": protocol, "dataset": dataset, "fold": fold,
                 "data_root": str(Path(root).resolve()), "seed": seed, "crop_size": size,
                 "eval": dataclasses.asdict(eval_cfg), "backbone_sha256": digest}
