@@ -15,6 +15,7 @@ All randomness (batches, clip starts, jitter, dropout, head init) comes from one
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import torch
@@ -31,9 +32,12 @@ from fame_bench.evaluate.features import (
     multi_clips,
     to_unit_float,
 )
+from fame_bench.evaluate.finetune_checkpoint import FinetuneCheckpoint
 from fame_bench.evaluate.linear import as_labels, lr_at, top1
 from fame_bench.progress import StageProgress
 from fame_bench.runtime import cpu_threads, resolve_device
+
+LOG = logging.getLogger("fame_bench.finetune")
 
 # (generator) -> (clips (B, C, T, H, W) uint8 or [0, 1] float, labels (B,) int64)
 BatchSampler = Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]
@@ -59,35 +63,47 @@ def dropout(x: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tens
     return x * keep / (1.0 - p)
 
 
-def tensor_batch_sampler(videos: torch.Tensor, labels: torch.Tensor, cfg: EvalConfig
-                         ) -> BatchSampler:
+class TensorBatches:
     """Batches of one random clip from each of ``finetune_batch_size`` videos, drawn epoch by
-    epoch without replacement (a fresh permutation each epoch)."""
-    state = {"order": torch.empty(0, dtype=torch.long), "pos": 0}
+    epoch without replacement (a fresh permutation each epoch). Its state (the epoch's order
+    and the position in it) goes into a finetune checkpoint."""
 
-    def sample(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def __init__(self, videos: torch.Tensor, labels: torch.Tensor, cfg: EvalConfig) -> None:
+        self.videos, self.labels, self.cfg = videos, labels, cfg
+        self.order = torch.empty(0, dtype=torch.long)
+        self.pos = 0
+
+    def __call__(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         picked = []
-        need = cfg.finetune_batch_size
+        need = self.cfg.finetune_batch_size
         while need > 0:
-            if state["pos"] >= len(state["order"]):
-                state["order"] = torch.randperm(videos.shape[0], generator=generator)
-                state["pos"] = 0
-            take = state["order"][state["pos"]:state["pos"] + need]
-            state["pos"] += len(take)
+            if self.pos >= len(self.order):
+                self.order = torch.randperm(self.videos.shape[0], generator=generator)
+                self.pos = 0
+            take = self.order[self.pos:self.pos + need]
+            self.pos += len(take)
             need -= len(take)
             picked.append(take)
         idx = torch.cat(picked)
-        frames = random_clip_indices(videos.shape[2], cfg.clip_len, cfg.stride, (len(idx),),
-                                     generator)
-        return gather_clips(videos[idx], frames), labels[idx]
+        frames = random_clip_indices(self.videos.shape[2], self.cfg.clip_len, self.cfg.stride,
+                                     (len(idx),), generator)
+        return gather_clips(self.videos[idx], frames), self.labels[idx]
 
-    return sample
+    def state_dict(self) -> dict:
+        return {"order": self.order.clone(), "pos": self.pos}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.order, self.pos = state["order"].clone(), int(state["pos"])
 
 
 def train_classifier(backbone: nn.Module, num_classes: int, sample_batch: BatchSampler,
-                     cfg: EvalConfig, generator: torch.Generator, device: torch.device
-                     ) -> tuple[nn.Module, nn.Linear]:
-    """Copy ``backbone``, add a linear head, train both for ``cfg.finetune_steps`` steps."""
+                     cfg: EvalConfig, generator: torch.Generator, device: torch.device,
+                     checkpoint: FinetuneCheckpoint | None = None) -> tuple[nn.Module, nn.Linear]:
+    """Copy ``backbone``, add a linear head, train both for ``cfg.finetune_steps`` steps.
+
+    ``checkpoint``: where the finetune saves itself (``checkpoint.every`` steps and at the end)
+    and resumes from when a checkpoint of the same finetune is there; ``sample_batch`` must then
+    have ``state_dict`` / ``load_state_dict`` (``TensorBatches``, ``DatasetBatches``)."""
     model = copy.deepcopy(backbone).to(device).train()
     for p in model.parameters():
         p.requires_grad_(True)
@@ -103,11 +119,21 @@ def train_classifier(backbone: nn.Module, num_classes: int, sample_batch: BatchS
                           weight_decay=cfg.finetune_wd)
     total = cfg.finetune_steps
     milestones = tuple(m * total for m in cfg.finetune_milestones)
-    clips, labels = first_clips, first_labels
-    progress = StageProgress(total, "finetune")
-    for step in range(total):
-        if step > 0:
-            clips, labels = sample_batch(generator)
+    pending = (first_clips, first_labels)  # step 0's batch (drawn before the head's init)
+    start = 0
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None:  # every draw below continues from the saved states
+        model.load_state_dict(saved["model"])
+        head.load_state_dict(saved["head"])
+        opt.load_state_dict(saved["optimizer"])
+        generator.set_state(saved["generator"])
+        sample_batch.load_state_dict(saved["sampler"])
+        start, pending = int(saved["step"]), None
+        LOG.info("finetune resumed at step %d of %d from %s", start, total, checkpoint.path)
+    progress = StageProgress(total, "finetune", initial=start)
+    for step in range(start, total):
+        clips, labels = pending if pending is not None else sample_batch(generator)
+        pending = None
         if labels.max() >= num_classes or labels.min() < 0:
             raise ValueError(f"finetune labels must be in [0, {num_classes}), got "
                              f"[{labels.min().item()}, {labels.max().item()}]")
@@ -126,7 +152,13 @@ def train_classifier(backbone: nn.Module, num_classes: int, sample_batch: BatchS
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        progress.set_postfix(f"loss {loss.item():.3f}")
         progress.update()
+        if checkpoint is not None and checkpoint.due(step + 1, total):
+            checkpoint.save({"model": model.state_dict(), "head": head.state_dict(),
+                             "optimizer": opt.state_dict(), "step": step + 1,
+                             "generator": generator.get_state(),
+                             "sampler": sample_batch.state_dict()})
     progress.close()
     model.eval()
     head.eval()
@@ -158,10 +190,12 @@ def video_clip_batches(videos: torch.Tensor, cfg: EvalConfig) -> Iterable[torch.
 
 def finetune(backbone: nn.Module, train_videos: torch.Tensor, train_labels: torch.Tensor,
              test: Mapping[str, tuple[torch.Tensor, torch.Tensor]], cfg: EvalConfig,
-             seed: int = 0, num_classes: int | None = None) -> dict[str, float]:
+             seed: int = 0, num_classes: int | None = None,
+             checkpoint: FinetuneCheckpoint | None = None) -> dict[str, float]:
     """Finetune a copy of ``backbone`` on ``train_videos (N, C, T, H, W)`` (uint8 or [0, 1]) and
     return top-1 per test set (``test[name] = (videos, labels)``), ``cfg.num_clips`` clips per
-    video, scores averaged. ``backbone`` itself is left untouched."""
+    video, scores averaged. ``backbone`` itself is left untouched. ``checkpoint``: see
+    :func:`train_classifier`."""
     if cfg.finetune_steps < 1:
         raise ValueError("finetune needs cfg.finetune_steps >= 1 (0 means: do not call it)")
     check_videos(train_videos, "train_videos")
@@ -175,36 +209,73 @@ def finetune(backbone: nn.Module, train_videos: torch.Tensor, train_labels: torc
                               + [int(lab.max()) for _, lab in tests.values()])
     device = resolve_device(cfg.device)
     generator = torch.Generator().manual_seed(int(seed))
-    sampler = tensor_batch_sampler(train_videos, train_labels, cfg)
+    sampler = TensorBatches(train_videos, train_labels, cfg)
     with cpu_threads(cfg.threads):
-        model, head = train_classifier(backbone, num_classes, sampler, cfg, generator, device)
+        model, head = train_classifier(backbone, num_classes, sampler, cfg, generator, device,
+                                       checkpoint)
         return {name: top1(multi_clip_scores(model, head, video_clip_batches(videos, cfg),
                                              device), labels)
                 for name, (videos, labels) in tests.items()}
 
 
-def dataset_batch_sampler(dataset: Sequence[dict | None], cfg: EvalConfig,
-                          generator: torch.Generator) -> BatchSampler:
+class DatasetBatches:
     """Batches from a dataset of ``{"clips": (K, C, T, H, W) or (C, T, H, W), "label"}`` items
-    (e.g. ``build_dataset(..., mode="pretrain")``: random crops and flips), shuffled epoch by
-    epoch, one random clip among each item's ``K``; ``None`` items (undecodable videos) dropped.
-    """
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=cfg.finetune_batch_size, num_workers=cfg.num_workers,
-        sampler=torch.utils.data.RandomSampler(
-            dataset, generator=torch.Generator().manual_seed(
-                int(torch.randint(0, 2**62, (1,), generator=generator)))),
-        collate_fn=_keep_items, drop_last=len(dataset) >= cfg.finetune_batch_size)
-    state = {"it": iter(loader)}
+    (e.g. ``build_dataset(..., mode="pretrain")``: random crops and flips), one random clip
+    among each item's ``K``; ``None`` items (undecodable videos) dropped.
 
-    def sample(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        items = []
-        while not items:
+    Epoch ``e`` visits the items in a permutation seeded from ``(base seed, e)`` (the base seed
+    drawn from the finetune's generator) and tells the dataset its epoch (``set_epoch``), so an
+    item's random crop depends on ``(seed, epoch, index)`` only, whatever the worker. The state
+    is the epoch and the position in it: a resumed finetune slices the epoch's order there
+    instead of decoding the consumed batches again.
+    """
+
+    def __init__(self, dataset: Sequence[dict | None], cfg: EvalConfig,
+                 generator: torch.Generator) -> None:
+        if len(dataset) == 0:
+            raise ValueError("the finetune's train list is empty")
+        self.dataset, self.cfg = dataset, cfg
+        self.batch = cfg.finetune_batch_size
+        self.drop_last = len(dataset) >= self.batch
+        self.base_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+        self.epoch, self.pos = 0, 0
+        self._batches = None
+        self._found_in_epoch = False
+
+    def _start(self) -> None:
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(self.epoch)
+        epoch_generator = torch.Generator().manual_seed(self.base_seed + self.epoch)
+        order = torch.randperm(len(self.dataset), generator=epoch_generator).tolist()
+        rest = order[self.pos:]
+        if self.drop_last:
+            rest = rest[:len(rest) // self.batch * self.batch]
+        # the loader's own generator seeds its workers: the global RNG is left alone
+        self._batches = iter(torch.utils.data.DataLoader(
+            self.dataset, batch_size=self.batch, sampler=rest, num_workers=self.cfg.num_workers,
+            collate_fn=_keep_items, generator=epoch_generator))
+
+    def _next_items(self) -> list[dict]:
+        while True:
+            if self._batches is None:
+                self._start()
             try:
-                items = next(state["it"])
+                items = next(self._batches)
             except StopIteration:
-                state["it"] = iter(loader)
+                if not self._found_in_epoch and self.pos == 0:
+                    raise ValueError("no video of the finetune's train list could be decoded "
+                                     "(see the skipped-video warnings)") from None
+                self.epoch, self.pos, self._batches = self.epoch + 1, 0, None
+                self._found_in_epoch = False
+                continue
+            self.pos = min(self.pos + self.batch, len(self.dataset))
+            if items:
+                self._found_in_epoch = True
+                return items
+
+    def __call__(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         clips = []
+        items = self._next_items()
         for item in items:
             c = item["clips"]
             if c.dim() == 5:
@@ -213,7 +284,13 @@ def dataset_batch_sampler(dataset: Sequence[dict | None], cfg: EvalConfig,
         labels = torch.tensor([int(item["label"]) for item in items], dtype=torch.long)
         return torch.stack(clips), labels
 
-    return sample
+    def state_dict(self) -> dict:
+        return {"base_seed": self.base_seed, "epoch": self.epoch, "pos": self.pos}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.base_seed, self.epoch, self.pos = (int(state[k]) for k in
+                                                ("base_seed", "epoch", "pos"))
+        self._batches, self._found_in_epoch = None, self.pos > 0
 
 
 def _keep_items(batch: list) -> list[dict]:
@@ -223,17 +300,20 @@ def _keep_items(batch: list) -> list[dict]:
 
 def finetune_dataset(backbone: nn.Module, train_set: Sequence[dict | None],
                      test_sets: Mapping[str, Iterable[dict | None]], cfg: EvalConfig,
-                     num_classes: int, seed: int = 0) -> dict[str, float]:
+                     num_classes: int, seed: int = 0,
+                     checkpoint: FinetuneCheckpoint | None = None) -> dict[str, float]:
     """The finetune protocol on real datasets: train on ``train_set`` items (see
-    ``dataset_batch_sampler``), test on eval-mode items (``K`` clips each, scores averaged)."""
+    :class:`DatasetBatches`), test on eval-mode items (``K`` clips each, scores averaged).
+    ``checkpoint``: see :func:`train_classifier`."""
     if cfg.finetune_steps < 1:
         raise ValueError("finetune needs cfg.finetune_steps >= 1 (0 means: do not call it)")
     device = resolve_device(cfg.device)
     generator = torch.Generator().manual_seed(int(seed))
-    sampler = dataset_batch_sampler(train_set, cfg, generator)
+    sampler = DatasetBatches(train_set, cfg, generator)
     out = {}
     with cpu_threads(cfg.threads):
-        model, head = train_classifier(backbone, num_classes, sampler, cfg, generator, device)
+        model, head = train_classifier(backbone, num_classes, sampler, cfg, generator, device,
+                                       checkpoint)
         for name, test_set in test_sets.items():
             labels: list[int] = []
             scores = multi_clip_scores(model, head, item_clip_batches(test_set, cfg.batch_size,
