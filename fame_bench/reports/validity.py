@@ -9,7 +9,11 @@ Computed from a table's own run records (the gates use the same functions on the
 (c) every pretraining run's **loss falls** by ≥ ``LOSS_FALL_MIN`` of its chance level (the loss
     of a model that knows nothing; :func:`chance_loss`), read as the mean of the last
     ``TAIL_FRACTION`` of its loss curve;
-(d) plain **MoCo beats random init** on the motion probe beyond noise (paired 95 % CI > 0).
+(d) plain **MoCo beats random init** on the motion probe beyond noise (paired 95 % CI > 0);
+(e) the **finetune protocol keeps what the oracle knows**: the oracle's finetune motion probe
+    (finetuned on ``train_unbiased``, tested on ``test_swapped``) ≥ ``ORACLE_MIN``. Finetuning
+    from weights that already solve the task must not lose it; when it does, the protocol (not
+    the pretraining) decides the finetune column, which then measures nothing.
 
 A check that cannot be evaluated (its row is not in the table, one seed only, a chance level
 unknown for a real dataset) is reported as not evaluated, with the reason.
@@ -28,13 +32,14 @@ RANDOM_MAX = 0.15
 LOSS_FALL_MIN = 0.30
 TAIL_FRACTION = 0.10
 MOTION = ("linear", "motion_probe_swapped")
+FINETUNE_MOTION = ("finetune", "motion_probe_swapped")
 
 
 @dataclass(frozen=True)
 class Check:
     """One learnability check; ``passed`` is None when it could not be evaluated."""
 
-    key: str  # oracle_learns | random_floor | loss_falls | moco_beats_random
+    key: str  # oracle_learns | random_floor | loss_falls | moco_beats_random | finetune_keeps
     title: str
     passed: bool | None
     detail: str  # the measured numbers, or why the check was not evaluated
@@ -206,7 +211,24 @@ def moco_check(groups: dict[str, list[dict]]) -> Check:
     return Check("moco_beats_random", title, d.above_zero, f"{moco} − {random} per seed: {d.fmt()}")
 
 
+def finetune_check(groups: dict[str, list[dict]]) -> Check:
+    key = "finetune_keeps"
+    title = (f"the finetune protocol keeps what the oracle learned: oracle finetune motion probe "
+             f"≥ {100 * ORACLE_MIN:.0f} %")
+    row = find_row(groups, is_oracle)
+    if row is None:
+        return Check(key, title, None, "no oracle row in this table")
+    values = seed_values(groups[row], *FINETUNE_MOTION)
+    if not values:
+        return Check(key, title, None, f"no finetune motion probe in the {row} records "
+                                       "(finetune off, or a real dataset)")
+    mean = stat(list(values.values())).mean
+    return Check(key, title, mean >= ORACLE_MIN,
+                 f"{row} finetune motion probe {_pct(values)}, needs ≥ {100 * ORACLE_MIN:.0f}")
+
+
 def learnability_checks(groups: dict[str, list[dict]]) -> list[Check]:
-    """Checks (a)–(d) on records grouped by experiment name (rows found by their records:
+    """Checks (a)–(e) on records grouped by experiment name (rows found by their records:
     method, augmentation and supervised split, whatever the experiment is called)."""
-    return [oracle_check(groups), random_check(groups), loss_check(groups), moco_check(groups)]
+    return [oracle_check(groups), random_check(groups), loss_check(groups), moco_check(groups),
+            finetune_check(groups)]

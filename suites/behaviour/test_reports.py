@@ -260,7 +260,8 @@ def test_write_report_sections_data_figures_and_index(tmp_path):
     assert set(frame["row"]) == set(tdef.names) and set(frame["seed"]) == {0, 1, 2}
     assert [v["outcome"] for v in payload["verdicts"]] and \
         {c["key"] for c in payload["checks"]} == {"oracle_learns", "random_floor",
-                                                  "loss_falls", "moco_beats_random"}
+                                                  "loss_falls", "moco_beats_random",
+                                                  "finetune_keeps"}
     assert payload["table"] == "table5" and payload["seeds"] == [0, 1, 2]
     index = write_index(tmp_path, [path], "ci").read_text()
     assert "[Table 5" in index and "table5.md" in index

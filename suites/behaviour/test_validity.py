@@ -64,7 +64,8 @@ def test_tail_loss_is_the_mean_of_the_last_tenth_of_the_steps():
 
 def test_every_check_passes_on_a_learnable_preset():
     checks = validity.learnability_checks(table())
-    assert [c.mark for c in checks] == ["✓"] * 4, [c.line() for c in checks]
+    assert [c.mark for c in checks] == ["✓"] * 4 + ["–"], [c.line() for c in checks]
+    assert "no finetune motion probe" in by_key(checks)["finetune_keeps"].detail
     assert validity.failed(checks) == []
     assert "oracle motion probe 70.3" in by_key(checks)["oracle_learns"].detail
     assert "moco − random per seed: +11.0 points" in by_key(checks)["moco_beats_random"].detail
@@ -108,5 +109,20 @@ def test_rows_are_found_by_their_records_not_their_names():
     groups = {"supervised": supervised, **groups}  # supervised on biased labels: no oracle
     assert validity.find_row(groups, validity.is_oracle) == "gate_oracle"
     assert validity.find_row(groups, validity.is_plain_moco) == "gate_moco"
-    assert all(c.passed for c in validity.learnability_checks(groups))
+    checks = validity.learnability_checks(groups)
+    assert all(c.passed for c in checks[:4]) and validity.failed(checks) == []
     assert validity.learnability_checks(groups)[0].to_dict()["mark"] == "✓"
+
+
+def test_finetune_check_reads_the_oracles_finetune_motion_probe():
+    def with_finetune(values):
+        groups = table()
+        for r, v in zip(groups["oracle"], values, strict=True):
+            r["eval"]["finetune"] = {"motion_probe_swapped": v}
+        return by_key(validity.learnability_checks(groups))["finetune_keeps"]
+
+    kept = with_finetune((0.9, 0.85, 0.88))
+    assert kept.passed is True and "oracle finetune motion probe 87.7" in kept.detail
+    lost = with_finetune((0.10, 0.12, 0.09))  # finetuning from the oracle's weights lost it
+    assert lost.passed is False
+    assert [c.key for c in validity.failed([lost])] == ["finetune_keeps"]
