@@ -36,6 +36,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from fame_bench.atomic import write_atomic  # noqa: E402
+from fame_bench.augment.fame import AUTO_BOUNDS, AUTO_MASS
 from fame_bench.bench.beyond_masks import (  # noqa: E402
     CAMERA_JITTER,
     ORACLE_BETAS,
@@ -51,20 +53,16 @@ from fame_bench.bench.beyond_masks import (  # noqa: E402
     seed_mass_outside,
     size_configs,
 )
+from fame_bench.data.synthetic import SyntheticConfig
 from fame_bench.reports import tables  # noqa: E402
-from fame_bench.atomic import write_atomic  # noqa: E402
 from fame_bench.reports.definitions import MOCO, MOCO_BE, fame  # noqa: E402
 from fame_bench.reports.figures import save_figure  # noqa: E402
 from fame_bench.reports.paired import mean_interval, paired_difference  # noqa: E402
-from fame_bench.reports.runner import Job, default_jobs, run_jobs  # noqa: E402
+from fame_bench.reports.runner import Job, default_jobs, records_on_disk, run_jobs  # noqa: E402
 from fame_bench.reports.stats import stat  # noqa: E402
 from fame_bench.train.experiment import (  # noqa: E402
     ExperimentSpec,
-    cached_record,
-    plan_experiment,
 )
-from fame_bench.augment.fame import AUTO_BOUNDS, AUTO_MASS
-from fame_bench.data.synthetic import SyntheticConfig
 
 PROBE = "motion_probe_swapped"
 NO_FINETUNE = (("finetune_steps", 0),)
@@ -90,17 +88,6 @@ def probe_jobs(preset: str, seeds: list[int], speeds) -> list[Job]:
     specs = [at_pan(spec, s) for s in speeds for _, spec in PAN_ROWS]
     specs += [spec for _, spec in BETA_ROWS]
     return [Job(spec, preset, seed) for spec in specs for seed in seeds]
-
-
-def records_on_disk(jobs: list[Job], runs_dir: str | Path) -> dict:
-    """The valid records of ``jobs`` already on disk, made with their settings
-    (``cached_record``), by ``job.key``."""
-    out = {}
-    for job in jobs:
-        record = cached_record(plan_experiment(job.spec, job.preset, job.seed, runs_dir))
-        if record is not None:
-            out[job.key] = record
-    return out
 
 
 def probe_values(records: dict, preset: str, name: str, seeds) -> dict[int, float]:

@@ -34,8 +34,7 @@ from scipy import stats as scipy_stats
 from fame_bench.provenance import git_state
 from fame_bench.reports.definitions import MOCO, MOCO_BE, TABLES, fame
 from fame_bench.reports.paired import CONFIDENCE, paired_difference
-from fame_bench.reports.runner import Job, default_jobs, run_jobs
-from fame_bench.train.experiment import cached_record, plan_experiment
+from fame_bench.reports.runner import Job, default_jobs, records_on_disk, run_jobs
 
 PROBE = ("linear", "motion_probe_swapped")
 HEADLINES = (("MoCo + FAME β=0.5 − MoCo", fame(0.5), MOCO),
@@ -43,15 +42,6 @@ HEADLINES = (("MoCo + FAME β=0.5 − MoCo", fame(0.5), MOCO),
 TARGET_HALF_WIDTH = 0.03  # ±3 points
 TARGET_MINUTES = 40.0  # reproduce_table1 on the 2-core machine
 MIN_SEEDS = 3
-
-
-def _records(jobs: list[Job], runs_dir: Path) -> dict:
-    out = {}
-    for job in jobs:
-        record = cached_record(plan_experiment(job.spec, job.preset, job.seed, runs_dir))
-        if record is not None:
-            out[job.key] = record
-    return out
 
 
 def _probe(record: dict) -> float | None:
@@ -178,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [Job(spec, args.preset, s) for spec in needed.values() for s in seeds]
     timing = [Job(spec, args.preset, s) for _, spec in TABLES["table1"].rows for s in seeds]
     run_jobs(jobs, runs_dir, workers=args.jobs or default_jobs())
-    records = _records(jobs + timing, runs_dir)
+    records = records_on_disk(jobs + timing, runs_dir)
     result = frontier(records, args.preset, args.seeds, args.workers)
     commit, dirty = git_state()
     meta = {"command": "nox -s frontier -- " + " ".join(argv if argv is not None else sys.argv[1:]),

@@ -83,10 +83,10 @@ def write_report(tdef: TableDef, records: list[dict], preset: str, seeds: list[i
         "",
         tables.header_block(records, preset, seeds, wall_time_s),
         "",
-        "Metrics (synthetic benchmark, `docs/synthetic_benchmark.md`): top-1 on the biased, swapped and "
-        "background-only test splits; **motion probe**: a linear probe trained on unbiased data, "
-        "tested on the swapped split; **bias gap** = biased − swapped; **background reliance** "
-        "= background-only accuracy − chance. All in %.",
+        "Metrics (synthetic benchmark, `docs/synthetic_benchmark.md`): top-1 on the biased, "
+        "swapped and background-only test splits; **motion probe**: a linear probe trained on "
+        "unbiased data, tested on the swapped split; **bias gap** = biased − swapped; "
+        "**background reliance** = background-only accuracy − chance. All in %.",
         "",
         "## Results — linear probe (frozen backbone)",
         "",

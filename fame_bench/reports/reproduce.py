@@ -43,7 +43,6 @@ from fame_bench.train.experiment import (
     plan_experiment,
 )
 
-
 #: PretrainConfig fields the reproduction sets itself, and where they come from: ``--set`` may
 #: not override them (a row's method or seed silently replaced would mislabel its numbers).
 OWNED_FIELDS = {

@@ -22,13 +22,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from pathlib import Path
 
+from fame_bench import progress
 from fame_bench.train.experiment import (
     ExperimentSpec,
+    cached_record,
     plan_experiment,
     run_experiment,
     seed_record_paths,
 )
-from fame_bench import progress
 
 
 @dataclass(frozen=True)
@@ -171,3 +172,14 @@ def run_jobs(jobs: list[Job], runs_dir: str | Path, workers: int = 1,
                 records[job.key] = record
                 log(progress.finish(job, seconds, pending + list(running.values())))
     return records
+
+
+def records_on_disk(jobs: list[Job], runs_dir: str | Path) -> dict:
+    """The valid records of ``jobs`` already on disk, made with their settings
+    (``cached_record``), by ``job.key``."""
+    out = {}
+    for job in jobs:
+        record = cached_record(plan_experiment(job.spec, job.preset, job.seed, runs_dir))
+        if record is not None:
+            out[job.key] = record
+    return out

@@ -25,8 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from fame_bench.reports import tables  # noqa: E402
 from fame_bench.atomic import write_atomic  # noqa: E402
+from fame_bench.reports import tables  # noqa: E402
 from fame_bench.reports.definitions import MOCO, MOCO_BE, RANDOM, fame  # noqa: E402
 from fame_bench.reports.figures import save_figure  # noqa: E402
 from fame_bench.reports.paired import paired_difference  # noqa: E402

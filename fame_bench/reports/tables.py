@@ -8,7 +8,7 @@ from tabulate import tabulate
 
 from fame_bench.reports.data import frame_stat, seed_count, values
 from fame_bench.reports.paper import PaperNumber
-from fame_bench.reports.stats import Stat, stat
+from fame_bench.reports.stats import stat
 from fame_bench.reports.validity import Check
 from fame_bench.reports.verdicts import Verdict
 

@@ -195,11 +195,13 @@ def test_spec_data_overrides_enter_the_hash_and_leave_old_hashes_alone(tmp_path)
     assert plain.record()["variant"] == "fame_mc" and "mask_variant" not in plain.record()
     spec_fields = {k: v for k, v in plain.record().items() if k != "data_overrides"}
     pretrain = {k: v for k, v in experiment._jsonable(a.pretrain).items()
-                if k not in experiment.HASH_FREE and k != "data_overrides"}
+                if k not in experiment.HASH_FREE and k not in experiment.HASH_LATER_FIELDS}
+    evaluation = {k: v for k, v in experiment._jsonable(a.eval).items()
+                  if k not in experiment.EVAL_HASH_LATER_FIELDS}
     data = {k: v for k, v in experiment._jsonable(a.data).items()
             if k not in ("camera_speed_exact", "camera_jitter")}
     assert a.key == spec_hash({"spec": spec_fields, "preset": "ci", "seed": 0,
-                               "pretrain": pretrain, "data": data, "eval": a.eval})
+                               "pretrain": pretrain, "data": data, "eval": evaluation})
     random_row = plan_experiment(ExperimentSpec("r", "random", data_overrides=PAN), "ci", 0,
                                  tmp_path)
     assert random_row.data.camera_motion == 1.0  # a random-init floor is evaluated on its data
