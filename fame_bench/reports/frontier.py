@@ -32,6 +32,7 @@ from pathlib import Path
 from scipy import stats as scipy_stats
 
 from fame_bench.provenance import git_state
+from fame_bench.reports.commands import DEFAULT_SEEDS
 from fame_bench.reports.definitions import MOCO, MOCO_BE, TABLES, fame
 from fame_bench.reports.paired import CONFIDENCE, paired_difference
 from fame_bench.reports.runner import Job, default_jobs, records_on_disk, run_jobs
@@ -95,6 +96,37 @@ def frontier(records: dict, preset: str, seeds: int, workers: int) -> dict:
     return {"seconds_per_seed": seconds_per_seed, "workers": workers, "rows": rows}
 
 
+def reading(rows: list[dict], labels: list[str]) -> str:
+    """Where each target holds, from the measured rows, and what the default seed count buys."""
+    def within(row, key="half_width"):
+        return all(row[label] is not None and row[label][key] <= TARGET_HALF_WIDTH
+                   for label in labels)
+
+    on_time = [row for row in rows if row["minutes"] <= TARGET_MINUTES]
+    narrow = [row for row in rows if within(row)]
+    narrow_t = [row for row in rows if within(row, "t_half_width")]
+    parts = []
+    parts.append(f"The time target holds up to {on_time[-1]['n']} seeds "
+                 f"({on_time[-1]['minutes']:.0f} min)" if on_time else
+                 "The time target holds at no seed count measured here")
+    if narrow:
+        parts.append(f"both intervals are within ±{100 * TARGET_HALF_WIDTH:.0f} points from "
+                     f"{narrow[0]['n']} seeds on ({narrow[0]['minutes']:.0f} min)"
+                     + ("" if narrow_t and narrow_t[0]["n"] == narrow[0]["n"] else
+                        ", by the interval the reports print; by the Student-t interval "
+                        + (f"from {narrow_t[0]['n']} seeds" if narrow_t else
+                           "at no seed count measured here")))
+    else:
+        parts.append(f"no seed count measured here brings both intervals within "
+                     f"±{100 * TARGET_HALF_WIDTH:.0f} points")
+    both = [row for row in narrow if row["minutes"] <= TARGET_MINUTES]
+    verdict = ("both targets hold at once" if both else
+               "the two targets do not hold at once on this machine: the default seed count "
+               f"({DEFAULT_SEEDS}) is the compromise, and `--seeds N` trades minutes for "
+               "narrower intervals along this table")
+    return "; ".join(parts) + ": " + verdict + "."
+
+
 def render(result: dict, meta: dict) -> str:
     labels = [label for label, _, _ in HEADLINES]
     lines = [
@@ -128,23 +160,7 @@ def render(result: dict, meta: dict) -> str:
         time_ok = "✓" if row["minutes"] <= TARGET_MINUTES else "✗"
         lines.append(f"| {row['n']} | {row['minutes']:.0f} {time_ok} | " + " | ".join(cells)
                      + " |")
-    both = [row for row in result["rows"]
-            if all(row[label] is not None and row[label]["half_width"] <= TARGET_HALF_WIDTH
-                   for label in labels)]
-    lines += ["", "**Reading.** "]
-    if not both:
-        lines[-1] += ("No seed count measured here brings both headline intervals within "
-                      f"±{100 * TARGET_HALF_WIDTH:.0f} points.")
-    else:
-        first = both[0]
-        fits = first["minutes"] <= TARGET_MINUTES
-        lines[-1] += (f"Both headline intervals are within ±{100 * TARGET_HALF_WIDTH:.0f} points "
-                      f"from {first['n']} seeds on, where table 1 takes about "
-                      f"{first['minutes']:.0f} min: "
-                      + ("both targets hold at once." if fits else
-                         "the two targets do not hold at once; the default stays at the seed "
-                         "count that meets the time target, and `--seeds "
-                         f"{first['n']}` buys the narrower intervals."))
+    lines += ["", "**Reading.** " + reading(result["rows"], labels)]
     return "\n".join(lines) + "\n"
 
 

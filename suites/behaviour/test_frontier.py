@@ -52,7 +52,7 @@ def test_missing_seed_leaves_the_cell_empty_and_render_says_no_count_meets_targe
     assert result["rows"][-1]["MoCo + BE − MoCo"] is None
     text = fr.render(result, {"command": "x", "commit": "abc", "dirty": False, "preset": "cpu",
                               "generated_utc": "now"})
-    assert "No seed count measured here" in text
+    assert "no seed count measured here brings both intervals" in text
     assert "| 4 |" in text
 
 
@@ -62,3 +62,17 @@ def test_a_row_without_timed_runs_is_refused():
         del records[key]
     with pytest.raises(ValueError, match="oracle"):
         fr.frontier(records, "cpu", seeds=3, workers=2)
+
+
+def test_reading_names_where_each_target_holds():
+    def row(n, minutes, half, t_half):
+        cell = {"half_width": half, "t_half_width": t_half}
+        return {"n": n, "minutes": minutes, "a": cell, "b": cell}
+
+    rows = [row(4, 30, 0.05, 0.05), row(5, 38, 0.04, 0.04), row(8, 60, 0.025, 0.031)]
+    text = fr.reading(rows, ["a", "b"])
+    assert "time target holds up to 5 seeds (38 min)" in text
+    assert "from 8 seeds on (60 min)" in text and "Student-t interval at no seed count" in text
+    assert "do not hold at once" in text
+    fast = [row(4, 30, 0.05, 0.05), row(5, 38, 0.02, 0.02)]
+    assert fr.reading(fast, ["a", "b"]).endswith("both targets hold at once.")
