@@ -29,12 +29,32 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import torch
+
 from fame_bench import __version__
+from fame_bench.atomic import write_atomic
 from fame_bench.cli_help import DEFAULT_PRESET, add_config_options, preset_help
+from fame_bench.data import check
+from fame_bench.data.synthetic import SyntheticConfig
+from fame_bench.evaluate.bias import evaluate_synthetic
 from fame_bench.evaluate.config import EvalConfig
+from fame_bench.evaluate.run_eval import (
+    FOLDS,
+    data_root_for,
+    evaluate_folds,
+    folds_for,
+    reading_run,
+)
+from fame_bench.models.backbones import NAMES, seeded_backbone
 from fame_bench.names import PRESETS
+from fame_bench.names import REAL_DATASETS as REAL_SETS
+from fame_bench.reports.reproduce import main as reproduce_main
 from fame_bench.train.config import PretrainConfig
+from fame_bench.train.experiment import environment
+from fame_bench.train.loop import pretrain
 from fame_bench.train.runlock import RunLockedError
+from fame_bench.train.runlog import run_log
+from fame_bench.train.trained import load_backbone
 
 #: What a user causes and can fix: a bad option value, a missing, corrupt or foreign file, a
 #: run directory in use. Anything else is a bug and keeps its traceback.
@@ -59,11 +79,6 @@ def eval_config_from_args(args: argparse.Namespace) -> EvalConfig:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from fame_bench.train.loop import pretrain
-    from fame_bench.train.runlog import run_log
-
     cfg = config_from_args(args)
     with run_log(Path(cfg.out_dir) / "run.log"):
         result = pretrain(cfg)
@@ -72,8 +87,6 @@ def _pretrain(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from fame_bench.names import REAL_DATASETS as REAL_SETS
-
     eval_cfg = eval_config_from_args(args)  # bad values fail before any backbone is built
     if args.dataset not in SYNTHETIC_SETS:
         return _evaluate_real(args, eval_cfg)
@@ -82,11 +95,6 @@ def _evaluate(args: argparse.Namespace) -> int:
     if real_only:
         raise ValueError(f"{', '.join(real_only)} apply to the real datasets "
                          f"({', '.join(REAL_SETS)}), not to --dataset {args.dataset}")
-    from fame_bench.data.synthetic import SyntheticConfig
-    from fame_bench.evaluate.bias import evaluate_synthetic
-    from fame_bench.models.backbones import seeded_backbone
-    from fame_bench.train.trained import load_backbone
-
     if args.random:
         backbone = seeded_backbone(args.backbone, args.seed).eval()
     elif args.run:
@@ -102,18 +110,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _evaluate_real(args: argparse.Namespace, eval_cfg: EvalConfig) -> int:
     """One protocol on a real dataset, fold by fold, into ``eval.json`` (``run_eval``)."""
-    import torch
-
-    from fame_bench.evaluate.run_eval import (
-        data_root_for,
-        evaluate_folds,
-        folds_for,
-        reading_run,
-    )
-    from fame_bench.models.backbones import seeded_backbone
-    from fame_bench.train.experiment import environment
-    from fame_bench.train.trained import load_backbone
-
     root = data_root_for(args.data_root, args.dataset)
     folds = folds_for(args.dataset, args.fold)
     if not (args.random or args.run):
@@ -147,10 +143,6 @@ def _evaluate_real(args: argparse.Namespace, eval_cfg: EvalConfig) -> int:
 def _check_data(args: argparse.Namespace) -> int:
     """Probe every listed video; write or verify a checksum manifest. 0: all good, 1: a
     missing, undecodable or mismatched file."""
-    from fame_bench.atomic import write_atomic
-    from fame_bench.data import check
-    from fame_bench.evaluate.run_eval import data_root_for
-
     root = data_root_for(args.data_root, args.dataset)
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
@@ -176,8 +168,6 @@ def _check_data(args: argparse.Namespace) -> int:
 
 
 def _reproduce(argv: list[str]) -> int:
-    from fame_bench.reports.reproduce import main as reproduce_main
-
     return int(reproduce_main(argv) or 0)
 
 
@@ -189,10 +179,6 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from fame_bench.evaluate.run_eval import FOLDS
-    from fame_bench.models.backbones import NAMES
-    from fame_bench.names import REAL_DATASETS as REAL_SETS
-
     parser = argparse.ArgumentParser(prog="fame-bench", description=__doc__,
                                      formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"fame-bench {__version__}")

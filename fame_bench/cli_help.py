@@ -23,7 +23,12 @@ import textwrap
 import tokenize
 from dataclasses import dataclass
 
+from fame_bench.augment.fame import MASK_VARIANTS
+from fame_bench.data.synthetic import SPLITS
+from fame_bench.evaluate.bias import EVAL_SPLITS
+from fame_bench.models.backbones import NAMES
 from fame_bench.names import DATASETS
+from fame_bench.train import config
 
 #: Short comment lines up to this many words head a group of fields.
 GROUP_HEADING_WORDS = 3
@@ -124,12 +129,6 @@ EVAL_NOTES = {
 
 def _choices() -> dict[str, tuple]:
     """Allowed values of the string fields, from the constants the code validates against."""
-    from fame_bench.augment.fame import MASK_VARIANTS
-    from fame_bench.data.synthetic import SPLITS
-    from fame_bench.evaluate.bias import EVAL_SPLITS
-    from fame_bench.models.backbones import NAMES
-    from fame_bench.train import config
-
     return {
         "method": config.METHODS, "augment": config.AUGMENTS, "fame_variant": MASK_VARIANTS,
         "fame_on": config.FAME_ON, "moco_enqueue": config.MOCO_ENQUEUE,

@@ -63,3 +63,10 @@ def test_compile_backbone_compiles_every_encoder_in_place(monkeypatch):
     with_compile = ExperimentSpec("moco", "moco", pretrain_overrides=(("compile_backbone", True),))
     assert plan_experiment(spec, "ci", 0, "x").key != plan_experiment(with_compile, "ci", 0,
                                                                       "x").key
+
+
+def test_the_registry_and_the_shared_names_list_the_same_methods():
+    from fame_bench import names
+    from fame_bench.methods import registry
+
+    assert tuple(registry.METHODS) == names.METHODS
