@@ -161,3 +161,22 @@ def test_the_checks_catch_a_cycle_and_an_upward_edge():
     assert _cycles({"a": {"b"}, "b": set()}) == []
     assert _unit("fame_bench.train.loop")[0] > _unit("fame_bench.methods.moco")[0]
     assert _unit("fame_bench.train.experiment")[0] > _unit("fame_bench.evaluate.linear")[0]
+
+
+def test_no_function_local_import_of_the_package():
+    """Function-local imports are for optional heavy dependencies only (torchcodec, tqdm,
+    matplotlib, tensorboard); one of the package's own modules imported inside a function would
+    hide a dependency, or a cycle, from the layer test above."""
+    import ast
+    from pathlib import Path
+
+    import fame_bench
+
+    hidden = []
+    for path in sorted(Path(fame_bench.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                hidden += [f"{path.name}:{n.lineno} {n.module}" for n in ast.walk(node)
+                           if isinstance(n, ast.ImportFrom) and n.level == 0
+                           and (n.module or "").split(".")[0] == "fame_bench"]
+    assert hidden == []
