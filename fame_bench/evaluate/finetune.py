@@ -35,7 +35,7 @@ from fame_bench.evaluate.features import (
 from fame_bench.evaluate.finetune_checkpoint import FinetuneCheckpoint
 from fame_bench.evaluate.linear import as_labels, lr_at, top1
 from fame_bench.progress import StageProgress
-from fame_bench.runtime import cpu_threads, resolve_device
+from fame_bench.runtime import autocast_dtype, cpu_threads, cuda_autocast, resolve_device
 
 LOG = logging.getLogger("fame_bench.finetune")
 
@@ -117,6 +117,10 @@ def train_classifier(backbone: nn.Module, num_classes: int, sample_batch: BatchS
     params = list(model.parameters()) + list(head.parameters())
     opt = torch.optim.SGD(params, lr=cfg.finetune_lr, momentum=cfg.finetune_momentum,
                           weight_decay=cfg.finetune_wd)
+    # float16 autocast needs loss scaling (bfloat16 has float32's range); off on the CPU
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda"
+                                  and cfg.amp_dtype != "none"
+                                  and autocast_dtype(cfg.amp_dtype, device) == torch.float16)
     total = cfg.finetune_steps
     milestones = tuple(m * total for m in cfg.finetune_milestones)
     pending = (first_clips, first_labels)  # step 0's batch (drawn before the head's init)
@@ -126,6 +130,8 @@ def train_classifier(backbone: nn.Module, num_classes: int, sample_batch: BatchS
         model.load_state_dict(saved["model"])
         head.load_state_dict(saved["head"])
         opt.load_state_dict(saved["optimizer"])
+        if "scaler" in saved:
+            scaler.load_state_dict(saved["scaler"])
         generator.set_state(saved["generator"])
         sample_batch.load_state_dict(saved["sampler"])
         start, pending = int(saved["step"]), None
@@ -144,19 +150,22 @@ def train_classifier(backbone: nn.Module, num_classes: int, sample_batch: BatchS
             s = cfg.finetune_color_jitter
             x = batch_color_jitter(x, generator, brightness=s, contrast=s, saturation=s, hue=0.0,
                                    p=1.0)
-        feats = dropout(model(x), cfg.finetune_dropout, generator)
-        loss = F.cross_entropy(head(feats), labels.to(device))
+        with cuda_autocast(device, cfg.amp_dtype):
+            feats = dropout(model(x), cfg.finetune_dropout, generator)
+            loss = F.cross_entropy(head(feats).float(), labels.to(device))
         if not torch.isfinite(loss):
             raise FloatingPointError(f"finetune loss is {loss.item()} at step {step}: lower "
                                      "finetune_lr")
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
         progress.set_postfix(f"loss {loss.item():.3f}")
         progress.update()
         if checkpoint is not None and checkpoint.due(step + 1, total):
             checkpoint.save({"model": model.state_dict(), "head": head.state_dict(),
-                             "optimizer": opt.state_dict(), "step": step + 1,
+                             "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
+                             "step": step + 1,
                              "generator": generator.get_state(),
                              "sampler": sample_batch.state_dict()})
     progress.close()
@@ -167,14 +176,15 @@ def train_classifier(backbone: nn.Module, num_classes: int, sample_batch: BatchS
 
 @torch.no_grad()
 def multi_clip_scores(model: nn.Module, head: nn.Module, clip_batches: Iterable[torch.Tensor],
-                      device: torch.device) -> torch.Tensor:
+                      device: torch.device, amp_dtype: str = "none") -> torch.Tensor:
     """Video scores ``(N, C)``: softmax over classes averaged over each video's clips.
-    ``clip_batches`` yields ``(b, K, C, T, H, W)``."""
+    ``clip_batches`` yields ``(b, K, C, T, H, W)``; ``amp_dtype``: autocast on CUDA."""
     scores = []
     for batch in clip_batches:
         b, k = batch.shape[:2]
         x = to_unit_float(batch.reshape(b * k, *batch.shape[2:]).to(device))
-        logits = head(model(x)).float().cpu().reshape(b, k, -1)
+        with cuda_autocast(device, amp_dtype):
+            logits = head(model(x)).float().cpu().reshape(b, k, -1)
         scores.append(logits.softmax(dim=-1).mean(dim=1))
     return torch.cat(scores)
 
@@ -214,7 +224,7 @@ def finetune(backbone: nn.Module, train_videos: torch.Tensor, train_labels: torc
         model, head = train_classifier(backbone, num_classes, sampler, cfg, generator, device,
                                        checkpoint)
         return {name: top1(multi_clip_scores(model, head, video_clip_batches(videos, cfg),
-                                             device), labels)
+                                             device, cfg.amp_dtype), labels)
                 for name, (videos, labels) in tests.items()}
 
 
@@ -317,6 +327,7 @@ def finetune_dataset(backbone: nn.Module, train_set: Sequence[dict | None],
         for name, test_set in test_sets.items():
             labels: list[int] = []
             scores = multi_clip_scores(model, head, item_clip_batches(test_set, cfg.batch_size,
-                                                                      labels), device)
+                                                                      labels), device,
+                                       cfg.amp_dtype)
             out[name] = top1(scores, torch.tensor(labels, dtype=torch.long))
     return out
