@@ -63,12 +63,17 @@ def row_specs(tdef: TableDef, data_root: str | None = None, pretrain_set: dict |
     if pretrain_dataset is not None and pretrain_dataset not in REAL_DATASETS:
         raise ValueError(f"--set dataset={pretrain_dataset}: with --data-root the pretraining set "
                          f"is one of {REAL_DATASETS}")
+    eval_set = dict(eval_set or {})
+    eval_dataset = eval_set.pop("dataset", None)
+    if eval_dataset is not None and (data_root is None or eval_dataset not in REAL_DATASETS):
+        raise ValueError(f"--eval-set dataset={eval_dataset}: expected --data-root and one of "
+                         f"{REAL_DATASETS} (the downstream set the rows are evaluated on)")
     owned = sorted(set(pretrain_set) & set(OWNED_FIELDS))
     if owned:
         raise ValueError(f"--set {owned[0]}: the reproduction sets this field itself (from "
                          f"{OWNED_FIELDS[owned[0]]}); it cannot be overridden")
-    return [_with_overrides(_with_data_root(spec, data_root, pretrain_dataset), pretrain_set,
-                            eval_set)
+    return [_with_overrides(_with_data_root(spec, data_root, pretrain_dataset, eval_dataset),
+                            pretrain_set, eval_set)
             for _, spec in tdef.rows]
 
 
@@ -137,15 +142,18 @@ REAL_COUNTERPART = {"synthetic": ("ucf101", "ucf101"),
 
 
 def _with_data_root(spec: ExperimentSpec, data_root: str | None,
-                    pretrain_dataset: str | None = None) -> ExperimentSpec:
+                    pretrain_dataset: str | None = None,
+                    eval_dataset: str | None = None) -> ExperimentSpec:
     """The same row on the real datasets under ``data_root`` (the paper preset), pretrained on
-    ``pretrain_dataset`` when given (e.g. ``k400``; default: ``REAL_COUNTERPART``)."""
+    ``pretrain_dataset`` and evaluated on ``eval_dataset`` when given (e.g. ``k400`` and
+    ``hmdb51``; default: ``REAL_COUNTERPART``)."""
     if data_root is None:
         return spec
     overrides = dict(spec.pretrain_overrides)
     overrides["data_root"] = data_root
     pretrain_set, eval_set = REAL_COUNTERPART.get(spec.dataset, (spec.dataset, spec.dataset))
     pretrain_set = pretrain_dataset or pretrain_set
+    eval_set = eval_dataset or eval_set
     return dataclasses.replace(spec, dataset=pretrain_set, eval_dataset=eval_set,
                                pretrain_overrides=tuple(sorted(overrides.items())))
 
@@ -210,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
                              "pretraining set")
     parser.add_argument("--eval-set", action="append", metavar="FIELD=VALUE",
                         help="override an EvalConfig field in every row (repeatable); the "
-                             "fields: `fame-bench linear --help`")
+                             "fields: `fame-bench linear --help`. With --data-root, "
+                             "--eval-set dataset=hmdb51 picks the downstream set")
     parser.add_argument("--jobs", type=int, default=0,
                         help="runs in parallel worker processes (default 0: one per core)")
     parser.add_argument("--force", action="store_true",

@@ -415,6 +415,19 @@ def test_set_dataset_picks_the_real_pretraining_set_only_with_a_data_root():
         row_specs(TABLES["table2"], "/data", {"dataset": "synthetic"})
 
 
+def test_eval_set_dataset_picks_the_downstream_set_only_with_a_data_root():
+    from fame_bench.reports.reproduce import row_specs
+
+    specs = row_specs(TABLES["table1"], "/data", {"dataset": "k400"}, {"dataset": "hmdb51"})
+    assert {s.dataset for s in specs} == {"k400"} and {s.eval_dataset for s in specs} == {
+        "hmdb51"}
+    assert all("dataset" not in dict(s.eval_overrides) for s in specs)
+    with pytest.raises(ValueError, match="--data-root"):
+        row_specs(TABLES["table1"], None, None, {"dataset": "hmdb51"})
+    with pytest.raises(ValueError, match="downstream"):
+        row_specs(TABLES["table1"], "/data", None, {"dataset": "synthetic"})
+
+
 def test_header_prints_the_threads_the_runs_used():
     old = fake_record("moco", 0, 0.3)  # schema 1: env.threads was the process's count (2)
     old["config"]["pretrain"]["threads"] = 1
