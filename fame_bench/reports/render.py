@@ -173,6 +173,8 @@ MEASUREMENT_REPORTS = (
     ("data_throughput.md", "nox -s data_throughput"),
     ("training_throughput.md", "nox -s training_throughput"),
     ("beyond.md", "nox -s reproduce_beyond"),
+    ("frontier.md", "nox -s frontier"),
+    ("scaling.md", "nox -s scaling"),
 )
 
 
