@@ -23,19 +23,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from scipy import stats as scipy_stats
-
 from fame_bench.provenance import git_state
 from fame_bench.reports.commands import DEFAULT_SEEDS
 from fame_bench.reports.definitions import MOCO, MOCO_BE, TABLES, fame
-from fame_bench.reports.paired import CONFIDENCE, paired_difference
+from fame_bench.reports.paired import paired_difference, t_half_width
 from fame_bench.reports.runner import Job, default_jobs, records_on_disk, run_jobs
+from fame_bench.reports.stats import seed_values
 
 PROBE = ("linear", "motion_probe_swapped")
 HEADLINES = (("MoCo + FAME β=0.5 − MoCo", fame(0.5), MOCO),
@@ -43,19 +41,6 @@ HEADLINES = (("MoCo + FAME β=0.5 − MoCo", fame(0.5), MOCO),
 TARGET_HALF_WIDTH = 0.03  # ±3 points
 TARGET_MINUTES = 40.0  # reproduce_table1 on the 2-core machine
 MIN_SEEDS = 3
-
-
-def _probe(record: dict) -> float | None:
-    value = ((record.get("eval") or {}).get(PROBE[0]) or {}).get(PROBE[1])
-    return float(value) if isinstance(value, (int, float)) else None
-
-
-def t_half_width(differences: list[float]) -> float:
-    """Student-t half-width of the mean of ``differences`` (the rule below the bootstrap)."""
-    n = len(differences)
-    mean = sum(differences) / n
-    sd = math.sqrt(sum((d - mean) ** 2 for d in differences) / (n - 1))
-    return float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * sd / math.sqrt(n)
 
 
 def frontier(records: dict, preset: str, seeds: int, workers: int) -> dict:
@@ -71,12 +56,8 @@ def frontier(records: dict, preset: str, seeds: int, workers: int) -> dict:
     seconds_per_seed = sum(statistics.median(t) for t in walls.values())
 
     def values(name: str) -> dict[int, float]:
-        out = {}
-        for seed in range(seeds):
-            value = _probe(records.get((preset, name, seed)) or {})
-            if value is not None:
-                out[seed] = value
-        return out
+        return seed_values([r for (p, row, seed), r in records.items()
+                            if p == preset and row == name and seed < seeds], *PROBE)
 
     rows = []
     for n in range(MIN_SEEDS, seeds + 1):

@@ -116,8 +116,17 @@ def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE,
     if n >= BOOTSTRAP_MIN_N:
         low, high = _bootstrap(x, confidence, seed)
         return Interval(mean, low, high, p_value, n, "bootstrap")
-    half = float(scipy_stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    half = t_half_width(x, confidence)
     return Interval(mean, mean - half, mean + half, p_value, n, "t")
+
+
+def t_half_width(values: Sequence[float], confidence: float = CONFIDENCE) -> float:
+    """Half-width of the Student-t interval of the mean of ``values`` (at least two), the rule
+    :func:`mean_interval` uses below ``BOOTSTRAP_MIN_N`` values."""
+    x = np.asarray(values, dtype=np.float64)
+    n = int(x.size)
+    return float(scipy_stats.t.ppf(0.5 + confidence / 2, n - 1)) * float(x.std(ddof=1)) \
+        / math.sqrt(n)
 
 
 def _bootstrap(x: np.ndarray, confidence: float, seed: int) -> tuple[float, float]:

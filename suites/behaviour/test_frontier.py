@@ -6,6 +6,7 @@ import pytest
 
 from fame_bench.reports import frontier as fr
 from fame_bench.reports.definitions import TABLES
+from fame_bench.reports.paired import t_half_width
 
 
 def _records(probes: dict[str, list[float]], wall: float = 60.0) -> dict:
@@ -16,14 +17,14 @@ def _records(probes: dict[str, list[float]], wall: float = 60.0) -> dict:
     for name in names:
         for seed in range(n):
             value = probes.get(name, [0.1] * n)[seed]
-            out[("cpu", name, seed)] = {"wall_time_s": wall,
+            out[("cpu", name, seed)] = {"seed": seed, "wall_time_s": wall,
                                         "eval": {"linear": {"motion_probe_swapped": value}}}
     return out
 
 
 def test_t_half_width_matches_the_hand_computed_value():
     # differences 1, 2, 3: sd 1, t_{0.975, 2} = 4.3027, half = 4.3027 / sqrt 3
-    assert fr.t_half_width([1.0, 2.0, 3.0]) == pytest.approx(4.302653 / math.sqrt(3), rel=1e-5)
+    assert t_half_width([1.0, 2.0, 3.0]) == pytest.approx(4.302653 / math.sqrt(3), rel=1e-5)
 
 
 def test_frontier_uses_the_first_n_seeds_and_times_table1():
@@ -40,7 +41,7 @@ def test_frontier_uses_the_first_n_seeds_and_times_table1():
     at3 = rows[3][fame_be]
     first3 = [fame[s] - moco[s] for s in range(3)]
     assert at3["mean"] == pytest.approx(sum(first3) / 3)
-    assert at3["half_width"] == pytest.approx(fr.t_half_width(first3))
+    assert at3["half_width"] == pytest.approx(t_half_width(first3))
     assert rows[5][fame_be]["half_width"] > rows[4][fame_be]["half_width"]
     assert rows[5]["MoCo + BE − MoCo"]["half_width"] == pytest.approx(0.0, abs=1e-12)
 
