@@ -138,17 +138,21 @@ def _pct(values: dict[int, float]) -> str:
 
 
 def _threshold_check(key: str, title: str, row: str | None, groups, role_name: str,
-                     bound: float, at_least: bool) -> Check:
+                     bound: float, at_least: bool, metric: tuple[str, str] = MOTION,
+                     what: str = "motion probe",
+                     absent: str = f"no {' '.join(MOTION)} in the {{row}} records (a real "
+                                   "dataset has none)") -> Check:
+    """``row``'s mean ``metric`` over its seeds against ``bound``; ``absent`` (with ``{row}``)
+    says why it is not evaluated when the records lack the metric."""
     if row is None:
         return Check(key, title, None, f"no {role_name} row in this table")
-    values = seed_values(groups[row], *MOTION)
+    values = seed_values(groups[row], *metric)
     if not values:
-        return Check(key, title, None, f"no {' '.join(MOTION)} in the {row} records "
-                                       "(a real dataset has none)")
+        return Check(key, title, None, absent.format(row=row))
     mean = stat(list(values.values())).mean
     passed = mean >= bound if at_least else mean <= bound
     return Check(key, title, passed,
-                 f"{row} motion probe {_pct(values)}, needs {'≥' if at_least else '≤'} "
+                 f"{row} {what} {_pct(values)}, needs {'≥' if at_least else '≤'} "
                  f"{100 * bound:.0f}")
 
 
@@ -212,19 +216,11 @@ def moco_check(groups: dict[str, list[dict]]) -> Check:
 
 
 def finetune_check(groups: dict[str, list[dict]]) -> Check:
-    key = "finetune_keeps"
-    title = (f"the finetune protocol keeps what the oracle learned: oracle finetune motion probe "
-             f"≥ {100 * ORACLE_MIN:.0f} %")
-    row = find_row(groups, is_oracle)
-    if row is None:
-        return Check(key, title, None, "no oracle row in this table")
-    values = seed_values(groups[row], *FINETUNE_MOTION)
-    if not values:
-        return Check(key, title, None, f"no finetune motion probe in the {row} records "
-                                       "(finetune off, or a real dataset)")
-    mean = stat(list(values.values())).mean
-    return Check(key, title, mean >= ORACLE_MIN,
-                 f"{row} finetune motion probe {_pct(values)}, needs ≥ {100 * ORACLE_MIN:.0f}")
+    return _threshold_check(
+        "finetune_keeps", f"the finetune protocol keeps what the oracle learned: oracle finetune "
+        f"motion probe ≥ {100 * ORACLE_MIN:.0f} %", find_row(groups, is_oracle), groups, "oracle",
+        ORACLE_MIN, at_least=True, metric=FINETUNE_MOTION, what="finetune motion probe",
+        absent="no finetune motion probe in the {row} records (finetune off, or a real dataset)")
 
 
 def learnability_checks(groups: dict[str, list[dict]]) -> list[Check]:
