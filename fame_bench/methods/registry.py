@@ -39,7 +39,7 @@ def build_method(cfg, num_instances: int = 0, num_classes: int = 10,
     """The method ``cfg`` describes, its encoders built from ``cfg.backbone`` (the same
     construction in training and when loading a checkpoint)."""
     factory = functools.partial(build_backbone, cfg.backbone)
-    if getattr(cfg, "compile_backbone", False):
+    if cfg.compile_backbone:
         factory = functools.partial(_compiled, factory)
     return method_class(cfg.method).from_config(cfg, factory, num_instances=num_instances,
                                                 num_classes=num_classes, generator=generator)

@@ -553,6 +553,14 @@ def render(pan: dict, size: dict, records: dict, cost: dict, preset: str, seeds:
     return "\n".join(lines), data
 
 
+def _speed_list(parser: argparse.ArgumentParser, flag: str, text: str) -> tuple[float, ...]:
+    """``"0,1,4"`` → ``(0.0, 1.0, 4.0)``; anything else is a parser error naming ``flag``."""
+    try:
+        return tuple(float(s) for s in text.split(",") if s)
+    except ValueError:
+        parser.error(f"{flag} must be comma-separated numbers, got {text!r}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fame_bench.reports.beyond",
                                      description=__doc__.split("\n")[0])
@@ -571,16 +579,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reports-dir", default="reports")
     parser.add_argument("--jobs", type=int, default=0, help="parallel runs (0: one per core)")
     args = parser.parse_args(argv)
-    try:
-        speeds = tuple(float(s) for s in args.speeds.split(",") if s)
-    except ValueError:
-        parser.error(f"--speeds must be comma-separated numbers, got {args.speeds!r}")
+    speeds = _speed_list(parser, "--speeds", args.speeds)
     if len(speeds) < 2 or min(speeds) < 0:
         parser.error(f"--speeds needs at least two speeds >= 0, got {args.speeds!r}")
-    try:
-        probe_speeds = tuple(float(s) for s in args.probe_speeds.split(",") if s) or speeds
-    except ValueError:
-        parser.error(f"--probe-speeds must be comma-separated numbers, got {args.probe_speeds!r}")
+    probe_speeds = _speed_list(parser, "--probe-speeds", args.probe_speeds) or speeds
     if (len(probe_speeds) < 2 or probe_speeds[0] != speeds[0]
             or not set(probe_speeds) <= set(speeds)):
         parser.error(f"--probe-speeds needs at least two of --speeds, starting with the baseline "
