@@ -7,7 +7,7 @@ devices and pin threads through here.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import torch
 
@@ -49,8 +49,7 @@ def autocast_dtype(name: str, device: torch.device) -> torch.dtype:
 
 def cuda_autocast(device: torch.device, amp_dtype: str):
     """Autocast context for a forward pass on ``device``: ``amp_dtype`` ("bf16" | "fp16") on
-    CUDA; disabled on the CPU and for ``"none"`` (float32 there, bit for bit as without it)."""
-    enabled = device.type == "cuda" and amp_dtype != "none"
-    return torch.autocast(device_type="cuda" if enabled else "cpu",
-                          dtype=autocast_dtype(amp_dtype, device) if enabled else torch.bfloat16,
-                          enabled=enabled)
+    CUDA; nothing on the CPU and for ``"none"`` (float32 there, bit for bit as without it)."""
+    if device.type != "cuda" or amp_dtype == "none":
+        return nullcontext()
+    return torch.autocast(device_type="cuda", dtype=autocast_dtype(amp_dtype, device))
