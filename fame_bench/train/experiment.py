@@ -5,6 +5,12 @@
 record on disk whose ``spec_hash`` matches (same spec, preset, seed, pretraining and evaluation
 configs) is returned as-is, so tables share runs (the MoCo baseline appears in tables 1, 4 and
 5), and a run with other settings lands in its own directory. Reports read these records only.
+
+A run whose pretraining is identical to a finished one of the same preset and seed (another row
+name, or only the evaluation settings changed) reuses that pretraining instead of training again:
+its checkpoint is linked into the new run directory and the record says where it came from
+(``pretrain.reused_from``). Pretraining is deterministic on CPU, so the numbers are those a
+fresh run gives; ``force`` always trains again.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import hashlib
 import importlib.metadata
 import json
 import logging
+import os
 import platform
 import shutil
 import time
@@ -26,6 +33,7 @@ import torch
 
 from fame_bench.atomic import write_atomic
 from fame_bench.augment.fame import MASK_VARIANTS
+from fame_bench.data.synthetic import LATER_FIELDS as DATA_LATER_FIELDS
 from fame_bench.evaluate.bias import evaluate_synthetic, scored_videos
 from fame_bench.evaluate.config import EvalConfig
 from fame_bench.evaluate.datasets import VideoCounts, evaluate_named_dataset
@@ -283,9 +291,8 @@ def seed_record_paths(runs_dir: str | Path, preset: str, name: str, seed: int) -
     """Every record file of row ``name`` and ``seed`` on disk, whatever its settings, newest
     first."""
     row = Path(runs_dir) / preset / name
-    paths = [p for p in (*row.glob(f"seed{seed}-*/record.json"),
-                         legacy_record_path(runs_dir, preset, name, seed)) if p.is_file()]
-    return sorted(paths, key=lambda p: p.stat().st_mtime, reverse=True)
+    return _newest_first((*row.glob(f"seed{seed}-*/record.json"),
+                          legacy_record_path(runs_dir, preset, name, seed)))
 
 
 @dataclass(frozen=True)
@@ -396,10 +403,11 @@ def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
     with run_log(run_dir / RUN_LOG):
         LOG.info("run %s seed %d, preset %s, spec_hash %s%s", spec.name, seed, preset, plan.key,
                  " (--force: recomputed)" if force else "")
-        return _run_logged(spec, preset, seed, plan)
+        return _run_logged(spec, preset, seed, plan, reuse=not force)
 
 
-def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan) -> dict:
+def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan,
+                reuse: bool = True) -> dict:
     path, cfg, data_cfg, eval_cfg, key = plan.path, plan.pretrain, plan.data, plan.eval, plan.key
     write_atomic(path.parent / RUN_CONFIG, json.dumps(
         {"name": spec.name, "preset": preset, "seed": seed, "spec_hash": key,
@@ -408,9 +416,15 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
 
     device = str(getattr(cfg, "device", "cpu") or "cpu")
     start = time.perf_counter()
-    pretrain_block = None
+    pretrain_block, result = None, {}
+    reused = _reuse_pretraining(plan) if reuse and spec.method != "random" else None
     if spec.method == "random":
         backbone = _random_backbone(cfg.backbone, seed)
+    elif reused is not None:
+        pretrain_block, result = reused
+        backbone = load_backbone(cfg.out_dir)
+        LOG.info("reused the pretraining of %s (same pretraining config and data)",
+                 pretrain_block["reused_from"])
     else:
         _discard_foreign_checkpoint(cfg)
         result = pretrain(cfg)
@@ -429,6 +443,9 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
         result.get("skipped_videos")
     threads = {"pretrain": None if pretrain_block is None else result.get("threads"),
                "eval": eval_threads}
+    # What the run costs from scratch (ETAs and the frontier's minutes read it): a reused
+    # pretraining counts with the time it took when it ran.
+    reused_seconds = (pretrain_block.get("wall_time_s") or 0.0) if reused is not None else 0.0
     record = {
         "schema_version": SCHEMA_VERSION,
         "name": spec.name, "method": spec.method, "augment": spec.augment_record(
@@ -440,7 +457,7 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
         "config": {"pretrain": _jsonable(cfg), "data": _jsonable(data_cfg),
                    "eval": _jsonable(eval_cfg), "spec": spec.record()},
         "env": environment(device, threads),
-        "wall_time_s": round(time.perf_counter() - start, 3),
+        "wall_time_s": round(time.perf_counter() - start + reused_seconds, 3),
         "pretrain": pretrain_block,
         "eval": _jsonable(evaluation),
         "videos": videos,
@@ -466,6 +483,91 @@ def _evaluate_counted(backbone, data_cfg, eval_cfg, seed: int) -> tuple[dict, in
             scored = scored_videos(data_cfg, eval_cfg.max_videos)
             videos = {"eval_scored": scored, "eval_skipped": dict.fromkeys(scored, 0)}
     return evaluation, threads, videos
+
+
+def pretraining_identity(pretrain: dict, data: dict | None) -> dict:
+    """What decides a pretraining's weights, in JSON form: the ``PretrainConfig`` fields (a
+    dict) without ``HASH_FREE`` ones and later fields at their default, and the synthetic data
+    config without its later fields at their default (``None`` for a real dataset, which the
+    pretraining config names)."""
+    config = _without_later_defaults(
+        {k: v for k, v in _jsonable(pretrain).items() if k not in HASH_FREE})
+    if data is not None:
+        data = {k: v for k, v in _jsonable(data).items()
+                if not (k in DATA_LATER_FIELDS and v == _jsonable(DATA_LATER_FIELDS[k]))}
+    return {"pretrain": config, "data": data}
+
+
+def _plan_pretraining_identity(plan: ExperimentPlan) -> dict:
+    data = None if isinstance(plan.data, dict) else dataclasses.asdict(plan.data)
+    return pretraining_identity(dataclasses.asdict(plan.pretrain), data)
+
+
+def _record_pretraining_identity(record: dict) -> dict | None:
+    """The pretraining identity of a finished run's record; ``None`` for a random-init row or a
+    record without its configs."""
+    config = record.get("config") or {}
+    if not record.get("pretrain") or not isinstance(config.get("pretrain"), dict):
+        return None
+    data = config.get("data")
+    return pretraining_identity(config["pretrain"],
+                                None if not isinstance(data, dict) or "root" in data else data)
+
+
+def _reuse_pretraining(plan: ExperimentPlan) -> tuple[dict, dict] | None:
+    """Link a finished, identical pretraining of this preset and seed into ``plan``'s run
+    directory; returns its record's ``pretrain`` block (with ``reused_from``, the source run
+    directory) and the pretraining facts the record keeps (``threads``, ``skipped_videos``), or
+    ``None`` when there is none. The source's checkpoint must be intact, at the last step and
+    of the same config: its own saved config is compared, not only its record's."""
+    wanted = _plan_pretraining_identity(plan)
+    preset_dir, seed = plan.path.parents[2], plan.pretrain.seed
+    for path in _newest_first((*preset_dir.glob(f"*/seed{seed}-*/record.json"),
+                               *preset_dir.glob(f"*/seed{seed}/record.json"))):
+        if path.parent == plan.path.parent:
+            continue
+        record = read_record(path)
+        if record is None or _record_pretraining_identity(record) != wanted:
+            continue
+        source = path.parent / "pretrain"
+        try:
+            saved = load_checkpoint(source)
+        except CheckpointError:
+            continue
+        if (saved is None or saved.get("step") != plan.pretrain.steps
+                or pretraining_identity(saved["config"], None)["pretrain"] != wanted["pretrain"]):
+            continue
+        _link_files(source, Path(plan.pretrain.out_dir))
+        block = dict(record["pretrain"], run_dir=str(plan.pretrain.out_dir),
+                     reused_from=str(path.parent))
+        facts = {"threads": (record.get("env", {}).get("threads") or {}).get("pretrain"),
+                 "skipped_videos": (record.get("videos") or {}).get("pretrain_skipped")}
+        return block, facts
+    return None
+
+
+def _newest_first(paths) -> list[Path]:
+    """``paths`` that still exist, the most recently written first."""
+    dated = []
+    for path in paths:
+        try:
+            dated.append((path.stat().st_mtime, path))
+        except OSError:  # removed since the glob (a run being recomputed)
+            continue
+    return [path for _, path in sorted(dated, key=lambda item: item[0], reverse=True)]
+
+
+def _link_files(source: Path, target: Path) -> None:
+    """Hard-link (else copy) the finished pretraining's files into ``target``, replacing what a
+    killed run left there; the lock file stays with its own directory."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for path in source.iterdir():
+        if path.is_file() and not path.name.startswith("."):
+            try:
+                os.link(path, target / path.name)
+            except OSError:
+                shutil.copy2(path, target / path.name)
 
 
 def _discard_foreign_checkpoint(cfg) -> None:

@@ -190,3 +190,42 @@ def test_tiny_fame_run_end_to_end(tmp_path):
     assert record["env"]["threads"] == {"pretrain": 1, "eval": 1}  # the ci presets' threads
     assert record["videos"]["pretrain_skipped"] == 0
     assert set(record["temporal_kernels"]) >= {"res2", "res5"}
+
+
+@pytest.mark.slow
+def test_identical_pretraining_is_reused_not_retrained(tmp_path):
+    """Another row (or only other evaluation settings) with the same pretraining links the
+    finished checkpoint instead of training again, and gets the numbers a fresh run gets; a
+    corrupt source checkpoint is never reused; ``force`` trains again."""
+    from fame_bench.train.checkpoint import CHECKPOINT
+
+    first = ExperimentSpec("tiny_moco", "moco", pretrain_overrides=TINY_PRETRAIN,
+                           eval_overrides=TINY_EVAL)
+    other_eval = (*TINY_EVAL, ("linear_epochs", 4))
+    second = ExperimentSpec("tiny_moco_s2", "moco", pretrain_overrides=TINY_PRETRAIN,
+                            eval_overrides=other_eval)
+    a = experiment.run_experiment(first, "ci", 0, runs_dir=tmp_path)
+    b = experiment.run_experiment(second, "ci", 0, runs_dir=tmp_path)
+    source = experiment.plan_experiment(first, "ci", 0, tmp_path).path.parent
+    assert b["pretrain"]["reused_from"] == str(source)
+    assert b["pretrain"]["loss_curve"] == a["pretrain"]["loss_curve"]
+    assert b["env"]["threads"]["pretrain"] == a["env"]["threads"]["pretrain"]
+    assert b["wall_time_s"] >= a["pretrain"]["wall_time_s"]  # the cost from scratch
+    fresh = experiment.run_experiment(second, "ci", 0, runs_dir=tmp_path, force=True)
+    assert "reused_from" not in fresh["pretrain"] and fresh["eval"] == b["eval"]
+    # another pretraining (more steps) finds nothing to reuse
+    longer = ExperimentSpec("tiny_moco_4", "moco", pretrain_overrides=(
+        *TINY_PRETRAIN, ("steps", 4)), eval_overrides=TINY_EVAL)
+    c = experiment.run_experiment(longer, "ci", 0, runs_dir=tmp_path)
+    assert "reused_from" not in c["pretrain"] and c["pretrain"]["steps"] == 4
+    # a corrupt source checkpoint is skipped (the forced run above is now the newest source)
+    for run_dir in (source, experiment.plan_experiment(second, "ci", 0, tmp_path).path.parent):
+        checkpoint = run_dir / "pretrain" / CHECKPOINT
+        data = bytearray(checkpoint.read_bytes())
+        checkpoint.unlink()  # a hard link: write a new file, not through the shared inode
+        data[len(data) // 2] ^= 0xFF
+        checkpoint.write_bytes(bytes(data))
+    third = ExperimentSpec("tiny_moco_s3", "moco", pretrain_overrides=TINY_PRETRAIN,
+                           eval_overrides=TINY_EVAL)
+    d = experiment.run_experiment(third, "ci", 0, runs_dir=tmp_path)
+    assert "reused_from" not in d["pretrain"] and d["eval"] == a["eval"]
