@@ -540,7 +540,10 @@ def _reuse_pretraining(plan: ExperimentPlan) -> tuple[dict, dict] | None:
         _link_files(source, Path(plan.pretrain.out_dir))
         block = dict(record["pretrain"], run_dir=str(plan.pretrain.out_dir),
                      reused_from=str(path.parent))
-        facts = {"threads": (record.get("env", {}).get("threads") or {}).get("pretrain"),
+        threads = (record.get("env") or {}).get("threads")
+        # schema 1 kept the process's thread count, not the run's: the config's then
+        facts = {"threads": threads.get("pretrain") if isinstance(threads, dict)
+                 else saved["config"].get("threads"),
                  "skipped_videos": (record.get("videos") or {}).get("pretrain_skipped")}
         return block, facts
     return None
