@@ -205,11 +205,15 @@ def test_identical_pretraining_is_reused_not_retrained(tmp_path):
     second = ExperimentSpec("tiny_moco_s2", "moco", pretrain_overrides=TINY_PRETRAIN,
                             eval_overrides=other_eval)
     a = experiment.run_experiment(first, "ci", 0, runs_dir=tmp_path)
-    b = experiment.run_experiment(second, "ci", 0, runs_dir=tmp_path)
     source = experiment.plan_experiment(first, "ci", 0, tmp_path).path.parent
+    # a schema-1 source record (a process-wide thread count): the config's threads are taken
+    old = dict(a, env=dict(a["env"], threads=2))
+    old["checksum"] = experiment.record_checksum(old)
+    (source / "record.json").write_text(json.dumps(old))
+    b = experiment.run_experiment(second, "ci", 0, runs_dir=tmp_path)
     assert b["pretrain"]["reused_from"] == str(source)
     assert b["pretrain"]["loss_curve"] == a["pretrain"]["loss_curve"]
-    assert b["env"]["threads"]["pretrain"] == a["env"]["threads"]["pretrain"]
+    assert b["env"]["threads"]["pretrain"] == a["env"]["threads"]["pretrain"] == 1
     assert b["wall_time_s"] >= a["pretrain"]["wall_time_s"]  # the cost from scratch
     fresh = experiment.run_experiment(second, "ci", 0, runs_dir=tmp_path, force=True)
     assert "reused_from" not in fresh["pretrain"] and fresh["eval"] == b["eval"]
