@@ -26,6 +26,7 @@ from fame_bench import progress
 from fame_bench.train.experiment import (
     ExperimentSpec,
     cached_record,
+    find_reusable_pretraining,
     plan_experiment,
     run_experiment,
     seed_record_paths,
@@ -63,17 +64,25 @@ def unique_jobs(jobs: list[Job]) -> list[Job]:
 
 def _past_wall_time(job: Job, runs_dir: Path) -> float | None:
     """Wall time of a record of this row and seed already on disk: this run's own, else the
-    newest one made with other settings (a stale or edited one still tells the time)."""
-    own = plan_experiment(job.spec, job.preset, job.seed, runs_dir).path
+    newest one made with other settings (a stale or edited one still tells the time); without
+    the pretraining's when a finished identical one will be reused."""
+    plan = plan_experiment(job.spec, job.preset, job.seed, runs_dir)
+    reusable = find_reusable_pretraining(plan)
+    saved = 0.0 if reusable is None else _pretrain_seconds(reusable[1])
     others = seed_record_paths(runs_dir, job.preset, job.spec.name, job.seed)
-    for path in (own, *others):
+    for path in (plan.path, *others):
         try:
             value = json.loads(path.read_text()).get("wall_time_s")
         except (OSError, ValueError, AttributeError):
             continue
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            return max(0.0, float(value) - saved)
     return None
+
+
+def _pretrain_seconds(record: dict) -> float:
+    value = (record.get("pretrain") or {}).get("wall_time_s")
+    return float(value) if isinstance(value, (int, float)) else 0.0
 
 
 def _run(job: Job, runs_dir: str, force: bool = False) -> tuple[dict, float]:

@@ -417,7 +417,7 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
     device = str(getattr(cfg, "device", "cpu") or "cpu")
     start = time.perf_counter()
     pretrain_block, result = None, {}
-    reused = _reuse_pretraining(plan) if reuse and spec.method != "random" else None
+    reused = _reuse_pretraining(plan) if reuse else None
     if spec.method == "random":
         backbone = _random_backbone(cfg.backbone, seed)
     elif reused is not None:
@@ -514,12 +514,13 @@ def _record_pretraining_identity(record: dict) -> dict | None:
                                 None if not isinstance(data, dict) or "root" in data else data)
 
 
-def _reuse_pretraining(plan: ExperimentPlan) -> tuple[dict, dict] | None:
-    """Link a finished, identical pretraining of this preset and seed into ``plan``'s run
-    directory; returns its record's ``pretrain`` block (with ``reused_from``, the source run
-    directory) and the pretraining facts the record keeps (``threads``, ``skipped_videos``), or
-    ``None`` when there is none. The source's checkpoint must be intact, at the last step and
-    of the same config: its own saved config is compared, not only its record's."""
+def find_reusable_pretraining(plan: ExperimentPlan) -> tuple[Path, dict, dict] | None:
+    """A finished pretraining identical to ``plan``'s, made by another run of this preset and
+    seed: its record's path, the record and the checkpoint (newest first), or ``None``. The
+    checkpoint must be intact, at the last step and of the same config: its own saved config is
+    compared, not only its record's. A random-init row has nothing to reuse."""
+    if plan.pretrain.method == "random":
+        return None
     wanted = _plan_pretraining_identity(plan)
     preset_dir, seed = plan.path.parents[2], plan.pretrain.seed
     for path in _newest_first((*preset_dir.glob(f"*/seed{seed}-*/record.json"),
@@ -529,24 +530,34 @@ def _reuse_pretraining(plan: ExperimentPlan) -> tuple[dict, dict] | None:
         record = read_record(path)
         if record is None or _record_pretraining_identity(record) != wanted:
             continue
-        source = path.parent / "pretrain"
         try:
-            saved = load_checkpoint(source)
+            saved = load_checkpoint(path.parent / "pretrain")
         except CheckpointError:
             continue
-        if (saved is None or saved.get("step") != plan.pretrain.steps
-                or pretraining_identity(saved["config"], None)["pretrain"] != wanted["pretrain"]):
-            continue
-        _link_files(source, Path(plan.pretrain.out_dir))
-        block = dict(record["pretrain"], run_dir=str(plan.pretrain.out_dir),
-                     reused_from=str(path.parent))
-        threads = (record.get("env") or {}).get("threads")
-        # schema 1 kept the process's thread count, not the run's: the config's then
-        facts = {"threads": threads.get("pretrain") if isinstance(threads, dict)
-                 else saved["config"].get("threads"),
-                 "skipped_videos": (record.get("videos") or {}).get("pretrain_skipped")}
-        return block, facts
+        if (saved is not None and saved.get("step") == plan.pretrain.steps
+                and pretraining_identity(saved["config"], None)["pretrain"]
+                == wanted["pretrain"]):
+            return path, record, saved
     return None
+
+
+def _reuse_pretraining(plan: ExperimentPlan) -> tuple[dict, dict] | None:
+    """Link the pretraining ``find_reusable_pretraining`` finds into ``plan``'s run directory;
+    returns its record's ``pretrain`` block (with ``reused_from``, the source run directory) and
+    the pretraining facts the record keeps (``threads``, ``skipped_videos``), or ``None``."""
+    found = find_reusable_pretraining(plan)
+    if found is None:
+        return None
+    path, record, saved = found
+    _link_files(path.parent / "pretrain", Path(plan.pretrain.out_dir))
+    block = dict(record["pretrain"], run_dir=str(plan.pretrain.out_dir),
+                 reused_from=str(path.parent))
+    threads = (record.get("env") or {}).get("threads")
+    # schema 1 kept the process's thread count, not the run's: the config's then
+    facts = {"threads": threads.get("pretrain") if isinstance(threads, dict)
+             else saved["config"].get("threads"),
+             "skipped_videos": (record.get("videos") or {}).get("pretrain_skipped")}
+    return block, facts
 
 
 def _newest_first(paths) -> list[Path]:
