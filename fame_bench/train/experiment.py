@@ -33,6 +33,7 @@ from fame_bench.models.backbones import seeded_backbone
 from fame_bench.names import AUGMENTS, REAL_DATASETS, ROW_METHODS, SYNTHETIC_DATASETS
 from fame_bench.provenance import git_commit
 from fame_bench.runtime import cpu_threads
+from fame_bench.train import distributed
 from fame_bench.train.checkpoint import CheckpointError, load_checkpoint
 from fame_bench.train.config import FAME_ON, PretrainConfig, check_resumable
 from fame_bench.train.loop import pretrain
@@ -368,14 +369,51 @@ def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
     killed before its record was written resumes from its checkpoint. The run directory is held
     exclusively while it runs: a second process gets a ``RunLockedError`` naming the holder.
     The directory also gets ``config.json`` (the run's configs) and ``run.log`` (what it logged).
+
+    Called on every rank of a torchrun job (an initialised process group of several ranks):
+    see ``_run_on_ranks``.
     """
     plan = plan_experiment(spec, preset, seed, runs_dir)
+    if distributed.multi_rank():
+        return _run_on_ranks(spec, preset, seed, plan, force)
     if not force:
         cached = cached_record(plan)
         if cached is not None:
             return cached  # an atomic, complete record: no lock needed to read it
     with run_lock(plan.path.parent):
         return _run_locked(spec, preset, seed, plan, force)
+
+
+def _run_on_ranks(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan,
+                  force: bool) -> dict:
+    """``run_experiment`` on one rank of several. The main rank alone holds the run directory,
+    decides from the cache and writes ``config.json``, ``run.log`` and the record; its decision
+    reaches every rank before anything runs (a rank training while another skips would wait
+    forever). The other ranks join the pretraining (DDP) and return the record the main rank
+    wrote. The evaluation is not distributed: the main rank runs it while the others wait."""
+    if not distributed.is_main_rank():
+        decision, value = distributed.broadcast_from_main(None)
+        if decision == "error":
+            raise RuntimeError(f"run {spec.name} seed {seed} did not start on rank 0: {value}")
+        if decision == "cached":
+            return value
+        if spec.method != "random":
+            pretrain(plan.pretrain)  # the main rank's _run_logged trains the same config
+        return distributed.broadcast_from_main(None)
+    decided = False
+    try:
+        with run_lock(plan.path.parent):
+            cached = None if force else cached_record(plan)
+            distributed.broadcast_from_main(("run", None) if cached is None else
+                                            ("cached", cached))
+            decided = True
+            record = cached if cached is not None else \
+                _run_locked(spec, preset, seed, plan, force)
+    except BaseException as err:
+        if not decided:  # the others are waiting for the decision: tell them, then fail
+            distributed.broadcast_from_main(("error", f"{type(err).__name__}: {err}"))
+        raise
+    return record if cached is not None else distributed.broadcast_from_main(record)
 
 
 def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan,
