@@ -29,6 +29,9 @@ from fame_bench.augment.fame import MASK_VARIANTS
 from fame_bench.evaluate.bias import evaluate_synthetic, scored_videos
 from fame_bench.evaluate.config import EvalConfig
 from fame_bench.evaluate.datasets import VideoCounts, evaluate_named_dataset
+from fame_bench.evaluate.finetune_checkpoint import DEFAULT_EVERY as FINETUNE_CKPT_EVERY
+from fame_bench.evaluate.finetune_checkpoint import FinetuneCheckpoint, fingerprint
+from fame_bench.evaluate.run_eval import weights_digest
 from fame_bench.models.backbones import seeded_backbone
 from fame_bench.names import AUGMENTS, REAL_DATASETS, ROW_METHODS, SYNTHETIC_DATASETS
 from fame_bench.provenance import git_commit
@@ -44,6 +47,9 @@ from fame_bench.train.trained import load_backbone
 LOG = logging.getLogger("fame_bench.experiment")
 RUN_CONFIG = "config.json"
 RUN_LOG = "run.log"
+#: Where a real-data finetune saves itself (every ``FINETUNE_CKPT_EVERY`` steps) in the run
+#: directory, so a killed reproduction resumes it; removed once the record holds its result.
+FINETUNE_DIR = "finetune"
 
 #: Version of the run record's layout (``docs/interfaces.md``); records without the field are
 #: version 1 (``env.threads`` was the process's thread count, not the run's).
@@ -428,13 +434,16 @@ def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
         # checkpoint must not be resumed.
         plan.path.unlink(missing_ok=True)
         shutil.rmtree(run_dir / "pretrain", ignore_errors=True)
+        shutil.rmtree(run_dir / FINETUNE_DIR, ignore_errors=True)
     elif plan.path.exists():
         warnings.warn(f"{plan.path} is unreadable or fails its checksum; recomputing the row",
                       RuntimeWarning, stacklevel=3)
     with run_log(run_dir / RUN_LOG):
         LOG.info("run %s seed %d, preset %s, spec_hash %s%s", spec.name, seed, preset, plan.key,
                  " (--force: recomputed)" if force else "")
-        return _run_logged(spec, preset, seed, plan)
+        record = _run_logged(spec, preset, seed, plan)
+    shutil.rmtree(run_dir / FINETUNE_DIR, ignore_errors=True)  # the record holds its result
+    return record
 
 
 def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan) -> dict:
@@ -460,7 +469,8 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
         LOG.info("pretrained %s steps in %.1f s (%s torch threads, %s undecodable videos "
                  "skipped)", result.get("steps"), result.get("wall_time_s") or 0.0,
                  result.get("threads"), result.get("skipped_videos"))
-    evaluation, eval_threads, videos = _evaluate_counted(backbone, data_cfg, eval_cfg, seed)
+    evaluation, eval_threads, videos = _evaluate_counted(backbone, data_cfg, eval_cfg, seed,
+                                                         path.parent / FINETUNE_DIR)
     LOG.info("evaluated (%d torch threads): videos scored %s, skipped %s", eval_threads,
              videos["eval_scored"], videos["eval_skipped"])
     videos["pretrain_skipped"] = None if pretrain_block is None else \
@@ -491,13 +501,15 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
     return record
 
 
-def _evaluate_counted(backbone, data_cfg, eval_cfg, seed: int) -> tuple[dict, int, dict]:
+def _evaluate_counted(backbone, data_cfg, eval_cfg, seed: int,
+                      finetune_dir: Path | None = None) -> tuple[dict, int, dict]:
     """The evaluation, the torch thread count it ran with (measured inside it) and the videos
-    it scored and skipped per split (``{"eval_scored", "eval_skipped"}``)."""
+    it scored and skipped per split (``{"eval_scored", "eval_skipped"}``); ``finetune_dir``:
+    where a real-data finetune checkpoints itself (``_evaluate_real``)."""
     with cpu_threads(eval_cfg.threads):  # the evaluation sets the same count again inside
         threads = torch.get_num_threads()
         if isinstance(data_cfg, dict):  # a real dataset
-            evaluation, counts = _evaluate_real(backbone, data_cfg, eval_cfg, seed)
+            evaluation, counts = _evaluate_real(backbone, data_cfg, eval_cfg, seed, finetune_dir)
             videos = {"eval_scored": counts.scored, "eval_skipped": counts.skipped}
         else:
             evaluation = _evaluate(backbone, data_cfg, eval_cfg, seed)
@@ -529,10 +541,31 @@ def _evaluate(backbone, data_cfg, eval_cfg, seed: int) -> dict:
     return evaluate_synthetic(backbone, data_cfg, eval_cfg, seed)
 
 
-def _evaluate_real(backbone, data: dict, eval_cfg, seed: int):
+def _evaluate_real(backbone, data: dict, eval_cfg, seed: int,
+                   finetune_dir: Path | None = None):
     """Top-1 on a real dataset's split-1 test list (linear probe, finetune, retrieval), and the
-    videos scored and skipped (``VideoCounts``)."""
+    videos scored and skipped (``VideoCounts``). With ``finetune_dir``, the finetune saves itself
+    there every ``FINETUNE_CKPT_EVERY`` steps and resumes from a checkpoint of the same finetune
+    (backbone weights, data, configuration, seed); any other checkpoint there is discarded."""
+    checkpoint = None
+    if finetune_dir is not None and eval_cfg.finetune_steps > 0:
+        settings = {"data": data, "eval": _jsonable(eval_cfg), "seed": seed,
+                    "backbone_sha256": weights_digest(backbone)}
+        checkpoint = FinetuneCheckpoint(finetune_dir, fingerprint(settings), FINETUNE_CKPT_EVERY)
+        _discard_foreign_finetune(checkpoint)
     counts = VideoCounts()
     result = evaluate_named_dataset(backbone, data["dataset"], data["root"], eval_cfg, seed,
-                                    size=data["size"], counts=counts)
+                                    size=data["size"], counts=counts,
+                                    finetune_checkpoint=checkpoint)
     return result, counts
+
+
+def _discard_foreign_finetune(checkpoint: FinetuneCheckpoint) -> None:
+    """A finetune checkpoint of another backbone, configuration or data (a run redone after a
+    kill with other weights), or a corrupt one, is removed: the finetune starts again."""
+    try:
+        checkpoint.load()
+    except CheckpointError as err:
+        warnings.warn(f"{err}: discarded, the finetune starts again", RuntimeWarning,
+                      stacklevel=3)
+        checkpoint.remove()
