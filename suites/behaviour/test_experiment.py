@@ -206,6 +206,16 @@ def test_a_killed_real_data_finetune_resumes_from_the_run_directory(tmp_path, mo
     assert cut["eval"]["finetune"] == whole["eval"]["finetune"]
     assert cut["eval"]["linear"] == whole["eval"]["linear"]
     assert not (run_dir / "finetune").exists()
+    # a corrupt checkpoint left there is discarded, never loaded: the finetune starts again
+    with monkeypatch.context() as patch:
+        patch.setattr(FinetuneCheckpoint, "save", save_then_die)
+        with pytest.raises(_Killed):
+            experiment.run_experiment(spec, "ci", 0, runs_dir=tmp_path / "bad")
+    bad_dir = experiment.plan_experiment(spec, "ci", 0, tmp_path / "bad").path.parent
+    (bad_dir / "finetune" / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.warns(RuntimeWarning, match="discarded, the finetune starts again"):
+        redone = experiment.run_experiment(spec, "ci", 0, runs_dir=tmp_path / "bad")
+    assert redone["eval"]["finetune"] == whole["eval"]["finetune"]
 
 
 TINY_PRETRAIN = (("steps", 2), ("num_videos", 32), ("batch_size", 8), ("queue_size", 64),
