@@ -38,6 +38,7 @@ from fame_bench.data import check
 from fame_bench.data.synthetic import SyntheticConfig
 from fame_bench.evaluate.bias import evaluate_synthetic
 from fame_bench.evaluate.config import EvalConfig
+from fame_bench.evaluate.finetune_checkpoint import DEFAULT_EVERY
 from fame_bench.evaluate.run_eval import (
     FOLDS,
     data_root_for,
@@ -228,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="where eval.json (and finetune checkpoints) go (default: "
                                "--run; with --random and no --out: printed only)")
         if name == "finetune":
-            real.add_argument("--ckpt-every", type=int, default=500, metavar="N",
+            real.add_argument("--ckpt-every", type=int, default=DEFAULT_EVERY, metavar="N",
                               help="finetune steps between checkpoints; a rerun of the same "
                                    "command resumes from the last one (default: 500)")
         p.add_argument("--seed", type=int, default=0,

@@ -48,7 +48,9 @@ class EvalConfig:
     # CPU presets: float reductions, hence finetune results, depend on the thread count.
     threads: int = 0
     num_workers: int = 0  # DataLoader workers for real datasets (decoding); 0 = main process
-    # cap on videos used per split (first n); 0 = all. A budget lever for CI, not a protocol.
+    # cap on videos used per split; 0 = all. A budget lever for CI, not a protocol. Synthetic
+    # splits: the first n (their labels cycle through the classes); real datasets: n evenly
+    # spaced videos of each split list (the lists run class by class), deterministic.
     max_videos: int = 0
 
     # linear probe: frozen backbone (BN in eval mode), one linear layer on pooled res5 features

@@ -118,6 +118,24 @@ def _evaluate_dataset(backbone, train_set, test_set, eval_cfg: EvalConfig, num_c
     return result
 
 
+def evenly_spaced(count: int, kept: int) -> list[int]:
+    """``kept`` of the indices ``0 .. count - 1`` (all when ``kept`` is 0 or ``>= count``),
+    evenly spaced, each the middle of its stretch: deterministic, no random draw."""
+    if not kept or kept >= count:
+        return list(range(count))
+    return [(2 * i + 1) * count // (2 * kept) for i in range(kept)]
+
+
+def capped(dataset, max_videos: int):
+    """``dataset`` (a ``VideoClipDataset``, built here for this evaluation) holding
+    ``evenly_spaced`` ``max_videos`` of its listed videos (``EvalConfig.max_videos``; 0: all).
+    The split lists run class by class, so a prefix would hold a few classes only."""
+    keep = evenly_spaced(len(dataset.records), max_videos)
+    if len(keep) < len(dataset.records):
+        dataset.records = [dataset.records[i] for i in keep]
+    return dataset
+
+
 def evaluate_named_dataset(backbone: nn.Module, name: str, root: str, eval_cfg: EvalConfig,
                            seed: int = 0, fold: int = 1, size: int = 112,
                            counts: VideoCounts | None = None,
@@ -127,17 +145,19 @@ def evaluate_named_dataset(backbone: nn.Module, name: str, root: str, eval_cfg: 
     """``evaluate_dataset`` on ``fame_bench.data.video.build_dataset(name, root, ...)``: split
     ``fold``'s train and test lists, ``eval_cfg.num_clips`` clips of ``clip_len`` frames every
     ``stride`` frames; the finetune trains on the train list in ``mode="pretrain"`` (random
-    resized crops, flips). Only the lists ``protocols`` read are opened."""
+    resized crops, flips). Only the lists ``protocols`` read are opened. ``eval_cfg.max_videos``
+    caps each list (``capped``: evenly spaced videos)."""
     if name not in NUM_CLASSES:
         raise ValueError(f"dataset must be one of {sorted(NUM_CLASSES)}, got {name!r}")
     common = dict(fold=fold, clip_len=eval_cfg.clip_len, stride=eval_cfg.stride, size=size,
                   **dataset_kw)
     probes = "linear" in protocols or "retrieval" in protocols
-    train = build_dataset(name, root, "train", mode="eval", num_clips=eval_cfg.num_clips,
-                          **common) if probes else None
-    test = build_dataset(name, root, "test", mode="eval", num_clips=eval_cfg.num_clips,
-                         **common)
-    tune = build_dataset(name, root, "train", mode="pretrain", **common) \
+    cap = eval_cfg.max_videos
+    train = capped(build_dataset(name, root, "train", mode="eval", num_clips=eval_cfg.num_clips,
+                                 **common), cap) if probes else None
+    test = capped(build_dataset(name, root, "test", mode="eval", num_clips=eval_cfg.num_clips,
+                                **common), cap)
+    tune = capped(build_dataset(name, root, "train", mode="pretrain", **common), cap) \
         if eval_cfg.finetune_steps > 0 and "finetune" in protocols else None
     return evaluate_dataset(backbone, train, test, eval_cfg, NUM_CLASSES[name], seed, tune,
                             counts, protocols, finetune_checkpoint)

@@ -11,6 +11,8 @@ anything else is refused, never resumed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +25,17 @@ from fame_bench.train.checkpoint import (
     verify_archive,
 )
 
+#: Finetune steps between checkpoints unless told otherwise (``--ckpt-every``; a reproduction's
+#: real-data finetune).
+DEFAULT_EVERY = 500
+
 KEYS = ("model", "head", "optimizer", "step", "generator", "sampler", "fingerprint")
+
+
+def fingerprint(settings: dict) -> str:
+    """SHA-256 of what a finetune is a finetune of (JSON ``settings``: backbone digest,
+    configuration, data, seed): its checkpoint's fingerprint."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass

@@ -35,6 +35,7 @@ from fame_bench.data.video import RECORD_READERS
 from fame_bench.evaluate.config import EvalConfig
 from fame_bench.evaluate.datasets import VideoCounts, evaluate_named_dataset
 from fame_bench.evaluate.finetune_checkpoint import FinetuneCheckpoint
+from fame_bench.evaluate.finetune_checkpoint import fingerprint as finetune_fingerprint
 from fame_bench.names import REAL_DATASETS as DATASETS
 from fame_bench.train.runlock import LOCK, RunLockedError, run_lock
 
@@ -217,7 +218,7 @@ def _evaluate_fold(backbone, protocol: str, dataset: str, root: str, fold: int |
     settings = {"protocol": protocol, "dataset": dataset, "fold": fold,
                 "data_root": str(Path(root).resolve()), "seed": seed, "crop_size": size,
                 "eval": dataclasses.asdict(eval_cfg), "backbone_sha256": digest}
-    fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    fingerprint = finetune_fingerprint(settings)
     checkpoint, holding = None, contextlib.nullcontext()
     if protocol == "finetune" and out is not None:
         directory = _finetune_dir(out, dataset, fold_key(fold), fingerprint)

@@ -5,6 +5,10 @@ Each table's rows are run (or taken from the run cache) for every seed, then
 ``reports/<table>.md``, its data (``<table>.json``, ``<table>.csv``) and its figures are written
 from the run records only. ``all`` does every
 table and the index ``reports/README.md``.
+
+Under ``torchrun`` (``torchrun --nproc-per-node N -m fame_bench.cli reproduce ...``) every rank
+runs the same runs one after another (``--jobs`` is ignored) and each pretraining is one DDP run
+across the ranks; rank 0 alone writes the run records and the reports.
 """
 
 from __future__ import annotations
@@ -34,8 +38,11 @@ from fame_bench.reports.runner import (
     default_jobs,
     fmt_duration,
     run_jobs,
+    run_jobs_on_ranks,
     unique_jobs,
 )
+from fame_bench.train import distributed
+from fame_bench.train.config import PretrainConfig
 from fame_bench.train.experiment import (
     REAL_DATASETS,
     ExperimentSpec,
@@ -232,6 +239,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--jobs must be >= 0 (0: one per core)")
     jobs = args.jobs or default_jobs()
     seeds = args.seeds
+    ranks = distributed.launched_world_size()
+    if ranks > 1:  # torchrun: every rank trains; rank 0 alone writes records and reports
+        if args.jobs > 1:
+            print(f"--jobs {args.jobs} ignored under torchrun: the {ranks} ranks run the runs "
+                  "one after another, each pretraining across all ranks", file=sys.stderr)
+        jobs = 1
+        if (args.table == "index" or args.dry_run) and distributed.launched_rank() != 0:
+            return 0  # nothing to train: rank 0 does it
     if args.table == "index":
         reports_dir = Path(args.reports_dir)
         present = [reports_dir / f"{t}.md" for t in TABLES
@@ -250,7 +265,15 @@ def main(argv: list[str] | None = None) -> int:
                 eval_set, workers=jobs, force=args.force)
         return 0
     force = args.force
-    if len(names) > 1:  # every table's runs in one pool, so no worker idles between tables
+    if ranks > 1:
+        every = [job for name in names for job in table_jobs(
+            TABLES[name], args.preset, seeds, args.data_root, pretrain_set, eval_set)]
+        device = pretrain_set.get("device", PretrainConfig.preset(args.preset).device)
+        _, is_main = run_jobs_on_ranks(every, Path(args.runs_dir), str(device), force=force)
+        if not is_main:
+            return 0
+        force = False  # the process group is gone: the tables below read rank 0's records
+    elif len(names) > 1:  # every table's runs in one pool, so no worker idles between tables
         every = [job for name in names for job in table_jobs(
             TABLES[name], args.preset, seeds, args.data_root, pretrain_set, eval_set)]
         run_jobs(every, Path(args.runs_dir), workers=jobs, force=force)

@@ -8,6 +8,9 @@ on which worker made it or on ``jobs``: on CPU the same seed gives the same reco
 Progress is one line per finished run: runs done / total, the run's own wall time, and an ETA
 from the wall times of the runs finished so far (same row first) or, before any has finished, of
 the records already on disk.
+
+Under ``torchrun`` (``run_jobs_on_ranks``) every rank runs every job, one after another, so each
+pretraining is one DDP run across the ranks; rank 0 writes the records.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fame_bench import progress
+from fame_bench.train import distributed
 from fame_bench.train.experiment import (
     ExperimentSpec,
     cached_record,
@@ -181,6 +185,27 @@ def run_jobs(jobs: list[Job], runs_dir: str | Path, workers: int = 1,
                 records[job.key] = record
                 log(progress.finish(job, seconds, pending + list(running.values())))
     return records
+
+
+def run_jobs_on_ranks(jobs: list[Job], runs_dir: str | Path, device: str,
+                      log: Callable[[str], None] = print,
+                      force: bool = False) -> tuple[dict[tuple[str, str, int], dict], bool]:
+    """``run_jobs`` in one process of a torchrun job (``WORLD_SIZE`` > 1): every rank runs the
+    same jobs in the same order, one at a time, and joins each one's pretraining; rank 0 alone
+    writes the records (``train.experiment.run_experiment``) and logs the progress. The process
+    group (NCCL for a CUDA ``device``, else gloo) lives for these runs only. Returns
+    ``({job.key: record}, whether this is rank 0)``: every rank gets the same records."""
+    info = distributed.setup(device)
+    try:
+        records = run_jobs(jobs, runs_dir, workers=1, log=log if info.is_main else _silent,
+                           force=force)
+    finally:
+        distributed.teardown(info)
+    return records, info.is_main
+
+
+def _silent(_line: str) -> None:
+    pass
 
 
 def records_on_disk(jobs: list[Job], runs_dir: str | Path) -> dict:

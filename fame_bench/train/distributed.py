@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -46,8 +47,52 @@ def setup(device_name: str) -> DistInfo:
 
 
 def teardown(info: DistInfo) -> None:
+    global _waiting_group
     if info.initialised_here and dist.is_initialized():
+        _waiting_group = None  # destroyed with the default group
         dist.destroy_process_group()
+
+
+def launched_world_size() -> int:
+    """The number of processes the launcher started (``WORLD_SIZE``; 1 without torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def launched_rank() -> int:
+    """This process's rank as the launcher set it (``RANK``; 0 without torchrun)."""
+    return int(os.environ.get("RANK", "0"))
+
+
+def multi_rank() -> bool:
+    """Whether this process is one rank of several in an initialised process group."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def is_main_rank() -> bool:
+    """Rank 0 of the process group, or the only process."""
+    return not multi_rank() or dist.get_rank() == 0
+
+
+#: How long a rank waits for the main rank's object (``broadcast_from_main``): the main rank
+#: may be evaluating alone for hours at paper scale (11,200 finetune steps), far past the default
+#: collective timeout, which stays the one of training (it catches a hung rank there).
+MAIN_RANK_WAIT = timedelta(days=2)
+_waiting_group = None
+
+
+def broadcast_from_main(obj):
+    """``obj`` as rank 0 passed it, on every rank (a picklable object; identity on one rank).
+
+    Goes through a gloo group of its own with the long ``MAIN_RANK_WAIT`` timeout (and no GPU
+    tensors), created the first time every rank calls this."""
+    global _waiting_group
+    if not multi_rank():
+        return obj
+    if _waiting_group is None:
+        _waiting_group = dist.new_group(backend="gloo", timeout=MAIN_RANK_WAIT)
+    box = [obj if dist.get_rank() == 0 else None]
+    dist.broadcast_object_list(box, src=0, group=_waiting_group)
+    return box[0]
 
 
 def mean_over_ranks(value: torch.Tensor) -> torch.Tensor:

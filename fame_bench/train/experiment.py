@@ -37,10 +37,14 @@ from fame_bench.data.synthetic import LATER_FIELDS as DATA_LATER_FIELDS
 from fame_bench.evaluate.bias import evaluate_synthetic, scored_videos
 from fame_bench.evaluate.config import EvalConfig
 from fame_bench.evaluate.datasets import VideoCounts, evaluate_named_dataset
+from fame_bench.evaluate.finetune_checkpoint import DEFAULT_EVERY as FINETUNE_CKPT_EVERY
+from fame_bench.evaluate.finetune_checkpoint import FinetuneCheckpoint, fingerprint
+from fame_bench.evaluate.run_eval import weights_digest
 from fame_bench.models.backbones import seeded_backbone
 from fame_bench.names import AUGMENTS, REAL_DATASETS, ROW_METHODS, SYNTHETIC_DATASETS
 from fame_bench.provenance import git_commit
 from fame_bench.runtime import cpu_threads
+from fame_bench.train import distributed
 from fame_bench.train.checkpoint import CheckpointError, load_checkpoint
 from fame_bench.train.config import FAME_ON, PretrainConfig, check_resumable
 from fame_bench.train.loop import pretrain
@@ -51,6 +55,9 @@ from fame_bench.train.trained import load_backbone
 LOG = logging.getLogger("fame_bench.experiment")
 RUN_CONFIG = "config.json"
 RUN_LOG = "run.log"
+#: Where a real-data finetune saves itself (every ``FINETUNE_CKPT_EVERY`` steps) in the run
+#: directory, so a killed reproduction resumes it; removed once the record holds its result.
+FINETUNE_DIR = "finetune"
 
 #: Version of the run record's layout (``docs/interfaces.md``); records without the field are
 #: version 1 (``env.threads`` was the process's thread count, not the run's).
@@ -375,14 +382,51 @@ def run_experiment(spec: ExperimentSpec, preset: str, seed: int,
     killed before its record was written resumes from its checkpoint. The run directory is held
     exclusively while it runs: a second process gets a ``RunLockedError`` naming the holder.
     The directory also gets ``config.json`` (the run's configs) and ``run.log`` (what it logged).
+
+    Called on every rank of a torchrun job (an initialised process group of several ranks):
+    see ``_run_on_ranks``.
     """
     plan = plan_experiment(spec, preset, seed, runs_dir)
+    if distributed.multi_rank():
+        return _run_on_ranks(spec, preset, seed, plan, force)
     if not force:
         cached = cached_record(plan)
         if cached is not None:
             return cached  # an atomic, complete record: no lock needed to read it
     with run_lock(plan.path.parent):
         return _run_locked(spec, preset, seed, plan, force)
+
+
+def _run_on_ranks(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan,
+                  force: bool) -> dict:
+    """``run_experiment`` on one rank of several. The main rank alone holds the run directory,
+    decides from the cache and writes ``config.json``, ``run.log`` and the record; its decision
+    reaches every rank before anything runs (a rank training while another skips would wait
+    forever). The other ranks join the pretraining (DDP) and return the record the main rank
+    wrote. The evaluation is not distributed: the main rank runs it while the others wait."""
+    if not distributed.is_main_rank():
+        decision, value = distributed.broadcast_from_main(None)
+        if decision == "error":
+            raise RuntimeError(f"run {spec.name} seed {seed} did not start on rank 0: {value}")
+        if decision == "cached":
+            return value
+        if spec.method != "random":
+            pretrain(plan.pretrain)  # the main rank's _run_logged trains the same config
+        return distributed.broadcast_from_main(None)
+    decided = False
+    try:
+        with run_lock(plan.path.parent):
+            cached = None if force else cached_record(plan)
+            distributed.broadcast_from_main(("run", None) if cached is None else
+                                            ("cached", cached))
+            decided = True
+            record = cached if cached is not None else \
+                _run_locked(spec, preset, seed, plan, force)
+    except BaseException as err:
+        if not decided:  # the others are waiting for the decision: tell them, then fail
+            distributed.broadcast_from_main(("error", f"{type(err).__name__}: {err}"))
+        raise
+    return record if cached is not None else distributed.broadcast_from_main(record)
 
 
 def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan,
@@ -397,13 +441,16 @@ def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
         # checkpoint must not be resumed.
         plan.path.unlink(missing_ok=True)
         shutil.rmtree(run_dir / "pretrain", ignore_errors=True)
+        shutil.rmtree(run_dir / FINETUNE_DIR, ignore_errors=True)
     elif plan.path.exists():
         warnings.warn(f"{plan.path} is unreadable or fails its checksum; recomputing the row",
                       RuntimeWarning, stacklevel=3)
     with run_log(run_dir / RUN_LOG):
         LOG.info("run %s seed %d, preset %s, spec_hash %s%s", spec.name, seed, preset, plan.key,
                  " (--force: recomputed)" if force else "")
-        return _run_logged(spec, preset, seed, plan, reuse=not force)
+        record = _run_logged(spec, preset, seed, plan, reuse=not force)
+    shutil.rmtree(run_dir / FINETUNE_DIR, ignore_errors=True)  # the record holds its result
+    return record
 
 
 def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan,
@@ -436,7 +483,8 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
         LOG.info("pretrained %s steps in %.1f s (%s torch threads, %s undecodable videos "
                  "skipped)", result.get("steps"), result.get("wall_time_s") or 0.0,
                  result.get("threads"), result.get("skipped_videos"))
-    evaluation, eval_threads, videos = _evaluate_counted(backbone, data_cfg, eval_cfg, seed)
+    evaluation, eval_threads, videos = _evaluate_counted(backbone, data_cfg, eval_cfg, seed,
+                                                         path.parent / FINETUNE_DIR)
     LOG.info("evaluated (%d torch threads): videos scored %s, skipped %s", eval_threads,
              videos["eval_scored"], videos["eval_skipped"])
     videos["pretrain_skipped"] = None if pretrain_block is None else \
@@ -470,13 +518,15 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
     return record
 
 
-def _evaluate_counted(backbone, data_cfg, eval_cfg, seed: int) -> tuple[dict, int, dict]:
+def _evaluate_counted(backbone, data_cfg, eval_cfg, seed: int,
+                      finetune_dir: Path | None = None) -> tuple[dict, int, dict]:
     """The evaluation, the torch thread count it ran with (measured inside it) and the videos
-    it scored and skipped per split (``{"eval_scored", "eval_skipped"}``)."""
+    it scored and skipped per split (``{"eval_scored", "eval_skipped"}``); ``finetune_dir``:
+    where a real-data finetune checkpoints itself (``_evaluate_real``)."""
     with cpu_threads(eval_cfg.threads):  # the evaluation sets the same count again inside
         threads = torch.get_num_threads()
         if isinstance(data_cfg, dict):  # a real dataset
-            evaluation, counts = _evaluate_real(backbone, data_cfg, eval_cfg, seed)
+            evaluation, counts = _evaluate_real(backbone, data_cfg, eval_cfg, seed, finetune_dir)
             videos = {"eval_scored": counts.scored, "eval_skipped": counts.skipped}
         else:
             evaluation = _evaluate(backbone, data_cfg, eval_cfg, seed)
@@ -607,10 +657,31 @@ def _evaluate(backbone, data_cfg, eval_cfg, seed: int) -> dict:
     return evaluate_synthetic(backbone, data_cfg, eval_cfg, seed)
 
 
-def _evaluate_real(backbone, data: dict, eval_cfg, seed: int):
+def _evaluate_real(backbone, data: dict, eval_cfg, seed: int,
+                   finetune_dir: Path | None = None):
     """Top-1 on a real dataset's split-1 test list (linear probe, finetune, retrieval), and the
-    videos scored and skipped (``VideoCounts``)."""
+    videos scored and skipped (``VideoCounts``). With ``finetune_dir``, the finetune saves itself
+    there every ``FINETUNE_CKPT_EVERY`` steps and resumes from a checkpoint of the same finetune
+    (backbone weights, data, configuration, seed); any other checkpoint there is discarded."""
+    checkpoint = None
+    if finetune_dir is not None and eval_cfg.finetune_steps > 0:
+        settings = {"data": data, "eval": _jsonable(eval_cfg), "seed": seed,
+                    "backbone_sha256": weights_digest(backbone)}
+        checkpoint = FinetuneCheckpoint(finetune_dir, fingerprint(settings), FINETUNE_CKPT_EVERY)
+        _discard_foreign_finetune(checkpoint)
     counts = VideoCounts()
     result = evaluate_named_dataset(backbone, data["dataset"], data["root"], eval_cfg, seed,
-                                    size=data["size"], counts=counts)
+                                    size=data["size"], counts=counts,
+                                    finetune_checkpoint=checkpoint)
     return result, counts
+
+
+def _discard_foreign_finetune(checkpoint: FinetuneCheckpoint) -> None:
+    """A finetune checkpoint of another backbone, configuration or data (a run redone after a
+    kill with other weights), or a corrupt one, is removed: the finetune starts again."""
+    try:
+        checkpoint.load()
+    except CheckpointError as err:
+        warnings.warn(f"{err}: discarded, the finetune starts again", RuntimeWarning,
+                      stacklevel=3)
+        checkpoint.remove()

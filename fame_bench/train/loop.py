@@ -103,6 +103,10 @@ def pretrain(cfg: PretrainConfig, data: InMemoryVideos | None = None) -> dict:
     """
     info = distributed.setup(cfg.device)
     try:
+        if info.world_size > 1:
+            # Every rank reads the run directory (its checkpoint) only once the main rank has
+            # prepared it: a reproduction removes a foreign checkpoint just before this call.
+            torch.distributed.barrier()
         # One process per run directory (the main rank holds it for all ranks): a second one
         # would train the same steps again and interleave its rows with ours.
         with cpu_threads(cfg.threads if info.device.type == "cpu" else 0), (

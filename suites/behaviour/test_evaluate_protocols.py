@@ -250,6 +250,35 @@ def test_evaluate_named_dataset_reads_a_fake_ucf101(tmp_path):
     assert 0.0 <= out["linear"]["top1"] <= 1.0
 
 
+def test_max_videos_caps_each_real_split_with_evenly_spaced_videos(tmp_path):
+    """EvalConfig.max_videos on a real dataset: each split list keeps that many videos, evenly
+    spaced over the list (so both classes stay), and the counts say so."""
+    fake = pytest.importorskip("fame_bench.data.fake_layouts")
+    from fame_bench.data.video import build_dataset
+    from fame_bench.evaluate.datasets import (
+        VideoCounts,
+        capped,
+        evaluate_named_dataset,
+        evenly_spaced,
+    )
+
+    assert evenly_spaced(4, 2) == [1, 3] and evenly_spaced(3, 0) == [0, 1, 2]
+    assert evenly_spaced(5, 5) == list(range(5)) and evenly_spaced(101, 3) == [16, 50, 84]
+    root = fake.make_ucf101(tmp_path / "ucf", groups=(1, 2, 8, 9))  # 4 videos per split
+    kept = capped(build_dataset("ucf101", root, "test", mode="eval", size=32), 2).records
+    assert [r.path.name for r in kept] == ["v_ApplyEyeMakeup_g02_c01.avi",
+                                           "v_HandstandPushups_g02_c01.avi"]
+    c = cfg(clip_len=4, stride=1, num_clips=1, finetune_steps=0)
+    counts, capped_counts = VideoCounts(), VideoCounts()
+    evaluate_named_dataset(TinyNet(), "ucf101", str(root), c, seed=0, size=32, counts=counts)
+    evaluate_named_dataset(TinyNet(), "ucf101", str(root), cfg(clip_len=4, stride=1,
+                           num_clips=1, finetune_steps=0, max_videos=2), seed=0, size=32,
+                           counts=capped_counts)
+    assert counts.scored == {"train": 4, "test": 4}
+    assert capped_counts.scored == {"train": 2, "test": 2}
+    assert capped_counts.skipped == {"train": 0, "test": 0}
+
+
 # ----------------------------------------------------- the real benchmark and backbone (slow)
 
 

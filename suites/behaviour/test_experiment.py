@@ -154,7 +154,7 @@ def test_record_names_the_pretraining_set_that_was_used(tmp_path, monkeypatch):
     """A row on UCF101 whose pretraining set is overridden to K400 says k400 (it said ucf101)."""
     from fame_bench.evaluate.datasets import VideoCounts
 
-    def fake_real(backbone, data, eval_cfg, seed):
+    def fake_real(backbone, data, eval_cfg, seed, finetune_dir=None):
         assert data["dataset"] == "ucf101"
         return {"linear": {"top1": 0.5}}, VideoCounts({"train": 3, "test": 2},
                                                       {"train": 1, "test": 0})
@@ -165,6 +165,57 @@ def test_record_names_the_pretraining_set_that_was_used(tmp_path, monkeypatch):
     record = experiment.run_experiment(spec, "ci", 0, runs_dir=tmp_path / "runs")
     assert (record["dataset"], record["eval_dataset"]) == ("k400", "ucf101")
     assert record["videos"]["eval_skipped"] == {"train": 1, "test": 0}
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_a_killed_real_data_finetune_resumes_from_the_run_directory(tmp_path, monkeypatch):
+    """run_experiment on a real dataset checkpoints its finetune in <run_dir>/finetune/; a
+    reproduction killed mid-finetune resumes it there, to the uninterrupted run's numbers, and
+    the checkpoint goes once the record is written."""
+    fake = pytest.importorskip("fame_bench.data.fake_layouts")
+    from fame_bench.evaluate.finetune_checkpoint import FinetuneCheckpoint
+
+    root = fake.make_ucf101(tmp_path / "ucf")
+    spec = ExperimentSpec("random", "random", dataset="ucf101",
+                          pretrain_overrides=(("crop_size", 32), ("data_root", str(root))),
+                          eval_overrides=(("clip_len", 4), ("linear_epochs", 2),
+                                          ("finetune_steps", 4), ("finetune_batch_size", 2)))
+    monkeypatch.setattr(experiment, "FINETUNE_CKPT_EVERY", 2)
+    whole = experiment.run_experiment(spec, "ci", 0, runs_dir=tmp_path / "whole")
+
+    real_save = FinetuneCheckpoint.save
+
+    def save_then_die(self, state):
+        path = real_save(self, state)
+        if state["step"] == 2:
+            raise _Killed
+        return path
+
+    with monkeypatch.context() as patch:
+        patch.setattr(FinetuneCheckpoint, "save", save_then_die)
+        with pytest.raises(_Killed):
+            experiment.run_experiment(spec, "ci", 0, runs_dir=tmp_path / "cut")
+    run_dir = experiment.plan_experiment(spec, "ci", 0, tmp_path / "cut").path.parent
+    assert (run_dir / "finetune" / "checkpoint.pt").is_file()
+    assert not (run_dir / "record.json").exists()
+    cut = experiment.run_experiment(spec, "ci", 0, runs_dir=tmp_path / "cut")
+    assert "finetune resumed at step 2 of 4" in (run_dir / "run.log").read_text()
+    assert cut["eval"]["finetune"] == whole["eval"]["finetune"]
+    assert cut["eval"]["linear"] == whole["eval"]["linear"]
+    assert not (run_dir / "finetune").exists()
+    # a corrupt checkpoint left there is discarded, never loaded: the finetune starts again
+    with monkeypatch.context() as patch:
+        patch.setattr(FinetuneCheckpoint, "save", save_then_die)
+        with pytest.raises(_Killed):
+            experiment.run_experiment(spec, "ci", 0, runs_dir=tmp_path / "bad")
+    bad_dir = experiment.plan_experiment(spec, "ci", 0, tmp_path / "bad").path.parent
+    (bad_dir / "finetune" / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.warns(RuntimeWarning, match="discarded, the finetune starts again"):
+        redone = experiment.run_experiment(spec, "ci", 0, runs_dir=tmp_path / "bad")
+    assert redone["eval"]["finetune"] == whole["eval"]["finetune"]
 
 
 TINY_PRETRAIN = (("steps", 2), ("num_videos", 32), ("batch_size", 8), ("queue_size", 64),
