@@ -53,3 +53,12 @@ def cuda_autocast(device: torch.device, amp_dtype: str):
     if device.type != "cuda" or amp_dtype == "none":
         return nullcontext()
     return torch.autocast(device_type="cuda", dtype=autocast_dtype(amp_dtype, device))
+
+
+def loss_scaler(device: torch.device, amp_dtype: str) -> torch.amp.GradScaler:
+    """The GradScaler of a training loop autocast with ``amp_dtype`` ("bf16" | "fp16" | "none")
+    on ``device``: enabled only for float16 on CUDA (bfloat16 has float32's range, so it needs
+    no loss scaling; nothing is autocast on the CPU)."""
+    enabled = (device.type == "cuda" and amp_dtype != "none"
+               and autocast_dtype(amp_dtype, device) == torch.float16)
+    return torch.amp.GradScaler("cuda", enabled=enabled)

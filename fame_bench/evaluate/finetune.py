@@ -35,7 +35,7 @@ from fame_bench.evaluate.features import (
 from fame_bench.evaluate.finetune_checkpoint import FinetuneCheckpoint
 from fame_bench.evaluate.linear import as_labels, lr_at, top1
 from fame_bench.progress import StageProgress
-from fame_bench.runtime import autocast_dtype, cpu_threads, cuda_autocast, resolve_device
+from fame_bench.runtime import cpu_threads, cuda_autocast, loss_scaler, resolve_device
 
 LOG = logging.getLogger("fame_bench.finetune")
 
@@ -117,10 +117,7 @@ def train_classifier(backbone: nn.Module, num_classes: int, sample_batch: BatchS
     params = list(model.parameters()) + list(head.parameters())
     opt = torch.optim.SGD(params, lr=cfg.finetune_lr, momentum=cfg.finetune_momentum,
                           weight_decay=cfg.finetune_wd)
-    # float16 autocast needs loss scaling (bfloat16 has float32's range); off on the CPU
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda"
-                                  and cfg.amp_dtype != "none"
-                                  and autocast_dtype(cfg.amp_dtype, device) == torch.float16)
+    scaler = loss_scaler(device, cfg.amp_dtype)
     total = cfg.finetune_steps
     milestones = tuple(m * total for m in cfg.finetune_milestones)
     pending = (first_clips, first_labels)  # step 0's batch (drawn before the head's init)

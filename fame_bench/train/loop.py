@@ -28,7 +28,7 @@ from fame_bench.atomic import write_atomic
 from fame_bench.methods.base import Method
 from fame_bench.methods.registry import build_method, method_class
 from fame_bench.progress import StageProgress
-from fame_bench.runtime import autocast_dtype, cpu_threads
+from fame_bench.runtime import autocast_dtype, cpu_threads, loss_scaler
 from fame_bench.train import distributed
 from fame_bench.train.batches import InMemoryVideos, load_synthetic, make_batch, step_generator
 from fame_bench.train.checkpoint import load_checkpoint, save_checkpoint
@@ -163,8 +163,7 @@ def _build(cfg: PretrainConfig, info: distributed.DistInfo, data) -> _Run:
     optimizer = build_optimizer(cfg, params)
     use_amp = cfg.amp and device.type == "cuda"
     amp_dtype = autocast_dtype(cfg.amp_dtype, device)
-    # bfloat16 has float32's range: no loss scaling needed
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    scaler = loss_scaler(device, cfg.amp_dtype if use_amp else "none")
     return _Run(cfg, info, run_dir, method, method, optimizer, scaler, use_amp, amp_dtype, data,
                 dataset, num_instances, num_classes)
 

@@ -10,7 +10,7 @@ import torch
 from fame_bench.atomic import write_atomic
 from fame_bench.models.backbones import seeded_backbone
 from fame_bench.provenance import git_commit, git_state
-from fame_bench.runtime import cpu_threads, resolve_device
+from fame_bench.runtime import cpu_threads, loss_scaler, resolve_device
 
 
 def test_write_atomic_replaces_whole_or_leaves_the_old_file(tmp_path):
@@ -44,6 +44,16 @@ def test_devices_and_threads():
     with cpu_threads(0):
         assert torch.get_num_threads() == before
     assert torch.get_num_threads() == before
+
+
+def test_one_loss_scaler_rule_for_pretraining_and_finetune():
+    """Loss scaling only for float16 autocast on CUDA: never on the CPU, never for bf16/none."""
+    cpu = torch.device("cpu")
+    assert not any(loss_scaler(cpu, name).is_enabled() for name in ("bf16", "fp16", "none"))
+    if torch.cuda.is_available():
+        cuda = torch.device("cuda")
+        assert loss_scaler(cuda, "fp16").is_enabled()
+        assert not loss_scaler(cuda, "none").is_enabled()
 
 
 def test_git_commit_of_the_checkout_and_outside_git(tmp_path):
