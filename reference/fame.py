@@ -24,7 +24,9 @@ import numpy as np
 EPS = 1e-8
 COLOUR_BINS = 1000  # 10 x 10 x 10 quantised HSV colours, numbered 1..1000 (bin 0 unused)
 # fame_mc / seed_mc: FAME and Seed on the motion-compensated seed region (beyond the paper)
-VARIANTS = ("fame", "seed", "grid", "gauss", "fame_mc", "seed_mc")
+# gauss_random: Gauss at a random centre per clip, our control for the mask's place (not in
+# the paper)
+VARIANTS = ("fame", "seed", "grid", "gauss", "fame_mc", "seed_mc", "gauss_random")
 COMPENSATED = ("fame_mc", "seed_mc")
 #: beta="auto": the per-clip β is the smallest fraction of pixels holding ``AUTO_MASS`` of the
 #: seed region's mass, clamped to ``AUTO_BOUNDS`` (docs/fame.md, "Beyond the paper").
@@ -449,6 +451,21 @@ def gauss_scores(batch: int, height: int, width: int) -> np.ndarray:
     return np.broadcast_to(score, (batch, height, width))
 
 
+def gauss_random_scores(height: int, width: int, centres) -> np.ndarray:
+    """The ``gauss_random`` score: the Gauss score centred per clip at ``centres`` ``(B, 2)``
+    integer pixel ``(row, col)``, ranked through ``-d²`` in whole pixels (as ``gauss_scores``;
+    the centres are drawn by the caller, uniform over the frame's pixels, docs/fame.md)."""
+    centres = np.asarray(centres)
+    if (centres.ndim != 2 or centres.shape[1] != 2 or not np.issubdtype(centres.dtype, np.integer)
+            or (centres[:, 0] < 0).any() or (centres[:, 0] >= height).any()
+            or (centres[:, 1] < 0).any() or (centres[:, 1] >= width).any()):
+        raise ValueError(f"centres must be (B, 2) integer (row, col) pixels inside the "
+                         f"{height} x {width} frame; got {centres!r}")
+    rows = (np.arange(height)[None, :] - centres[:, :1]) ** 2
+    cols = (np.arange(width)[None, :] - centres[:, 1:]) ** 2
+    return -(rows[:, :, None] + cols[:, None, :]).astype(np.float64)
+
+
 def grid_cell_mask(seed: np.ndarray, cells: int = 4, keep: int = 8) -> np.ndarray:
     """The Grid variant: ``cells x cells`` cells scored by the sum of ``S``; the ``keep`` best win.
 
@@ -484,16 +501,19 @@ def auto_counts(seed: np.ndarray, low: int, high: int, mass: float) -> np.ndarra
 
 
 def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code",
-                    beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS) -> np.ndarray:
+                    beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS,
+                    centres=None) -> np.ndarray:
     """Step 2.6 (and the ablation's variants): the foreground mask ``M``, float32 ``(B, H, W)``.
 
     ``M = 1`` on ``top(score, floor(beta * N))``, 0 elsewhere, with ``score`` by ``variant``:
     ``"fame"`` ``minmax(blur(R))`` (seed + colour statistics), ``"seed"`` ``S``, ``"gauss"`` a
-    centred Gaussian; ``"fame_mc"`` and ``"seed_mc"`` as ``"fame"`` and ``"seed"`` on the
-    motion-compensated seed region. ``"grid"`` keeps the 8 of 4x4 cells with the largest sum of
-    ``S`` (β = 0.5 by construction; ``beta`` is validated but unused, and cannot be ``"auto"``).
+    centred Gaussian, ``"gauss_random"`` the same Gaussian centred per clip at ``centres``
+    (``(B, 2)`` pixels, required for it and only for it); ``"fame_mc"`` and ``"seed_mc"`` as
+    ``"fame"`` and ``"seed"`` on the motion-compensated seed region. ``"grid"`` keeps the 8 of
+    4x4 cells with the largest sum of ``S`` (β = 0.5 by construction; ``beta`` is validated but
+    unused, and cannot be ``"auto"``).
     ``beta="auto"``: each clip keeps :func:`auto_counts` pixels of its variant's seed region
-    (the plain one for ``"gauss"``), between ``beta_bounds`` of the frame, holding ``auto_mass``
+    (the plain one for the Gaussians), between ``beta_bounds`` of the frame, holding ``auto_mass``
     of the seed's mass. A static clip gives the tie-rule mask.
     """
     x = check_clips(clips)
@@ -507,8 +527,11 @@ def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code",
     if variant == "grid" and beta == "auto":
         raise ValueError("the grid variant keeps 8 of 16 cells (β = 0.5); beta='auto' does not "
                          "apply to it")
+    if (centres is None) != (variant != "gauss_random"):
+        raise ValueError(f"centres are given for the gauss_random variant and only for it; got "
+                         f"variant {variant!r} with centres {centres!r}")
     seed = mean_frame = None
-    if variant != "gauss" or beta == "auto":
+    if variant not in ("gauss", "gauss_random") or beta == "auto":
         motion, mean_frame = frame_statistics(x, compensate=variant in COMPENSATED)
         seed = minmax(blur(motion))
     if beta == "auto":
@@ -522,6 +545,10 @@ def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code",
         chosen = top(seed, count)
     elif variant == "gauss":
         chosen = top(gauss_scores(batch, height, width), count)
+    elif variant == "gauss_random":
+        if len(centres) != batch:
+            raise ValueError(f"centres must be ({batch}, 2); got {np.shape(centres)}")
+        chosen = top(gauss_random_scores(height, width, centres), count)
     else:
         if height < 4 or width < 4:
             raise ValueError(f"the grid variant needs H, W >= 4; got {height} x {width}")
@@ -566,12 +593,12 @@ def default_background_index(batch: int) -> np.ndarray:
 
 
 def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "code",
-         beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS):
+         beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS, centres=None):
     """FAME on a batch: ``(merged, mask)``, merged ``(B, C, T, H, W)``, mask ``(B, H, W)``.
 
     The foreground of clip ``i`` is pasted on clip ``background_index[i]`` (default: the batch
     rolled by one, never itself). A batch of one has no other background and is refused.
-    ``beta``, ``beta_bounds``, ``auto_mass``: see :func:`foreground_mask`.
+    ``beta``, ``beta_bounds``, ``auto_mass``, ``centres``: see :func:`foreground_mask`.
     """
     check_clips(clips)
     batch = clips.shape[0]
@@ -587,5 +614,5 @@ def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "
         or background_index.max() >= batch
     ):
         raise ValueError(f"background_index must be integers in [0, {batch}) of shape ({batch},)")
-    mask = foreground_mask(clips, beta, variant, hue, beta_bounds, auto_mass)
+    mask = foreground_mask(clips, beta, variant, hue, beta_bounds, auto_mass, centres)
     return merge(clips, clips[background_index], mask), mask

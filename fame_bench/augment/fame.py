@@ -35,12 +35,15 @@ from fame_bench.augment.maps import (
     unit_frame,
 )
 from fame_bench.augment.motion import PairAligner, chunk_pairs
-from fame_bench.augment.variants import gauss_mask, grid_cell_mask
+from fame_bench.augment.variants import gauss_mask, grid_cell_mask, random_centres
 
 COLOUR_BINS = 1000  # 10 x 10 x 10 quantised HSV colours, numbered 1..1000 (bin 0 unused)
 PAPER_MASK_VARIANTS = ("fame", "seed", "grid", "gauss")  # the paper's Table 4
 # fame_mc / seed_mc: FAME and Seed on the motion-compensated seed region (beyond the paper)
-MASK_VARIANTS = (*PAPER_MASK_VARIANTS, "fame_mc", "seed_mc")
+# gauss_random: Gauss at a random centre per clip, our control for the mask's place (not in
+# the paper)
+MASK_VARIANTS = (*PAPER_MASK_VARIANTS, "fame_mc", "seed_mc", "gauss_random")
+GAUSSIAN = ("gauss", "gauss_random")
 COMPENSATED = ("fame_mc", "seed_mc")
 HUES = ("code", "turns")
 #: beta="auto" (beyond the paper): the per-clip β is the smallest fraction of pixels holding
@@ -215,17 +218,19 @@ def completed_scores(seed: torch.Tensor, mean_frame: torch.Tensor, hue: str = "c
     return minmax(blur(foreground_likelihood(colours, likely_fg, likely_bg)))
 
 
-def mask_stage(clips: torch.Tensor, count, variant: str = "fame", hue: str = "code"):
+def mask_stage(clips: torch.Tensor, count, variant: str = "fame", hue: str = "code",
+               centres: torch.Tensor | None = None):
     """Boolean mask ``(B, H, W)`` of clips whose layout is checked; refuses values outside
-    [0, 1] and NaN/inf. ``count``: pixels per clip, or an ``AutoCount`` (``beta="auto"``).
+    [0, 1] and NaN/inf. ``count``: pixels per clip, or an ``AutoCount`` (``beta="auto"``);
+    ``centres``: ``gauss_random``'s ``(B, 2)`` centres (``random_centres``), else ``None``.
 
     Tensor code with one device sync (the NaN/inf check between statistics and scores), so
     ``torch.compile`` takes it as two graphs.
     """
     batch, _, _, height, width = clips.shape
-    if variant == "gauss" and not isinstance(count, AutoCount):
+    if variant in GAUSSIAN and not isinstance(count, AutoCount):
         check_range(clips)  # the Gaussian ignores the pixels; still refuse bad ones
-        return gauss_mask(batch, height, width, count, clips.device)
+        return gauss_mask(batch, height, width, count, clips.device, centres)
     motion, mean_frame = frame_statistics(clips, compensate=variant in COMPENSATED)
     seed = minmax(blur(motion))
     if isinstance(count, AutoCount):
@@ -234,24 +239,28 @@ def mask_stage(clips: torch.Tensor, count, variant: str = "fame", hue: str = "co
         return top(completed_scores(seed, mean_frame, hue), count)
     if variant in ("seed", "seed_mc"):
         return top(seed, count)
-    if variant == "gauss":
-        return gauss_mask(batch, height, width, count, clips.device)
+    if variant in GAUSSIAN:
+        return gauss_mask(batch, height, width, count, clips.device, centres)
     return grid_cell_mask(seed)
 
 
 def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code",
-                    beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS) -> torch.Tensor:
+                    beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
     """Step 2.6 and the ablation's variants: the mask ``M`` ``(B, H, W)``, float32 in {0, 1}.
 
     ``M = 1`` on ``top(score, floor(beta * N))``: ``"fame"`` scores with ``minmax(blur(R))``,
-    ``"seed"`` with ``S``, ``"gauss"`` with a centred Gaussian; ``"fame_mc"`` / ``"seed_mc"``
+    ``"seed"`` with ``S``, ``"gauss"`` with a centred Gaussian, ``"gauss_random"`` with the
+    same Gaussian centred per clip at ``random_centres`` drawn from ``generator`` (``None``:
+    torch's default generator; no other variant draws); ``"fame_mc"`` / ``"seed_mc"``
     as ``"fame"`` / ``"seed"`` on the motion-compensated seed region; ``"grid"`` keeps the 8 of
     4x4 cells with the largest sum of ``S`` (β = 0.5 by construction; ``beta`` is checked,
     unused, and cannot be ``"auto"``). ``beta="auto"``: per clip the fewest pixels of the
-    variant's seed region (the plain one for ``"gauss"``) holding ``auto_mass`` of its mass,
+    variant's seed region (the plain one for the Gaussians) holding ``auto_mass`` of its mass,
     between ``beta_bounds`` of the frame (``maps.auto_counts``).
     """
-    return _foreground_mask(clips, beta, variant, hue, mask_stage, beta_bounds, auto_mass)
+    return _foreground_mask(clips, beta, variant, hue, mask_stage, beta_bounds, auto_mass,
+                            generator)
 
 
 def mask_count(beta, variant: str, height: int, width: int, beta_bounds=AUTO_BOUNDS,
@@ -270,7 +279,7 @@ def mask_count(beta, variant: str, height: int, width: int, beta_bounds=AUTO_BOU
 
 
 def _foreground_mask(clips, beta, variant, hue, stage, beta_bounds=AUTO_BOUNDS,
-                     auto_mass=AUTO_MASS) -> torch.Tensor:
+                     auto_mass=AUTO_MASS, generator=None) -> torch.Tensor:
     check_clips(clips)
     height, width = clips.shape[-2:]
     count = mask_count(beta, variant, height, width, beta_bounds, auto_mass)
@@ -278,8 +287,11 @@ def _foreground_mask(clips, beta, variant, hue, stage, beta_bounds=AUTO_BOUNDS,
         raise ValueError(f"hue must be one of {HUES}; got {hue!r}")
     if variant == "grid" and (height < 4 or width < 4):
         raise ValueError(f"the grid variant needs H, W >= 4; got {height} x {width}")
+    centres = None
+    if variant == "gauss_random":  # drawn outside the stage, which may be compiled
+        centres = random_centres(clips.shape[0], height, width, generator).to(clips.device)
     with torch.no_grad():
-        chosen = stage(clips, count, variant, hue)
+        chosen = stage(clips, count, variant, hue, centres)
     return chosen.to(torch.float32)
 
 
@@ -342,7 +354,8 @@ def _background_index(background_index, batch: int, device) -> torch.Tensor:
 
 
 def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "code",
-         beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS):
+         beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS,
+         generator: torch.Generator | None = None):
     """FAME on a batch: ``(merged, mask)``, merged ``(B, C, T, H, W)`` (input dtype), mask
     ``(B, H, W)`` float32.
 
@@ -350,14 +363,14 @@ def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "
     default is the batch rolled by one (clip ``i - 1``, never itself), done with two slices
     instead of a gathered copy of the batch. A batch of one has no other background: refused.
     Not differentiable (an augmentation): computed under ``torch.no_grad()``. ``beta``,
-    ``beta_bounds``, ``auto_mass``: see ``foreground_mask``.
+    ``beta_bounds``, ``auto_mass``, ``generator``: see ``foreground_mask``.
     """
     return fame_with_stage(clips, beta, background_index, variant, hue, mask_stage,
-                           beta_bounds, auto_mass)
+                           beta_bounds, auto_mass, generator)
 
 
 def fame_with_stage(clips, beta, background_index, variant, hue, stage,
-                    beta_bounds=AUTO_BOUNDS, auto_mass=AUTO_MASS):
+                    beta_bounds=AUTO_BOUNDS, auto_mass=AUTO_MASS, generator=None):
     """``fame`` with the mask computed by ``stage`` (``mask_stage`` or a compiled copy of it)."""
     check_clips(clips)
     batch = clips.shape[0]
@@ -366,7 +379,8 @@ def fame_with_stage(clips, beta, background_index, variant, hue, stage,
     index = None
     if background_index is not None:
         index = _background_index(background_index, batch, clips.device)
-    mask = _foreground_mask(clips, beta, variant, hue, stage, beta_bounds, auto_mass)
+    mask = _foreground_mask(clips, beta, variant, hue, stage, beta_bounds, auto_mass,
+                            generator)
     keep = mask.to(torch.bool)[:, None, None]
     with torch.no_grad():
         if index is None:

@@ -51,7 +51,8 @@ class FAME(nn.Module):
     ``clips`` ``(B, C=3, T, H, W)`` raw (float in [0, 1] or uint8), output of the same shape,
     dtype and device. ``beta``: the foreground ratio β, or ``"auto"`` (per clip, within
     ``beta_bounds``, holding ``auto_mass`` of the seed region's mass); ``variant``: ``"fame" |
-    "seed" | "grid" | "gauss" | "fame_mc" | "seed_mc"``; ``p``: probability that a clip is
+    "seed" | "grid" | "gauss" | "fame_mc" | "seed_mc" | "gauss_random"`` (its centres drawn
+    from ``forward``'s generator, after the backgrounds); ``p``: probability that a clip is
     merged; ``allow_self``: whether the random permutation may give a clip its own background
     (the code's behaviour); ``compile``: run the mask stage through ``torch.compile`` (same
     masks; pays a compilation per input shape, worth it on a GPU where the eager op is bound by
@@ -81,7 +82,8 @@ class FAME(nn.Module):
             # they are, which is what the op would give, without its B >= 2 requirement.
             return clips.clone()
         merged, _ = fame_with_stage(clips, self.beta, index.to(clips.device), self.variant,
-                                    self.hue, self._stage, self.beta_bounds, self.auto_mass)
+                                    self.hue, self._stage, self.beta_bounds, self.auto_mass,
+                                    generator)
         return merged
 
     def extra_repr(self) -> str:

@@ -1,4 +1,5 @@
-"""The mask variants of the paper's ablation other than FAME itself: Gauss and Grid (docs/fame.md).
+"""The mask variants of the paper's ablation other than FAME itself: Gauss and Grid (docs/fame.md),
+and our control Gauss with a random centre per clip (``gauss_random``, not in the paper).
 
 (The Seed variant is ``top(S, floor(beta * N))`` and lives with ``foreground_mask``.)
 """
@@ -10,19 +11,39 @@ import torch
 from fame_bench.augment.maps import top
 
 
-def gauss_mask(batch: int, height: int, width: int, count, device) -> torch.Tensor:
+def random_centres(batch: int, height: int, width: int, generator=None) -> torch.Tensor:
+    """The ``gauss_random`` centres: int64 ``(B, 2)`` ``(row, col)``, uniform over the pixels.
+
+    Row first, then column, each ``randint`` over the whole frame from ``generator`` (``None``:
+    torch's default generator), on the generator's device; the blob may sit at an edge, where
+    ``top`` still keeps exactly ``count`` pixels (the nearest ones inside the frame).
+    """
+    device = torch.device("cpu") if generator is None else generator.device
+    rows = torch.randint(0, height, (batch,), generator=generator, device=device)
+    cols = torch.randint(0, width, (batch,), generator=generator, device=device)
+    return torch.stack([rows, cols], dim=1)
+
+
+def gauss_mask(batch: int, height: int, width: int, count, device,
+               centres: torch.Tensor | None = None) -> torch.Tensor:
     """Gauss variant: ``top`` of a centred 2-D Gaussian, boolean ``(B, H, W)``.
 
     ``exp(-d² / 2σ²)`` decreases with the squared distance ``d²`` to the centre for any ``σ``, so
     its top set is that of ``-d²``, computed exactly in integer half-pixel units; symmetric ties
-    go to the lower flat index. The same for every clip, unless ``count`` is per clip ``(B,)``.
+    go to the lower flat index. The same for every clip, unless ``count`` is per clip ``(B,)``
+    or ``centres`` ``(B, 2)`` (pixel ``(row, col)``, ``gauss_random``) moves it per clip.
     """
-    rows = (2 * torch.arange(height, device=device) - (height - 1)) ** 2
-    cols = (2 * torch.arange(width, device=device) - (width - 1)) ** 2
-    score = -(rows[:, None] + cols[None, :]).to(torch.float64)
-    if isinstance(count, torch.Tensor):
-        return top(score.expand(batch, height, width), count)
-    return top(score[None], count).expand(batch, height, width)
+    if centres is None:
+        rows = (2 * torch.arange(height, device=device) - (height - 1)) ** 2
+        cols = (2 * torch.arange(width, device=device) - (width - 1)) ** 2
+        score = -(rows[:, None] + cols[None, :]).to(torch.float64)
+        if isinstance(count, torch.Tensor):
+            return top(score.expand(batch, height, width), count)
+        return top(score[None], count).expand(batch, height, width)
+    centres = centres.to(device=device, dtype=torch.long)
+    rows = (torch.arange(height, device=device) - centres[:, :1]) ** 2  # (B, H), whole pixels
+    cols = (torch.arange(width, device=device) - centres[:, 1:]) ** 2  # (B, W)
+    return top(-(rows[:, :, None] + cols[:, None, :]).to(torch.float64), count)
 
 
 def grid_cell_mask(seed: torch.Tensor, cells: int = 4, keep: int = 8) -> torch.Tensor:

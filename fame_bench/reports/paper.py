@@ -190,6 +190,9 @@ DEPARTURES: dict[str, tuple[str, ...]] = {
     ),
     "table4": (
         "Mask IoU against the ground truth is our addition: the paper had no ground-truth masks.",
+        "The Gauss (random centre) row is ours, not in the paper (no paper number or claim): "
+        "Gauss's blob centred at a random pixel per clip, a control that separates a mask at a "
+        "fixed place from one whose place varies per clip (docs/fame.md).",
     ),
     "vthcl": (
         "VTHCL publishes no code: negatives come from a per-level memory bank (docs/vthcl.md); "

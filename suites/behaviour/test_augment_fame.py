@@ -10,6 +10,7 @@ import torch
 
 import fame_bench.augment as op
 from fame_bench.augment.modules import random_backgrounds
+from fame_bench.augment.variants import gauss_mask, random_centres
 from reference import fame as ref
 
 CUDA = torch.cuda.is_available()
@@ -61,6 +62,51 @@ def test_gauss_mask_is_centred_and_symmetric_up_to_ties():
     mask = op.foreground_mask(torch.rand(1, 3, 2, 21, 21), 0.2, "gauss")[0]
     rows, cols = torch.nonzero(mask, as_tuple=True)
     assert abs(rows.float().mean() - 10) < 0.5 and abs(cols.float().mean() - 10) < 0.5
+
+
+@pytest.mark.parametrize("beta", [0.1, 0.3, 0.5, 0.7, 1.0])
+def test_gauss_random_keeps_floor_beta_n_pixels_at_a_different_place_per_clip(beta):
+    clips = torch.rand(8, 3, 2, 20, 30, generator=torch.Generator().manual_seed(1))
+    mask = op.foreground_mask(clips, beta, "gauss_random",
+                              generator=torch.Generator().manual_seed(2))
+    assert mask.dtype == torch.float32 and set(mask.unique().tolist()) <= {0.0, 1.0}
+    assert mask.sum(dim=(1, 2)).tolist() == [math.floor(beta * 600)] * 8
+    if beta < 1.0:  # at β = 1 every mask is the whole frame
+        assert len({tuple(m.flatten().tolist()) for m in mask}) > 1
+
+
+def test_gauss_random_is_gauss_moved_to_the_drawn_centre():
+    clips = torch.rand(64, 3, 2, 9, 11, generator=torch.Generator().manual_seed(1))
+    mask = op.foreground_mask(clips, 0.3, "gauss_random",
+                              generator=torch.Generator().manual_seed(3)).bool()
+    centres = random_centres(64, 9, 11, torch.Generator().manual_seed(3))
+    assert centres[:, 0].min() >= 0 and centres[:, 0].max() < 9
+    assert centres[:, 1].min() >= 0 and centres[:, 1].max() < 11
+    assert len(set(map(tuple, centres.tolist()))) > 32  # spread over the frame, not one place
+    assert mask[torch.arange(64), centres[:, 0], centres[:, 1]].all()  # the centre is kept
+    # Centred at the middle pixel of an odd frame it is the Gauss mask itself.
+    middle = op.foreground_mask(clips[:1], 0.3, "gauss")[0].bool()
+    at_middle = (centres == torch.tensor([4, 5])).all(dim=1)
+    for clip in torch.nonzero(at_middle).flatten().tolist():
+        assert torch.equal(mask[clip], middle)
+    assert torch.equal(gauss_mask(1, 9, 11, 29, "cpu", torch.tensor([[4, 5]]))[0], middle)
+
+
+def test_gauss_random_draws_from_the_given_generator_only():
+    clips = torch.rand(4, 3, 2, 16, 16, generator=torch.Generator().manual_seed(1))
+
+    def masks(seed):
+        return op.foreground_mask(clips, 0.4, "gauss_random",
+                                  generator=torch.Generator().manual_seed(seed))
+
+    torch.manual_seed(0)
+    first = masks(5)
+    torch.manual_seed(1)  # the global generator plays no part
+    assert torch.equal(first, masks(5))
+    assert not torch.equal(first, masks(6))
+    module = op.FAME(0.4, "gauss_random")
+    merged = module(clips, generator=torch.Generator().manual_seed(9))
+    assert torch.equal(merged, module(clips, generator=torch.Generator().manual_seed(9)))
 
 
 def test_static_clip_gives_the_documented_mask_not_nan():

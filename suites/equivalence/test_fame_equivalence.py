@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import fame_bench.augment as op
 from fame_bench.augment import maps
 from fame_bench.augment.fame import fame_scores
+from fame_bench.augment.variants import random_centres
 from reference import be as ref_be
 from reference import fame as ref
 from suites.equivalence.clips import KINDS, make_clips
@@ -22,6 +23,15 @@ def agreement(a: np.ndarray, b: np.ndarray) -> float:
     return float((a == b).mean())
 
 
+def draws(variant: str, batch: int, height: int, width: int, seed: int = 0):
+    """Keyword arguments ``(reference, op)`` giving both the same random draws: for
+    ``gauss_random`` the reference takes the centres the op draws from the same generator."""
+    if variant != "gauss_random":
+        return {}, {}
+    centres = random_centres(batch, height, width, torch.Generator().manual_seed(seed))
+    return {"centres": centres.numpy()}, {"generator": torch.Generator().manual_seed(seed)}
+
+
 @pytest.mark.parametrize("variant", ref.VARIANTS)
 @pytest.mark.parametrize("hue", ref.HUES)
 @pytest.mark.parametrize("beta", [0.3, 0.5, 0.7])
@@ -29,8 +39,9 @@ def test_fixed_vectors_masks_and_merge_agree(variant, hue, beta):
     clips = np.concatenate(
         [make_clips(kind, 2, 6, 40, 40, seed=7) for kind in KINDS], axis=0
     )
-    expected_merged, expected_mask = ref.fame(clips, beta, variant=variant, hue=hue)
-    merged, mask = op.fame(torch.from_numpy(clips), beta, variant=variant, hue=hue)
+    ref_draws, op_draws = draws(variant, len(clips), 40, 40, seed=7)
+    expected_merged, expected_mask = ref.fame(clips, beta, variant=variant, hue=hue, **ref_draws)
+    merged, mask = op.fame(torch.from_numpy(clips), beta, variant=variant, hue=hue, **op_draws)
     assert agreement(mask.numpy(), expected_mask) >= MIN_AGREEMENT
     same = (mask.numpy() == expected_mask)[:, None, None]
     np.testing.assert_allclose(
@@ -67,10 +78,12 @@ clip_cases = st.fixed_dictionaries(
 def test_generated_clips_agree(case):
     clips = make_clips(case["kind"], case["batch"], case["frames"], case["height"],
                        case["width"], case["seed"])
+    ref_draws, op_draws = draws(case["variant"], case["batch"], case["height"], case["width"],
+                                case["seed"])
     expected_merged, expected_mask = ref.fame(clips, case["beta"], variant=case["variant"],
-                                              hue=case["hue"])
+                                              hue=case["hue"], **ref_draws)
     merged, mask = op.fame(torch.from_numpy(clips), case["beta"], variant=case["variant"],
-                           hue=case["hue"])
+                           hue=case["hue"], **op_draws)
     assert agreement(mask.numpy(), expected_mask) >= MIN_AGREEMENT
     np.testing.assert_allclose(merged.numpy(), expected_merged, atol=1e-5)
 
@@ -132,6 +145,20 @@ def test_background_erasing_agrees(seed, batch, frames, weight, uint8):
         np.testing.assert_allclose(got.numpy(), expected, atol=1e-6)
 
 
+def test_gauss_random_reference_takes_the_centres_for_that_variant_only():
+    clips = make_clips("noise", 2, 3, 8, 8, seed=1)
+    with pytest.raises(ValueError, match="centres"):
+        ref.foreground_mask(clips, 0.5, "gauss_random")
+    with pytest.raises(ValueError, match="centres"):
+        ref.foreground_mask(clips, 0.5, "gauss", centres=np.array([[1, 1], [2, 2]]))
+    with pytest.raises(ValueError, match="centres"):
+        ref.foreground_mask(clips, 0.5, "gauss_random", centres=np.array([[1, 8], [2, 2]]))
+    # a corner centre still keeps exactly floor(beta * N) pixels, the nearest to the corner
+    mask = ref.foreground_mask(clips, 0.5, "gauss_random", centres=np.array([[0, 0], [7, 7]]))
+    assert mask.reshape(2, -1).sum(axis=1).tolist() == [32, 32]
+    assert mask[0, 0, 0] == 1 and mask[0, 7, 7] == 0 and mask[1, 7, 7] == 1
+
+
 def test_reference_imports_without_torch():
     import subprocess
     import sys
@@ -179,10 +206,12 @@ def test_auto_beta_agrees(case, low, width, mass):
     clips = make_clips(case["kind"], case["batch"], case["frames"], case["height"],
                        case["width"], case["seed"])
     bounds = (low, min(1.0, low + width))
+    ref_draws, op_draws = draws(variant, case["batch"], case["height"], case["width"],
+                                case["seed"])
     expected_merged, expected_mask = ref.fame(clips, "auto", variant=variant, hue=case["hue"],
-                                              beta_bounds=bounds, auto_mass=mass)
+                                              beta_bounds=bounds, auto_mass=mass, **ref_draws)
     merged, mask = op.fame(torch.from_numpy(clips), "auto", variant=variant, hue=case["hue"],
-                           beta_bounds=bounds, auto_mass=mass)
+                           beta_bounds=bounds, auto_mass=mass, **op_draws)
     np.testing.assert_array_equal(mask.numpy(), expected_mask)
     np.testing.assert_allclose(merged.numpy(), expected_merged, atol=1e-5)
     pixels = case["height"] * case["width"]

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # --- case 1: float clips outside [0, 1] -------------------------------------------------------
 
 
-@pytest.mark.parametrize("variant", ["fame", "seed", "grid", "gauss"])
+@pytest.mark.parametrize("variant", ["fame", "seed", "grid", "gauss", "gauss_random"])
 @pytest.mark.parametrize("scale", ["0..255", "-1..1"])
 def test_case01_clips_outside_unit_range_are_refused(variant, scale):
     clips = torch.rand(4, 3, 4, 16, 16, generator=torch.Generator().manual_seed(0))
