@@ -41,10 +41,12 @@ GALLERY_VARIANTS = (("Gauss", "gauss", "code"), ("Seed", "seed", "code"),
 CHUNK = 256
 
 
-def variant_masks(videos: torch.Tensor, beta, variant: str, hue: str = "code") -> torch.Tensor:
+def variant_masks(videos: torch.Tensor, beta, variant: str, hue: str = "code",
+                  mc_downsample: int = 1) -> torch.Tensor:
     """``foreground_mask`` of uint8 videos ``(N, C, T, H, W)`` in chunks of ``CHUNK`` clips,
     bool ``(N, H, W)``."""
-    return torch.cat([foreground_mask(videos[s : s + CHUNK], beta, variant=variant, hue=hue) > 0.5
+    return torch.cat([foreground_mask(videos[s : s + CHUNK], beta, variant=variant, hue=hue,
+                                      mc_downsample=mc_downsample) > 0.5
                       for s in range(0, videos.shape[0], CHUNK)])
 
 
