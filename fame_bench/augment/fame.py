@@ -145,8 +145,8 @@ def seed_region(clips: torch.Tensor, compensate: bool = False,
     """Step 1, the seed region ``S`` ``(B, H, W)`` float32.
 
     ``S = minmax(blur(mean_t sum_c |x[:, c, t] - x[:, c, t+1]|))``; 0 everywhere for a clip that
-    does not move. ``compensate``: the motion-compensated seed (variants ``*_mc``), its shift
-    estimated on ``mc_downsample`` x ``mc_downsample`` block sums.
+    does not move. ``compensate``: the motion-compensated seed (variants ``*_mc``), computed on
+    ``mc_downsample`` x ``mc_downsample`` blocks when that is > 1 (``accumulate_frames``).
     """
     check_clips(clips)
     if compensate:
@@ -281,8 +281,8 @@ def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code",
     unused, and cannot be ``"auto"``). ``beta="auto"``: per clip the fewest pixels of the
     variant's seed region (the plain one for ``"gauss"``) holding ``auto_mass`` of its mass,
     between ``beta_bounds`` of the frame (``maps.auto_counts``). ``mc_downsample`` k > 1
-    (``*_mc`` variants only; opt-in approximation): the shifts are estimated on k x k block sums
-    of the grey frames; 1 is the exact path.
+    (``*_mc`` variants only; opt-in approximation): the compensated seed computed on k x k
+    blocks of the frames (``accumulate_frames``); 1 is the exact path.
     """
     return _foreground_mask(clips, beta, variant, hue, mask_stage, beta_bounds, auto_mass,
                             mc_downsample)
