@@ -167,6 +167,17 @@ def bottom(maps: np.ndarray, count: int) -> np.ndarray:
 # --- motion compensation (variants fame_mc, seed_mc) ------------------------------------------
 
 
+def check_downsample(k, height: int | None = None, width: int | None = None) -> int:
+    """``mc_downsample`` must be an integer k >= 1; with frames ``height`` x ``width`` and
+    k > 1, the pooled frame needs an interior pixel for the Lucas-Kanade step (sides >= 3k)."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"mc_downsample must be an integer >= 1 (1: the exact path); got {k!r}")
+    if k > 1 and height is not None and min(height, width) < 3 * k:
+        raise ValueError(f"mc_downsample={k} needs frames of at least {3 * k} x {3 * k} pixels "
+                         f"(3 x 3 blocks of {k} x {k}); got {height} x {width}")
+    return k
+
+
 def grey(frame: np.ndarray) -> np.ndarray:
     """Channel sum of a float32 frame ``(B, 3, H, W)`` (in channel order), float32 ``(B, H, W)``."""
     return frame[:, 0] + frame[:, 1] + frame[:, 2]
@@ -294,17 +305,49 @@ def fill_invalid(change: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return np.where(valid, change, mean[:, None, None])
 
 
+def block_sums(frames: np.ndarray, k: int) -> np.ndarray:
+    """``frames`` ``(..., H, W)`` float32 summed over k x k blocks, ``(..., H // k, W // k)``;
+    rows and columns past the last whole block are dropped. Average pooling up to the factor
+    k², on which the correlation's peak and the Lucas-Kanade step do not depend (``minmax``
+    only through its eps); the k² strided slices are added in row-major order, in float32."""
+    height, width = frames.shape[-2] // k * k, frames.shape[-1] // k * k
+    total = frames[..., 0:height:k, 0:width:k].copy()
+    for i in range(k):
+        for j in range(k):
+            if i or j:
+                total = total + frames[..., i:height:k, j:width:k]
+    return total
+
+
+def expand_blocks(maps: np.ndarray, k: int, height: int, width: int) -> np.ndarray:
+    """Maps of k x k blocks ``(B, h, w)`` spread back to ``(B, height, width)``: each pixel takes
+    its block's value, the rows and columns past the last whole block their nearest one."""
+    rows = np.minimum(np.arange(height) // k, maps.shape[1] - 1)
+    cols = np.minimum(np.arange(width) // k, maps.shape[2] - 1)
+    return maps[:, rows][:, :, cols]
+
+
 # --- step 1: seed region ----------------------------------------------------------------------
 
 
-def frame_statistics(clips: np.ndarray, compensate: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def frame_statistics(clips: np.ndarray, compensate: bool = False,
+                     mc_downsample: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Mean absolute frame difference ``(B, H, W)`` and temporal mean frame ``x̄`` ``(B, C, H, W)``.
 
     ``clips`` are float32 in [0, 1]. Sums run over time (and channels) in a fixed order so the
     PyTorch op can reproduce them exactly. ``compensate``: each frame is first aligned to the
     one before it by their global translation (:func:`pair_shifts`, :func:`sample_shifted`); a
-    pixel whose counterpart left the frame gets the pair's mean difference (:func:`fill_invalid`).
+    pixel whose counterpart left the frame gets the pair's mean difference (:func:`fill_invalid`);
+    ``mc_downsample`` k > 1 (opt-in, an approximation, cheaper): the compensated mean change of
+    the frames summed over k x k blocks (:func:`block_sums`; shifts then in block units),
+    divided by k², each pixel given its block's value (:func:`expand_blocks`); the mean frame
+    stays exact.
     """
+    if compensate and mc_downsample > 1:
+        motion, _ = frame_statistics(block_sums(clips, mc_downsample), compensate=True)
+        _, mean_frame = frame_statistics(clips)
+        motion = motion / np.float32(mc_downsample * mc_downsample)  # the blocks' mean change
+        return expand_blocks(motion, mc_downsample, *clips.shape[-2:]), mean_frame
     frames = clips.shape[2]
     motion = np.zeros((clips.shape[0],) + clips.shape[3:], dtype=np.float32)
     mean_frame = clips[:, :, 0].copy()
@@ -322,14 +365,18 @@ def frame_statistics(clips: np.ndarray, compensate: bool = False) -> tuple[np.nd
     return motion / np.float32(frames - 1), mean_frame / np.float32(frames)
 
 
-def seed_region(clips: np.ndarray, compensate: bool = False) -> np.ndarray:
+def seed_region(clips: np.ndarray, compensate: bool = False,
+                mc_downsample: int = 1) -> np.ndarray:
     """Step 1, the seed region ``S`` ``(B, H, W)``.
 
     ``S = minmax(blur(mean_t sum_c |x[:, c, t] - x[:, c, t+1]|))``. A clip that does not move has
     ``S = 0`` everywhere (minmax divides by ``0 + eps``, never NaN). ``compensate``: the
-    motion-compensated seed (variants ``*_mc``).
+    motion-compensated seed (variants ``*_mc``), at ``mc_downsample`` (1: exact).
     """
-    motion, _ = frame_statistics(check_clips(clips), compensate)
+    x = check_clips(clips)
+    if compensate:
+        check_downsample(mc_downsample, *x.shape[-2:])
+    motion, _ = frame_statistics(x, compensate, mc_downsample)
     return minmax(blur(motion))
 
 
@@ -502,7 +549,7 @@ def auto_counts(seed: np.ndarray, low: int, high: int, mass: float) -> np.ndarra
 
 def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code",
                     beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS,
-                    centres=None) -> np.ndarray:
+                    centres=None, mc_downsample: int = 1) -> np.ndarray:
     """Step 2.6 (and the ablation's variants): the foreground mask ``M``, float32 ``(B, H, W)``.
 
     ``M = 1`` on ``top(score, floor(beta * N))``, 0 elsewhere, with ``score`` by ``variant``:
@@ -514,7 +561,8 @@ def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code",
     unused, and cannot be ``"auto"``).
     ``beta="auto"``: each clip keeps :func:`auto_counts` pixels of its variant's seed region
     (the plain one for the Gaussians), between ``beta_bounds`` of the frame, holding ``auto_mass``
-    of the seed's mass. A static clip gives the tie-rule mask.
+    of the seed's mass. A static clip gives the tie-rule mask. ``mc_downsample`` k > 1
+    (``*_mc`` variants only; an approximation): see :func:`frame_statistics`; 1 is exact.
     """
     x = check_clips(clips)
     beta = check_beta(beta)
@@ -524,6 +572,9 @@ def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code",
     if hue not in HUES:
         raise ValueError(f"hue must be one of {HUES}; got {hue!r}")
     batch, _, _, height, width = x.shape
+    if check_downsample(mc_downsample, height, width) > 1 and variant not in COMPENSATED:
+        raise ValueError(f"mc_downsample > 1 applies to the variants {COMPENSATED} only; got "
+                         f"variant {variant!r}")
     if variant == "grid" and beta == "auto":
         raise ValueError("the grid variant keeps 8 of 16 cells (β = 0.5); beta='auto' does not "
                          "apply to it")
@@ -532,7 +583,7 @@ def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code",
                          f"variant {variant!r} with centres {centres!r}")
     seed = mean_frame = None
     if variant not in ("gauss", "gauss_random") or beta == "auto":
-        motion, mean_frame = frame_statistics(x, compensate=variant in COMPENSATED)
+        motion, mean_frame = frame_statistics(x, variant in COMPENSATED, mc_downsample)
         seed = minmax(blur(motion))
     if beta == "auto":
         count = auto_counts(seed, math.floor(low * height * width),
@@ -593,12 +644,14 @@ def default_background_index(batch: int) -> np.ndarray:
 
 
 def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "code",
-         beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS, centres=None):
+         beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS, centres=None,
+         mc_downsample: int = 1):
     """FAME on a batch: ``(merged, mask)``, merged ``(B, C, T, H, W)``, mask ``(B, H, W)``.
 
     The foreground of clip ``i`` is pasted on clip ``background_index[i]`` (default: the batch
     rolled by one, never itself). A batch of one has no other background and is refused.
-    ``beta``, ``beta_bounds``, ``auto_mass``, ``centres``: see :func:`foreground_mask`.
+    ``beta``, ``beta_bounds``, ``auto_mass``, ``centres``, ``mc_downsample``: see
+    :func:`foreground_mask`.
     """
     check_clips(clips)
     batch = clips.shape[0]
@@ -614,5 +667,6 @@ def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "
         or background_index.max() >= batch
     ):
         raise ValueError(f"background_index must be integers in [0, {batch}) of shape ({batch},)")
-    mask = foreground_mask(clips, beta, variant, hue, beta_bounds, auto_mass, centres)
+    mask = foreground_mask(clips, beta, variant, hue, beta_bounds, auto_mass, centres,
+                           mc_downsample)
     return merge(clips, clips[background_index], mask), mask

@@ -34,7 +34,13 @@ from fame_bench.augment.maps import (
     top,
     unit_frame,
 )
-from fame_bench.augment.motion import PairAligner, chunk_pairs
+from fame_bench.augment.motion import (
+    PairAligner,
+    block_sums,
+    check_downsample,
+    chunk_pairs,
+    expand_blocks,
+)
 from fame_bench.augment.variants import gauss_mask, grid_cell_mask, random_centres
 
 COLOUR_BINS = 1000  # 10 x 10 x 10 quantised HSV colours, numbered 1..1000 (bin 0 unused)
@@ -63,7 +69,7 @@ class AutoCount(NamedTuple):
 # --- step 1: seed region ----------------------------------------------------------------------
 
 
-def accumulate_frames(clips: torch.Tensor, compensate: bool = False):
+def accumulate_frames(clips: torch.Tensor, compensate: bool = False, mc_downsample: int = 1):
     """One read of the batch: mean absolute frame difference ``(B, H, W)`` and mean frame
     ``x̄`` ``(B, C, H, W)``, both float32 (unchecked; see ``frame_statistics``).
 
@@ -71,9 +77,11 @@ def accumulate_frames(clips: torch.Tensor, compensate: bool = False):
     of the sums matches the reference. ``compensate``: each frame is aligned to the one before
     it by their global translation first (``fame_bench.augment.motion``), a chunk of frame
     pairs at a time; a pixel whose counterpart left the frame gets the pair's mean difference.
+    ``mc_downsample`` k > 1 (an approximation, opt-in): the same on frames summed over k x k
+    blocks, the mean change spread back over each block's pixels.
     """
     if compensate:
-        return _compensated_frames(clips)
+        return _compensated_frames(clips, mc_downsample)
     frames = clips.shape[2]
     previous = unit_frame(clips, 0)
     mean_frame = previous.clone()
@@ -92,16 +100,32 @@ def accumulate_frames(clips: torch.Tensor, compensate: bool = False):
     return motion / (frames - 1), mean_frame
 
 
-def _compensated_frames(clips: torch.Tensor):
-    """``accumulate_frames(clips, compensate=True)``: the aligned changes of a chunk of frame
-    pairs at a time (``chunk_pairs``: one run of the ops per chunk, not per frame), added in
-    time order."""
+def _compensated_frames(clips: torch.Tensor, mc_downsample: int = 1):
+    """``accumulate_frames(clips, compensate=True)``. ``mc_downsample`` k > 1 (an approximation,
+    opt-in): the compensated changes of the frames summed over k x k blocks (``block_sums``, a
+    chunk of frames at a time), divided by k², spread back over each block's pixels
+    (``expand_blocks``)."""
     batch, _, frames, height, width = clips.shape
     mean_frame = unit_frame(clips, 0).clone()
     for t in range(1, frames):
         mean_frame += unit_frame(clips, t)
     mean_frame /= frames
-    motion = torch.zeros_like(mean_frame[:, 0])
+    if mc_downsample == 1:
+        return _compensated_motion(clips), mean_frame
+    step = chunk_pairs(batch, frames, height, width)
+    pooled = torch.cat([block_sums(unit_frame(clips, slice(start, start + step)), mc_downsample)
+                        for start in range(0, frames, step)], dim=2)
+    # / k²: the blocks' mean change, on the scale of the exact path's
+    motion = _compensated_motion(pooled) / float(mc_downsample * mc_downsample)
+    return expand_blocks(motion, mc_downsample, height, width), mean_frame
+
+
+def _compensated_motion(clips: torch.Tensor) -> torch.Tensor:
+    """The mean compensated change ``(B, H, W)`` float32 of clips ``(B, 3, T, H, W)``: the aligned
+    changes of a chunk of frame pairs at a time (``chunk_pairs``: one run of the ops per chunk,
+    not per frame), added in time order."""
+    batch, _, frames, height, width = clips.shape
+    motion = torch.zeros(batch, height, width, dtype=torch.float32, device=clips.device)
     aligner = PairAligner()
     pairs = chunk_pairs(batch, frames - 1, height, width)
     for start in range(0, frames - 1, pairs):
@@ -109,23 +133,28 @@ def _compensated_frames(clips: torch.Tensor):
         changes = aligner.changes(unit_frame(clips, slice(start, stop + 1)))
         for k in range(stop - start):
             motion += changes[:, k]
-    return motion / (frames - 1), mean_frame
+    return motion / (frames - 1)
 
 
-def frame_statistics(clips: torch.Tensor, compensate: bool = False):
+def frame_statistics(clips: torch.Tensor, compensate: bool = False, mc_downsample: int = 1):
     """``accumulate_frames``, refusing float values outside [0, 1], NaN and inf (one sync)."""
-    motion, mean_frame = accumulate_frames(clips, compensate)
+    motion, mean_frame = accumulate_frames(clips, compensate, mc_downsample)
     check_range(clips)
     return motion, mean_frame
 
 
-def seed_region(clips: torch.Tensor, compensate: bool = False) -> torch.Tensor:
+def seed_region(clips: torch.Tensor, compensate: bool = False,
+                mc_downsample: int = 1) -> torch.Tensor:
     """Step 1, the seed region ``S`` ``(B, H, W)`` float32.
 
     ``S = minmax(blur(mean_t sum_c |x[:, c, t] - x[:, c, t+1]|))``; 0 everywhere for a clip that
-    does not move. ``compensate``: the motion-compensated seed (variants ``*_mc``).
+    does not move. ``compensate``: the motion-compensated seed (variants ``*_mc``), computed on
+    ``mc_downsample`` x ``mc_downsample`` blocks when that is > 1 (``accumulate_frames``).
     """
-    motion, _ = frame_statistics(check_clips(clips), compensate)
+    check_clips(clips)
+    if compensate:
+        check_downsample(mc_downsample, *clips.shape[-2:])
+    motion, _ = frame_statistics(clips, compensate, mc_downsample)
     return minmax(blur(motion))
 
 
@@ -219,7 +248,7 @@ def completed_scores(seed: torch.Tensor, mean_frame: torch.Tensor, hue: str = "c
 
 
 def mask_stage(clips: torch.Tensor, count, variant: str = "fame", hue: str = "code",
-               centres: torch.Tensor | None = None):
+               centres: torch.Tensor | None = None, mc_downsample: int = 1):
     """Boolean mask ``(B, H, W)`` of clips whose layout is checked; refuses values outside
     [0, 1] and NaN/inf. ``count``: pixels per clip, or an ``AutoCount`` (``beta="auto"``);
     ``centres``: ``gauss_random``'s ``(B, 2)`` centres (``random_centres``), else ``None``.
@@ -231,7 +260,7 @@ def mask_stage(clips: torch.Tensor, count, variant: str = "fame", hue: str = "co
     if variant in GAUSSIAN and not isinstance(count, AutoCount):
         check_range(clips)  # the Gaussian ignores the pixels; still refuse bad ones
         return gauss_mask(batch, height, width, count, clips.device, centres)
-    motion, mean_frame = frame_statistics(clips, compensate=variant in COMPENSATED)
+    motion, mean_frame = frame_statistics(clips, variant in COMPENSATED, mc_downsample)
     seed = minmax(blur(motion))
     if isinstance(count, AutoCount):
         count = auto_counts(seed, *count)
@@ -246,7 +275,8 @@ def mask_stage(clips: torch.Tensor, count, variant: str = "fame", hue: str = "co
 
 def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code",
                     beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS,
-                    generator: torch.Generator | None = None) -> torch.Tensor:
+                    generator: torch.Generator | None = None,
+                    mc_downsample: int = 1) -> torch.Tensor:
     """Step 2.6 and the ablation's variants: the mask ``M`` ``(B, H, W)``, float32 in {0, 1}.
 
     ``M = 1`` on ``top(score, floor(beta * N))``: ``"fame"`` scores with ``minmax(blur(R))``,
@@ -257,19 +287,26 @@ def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code",
     4x4 cells with the largest sum of ``S`` (β = 0.5 by construction; ``beta`` is checked,
     unused, and cannot be ``"auto"``). ``beta="auto"``: per clip the fewest pixels of the
     variant's seed region (the plain one for the Gaussians) holding ``auto_mass`` of its mass,
-    between ``beta_bounds`` of the frame (``maps.auto_counts``).
+    between ``beta_bounds`` of the frame (``maps.auto_counts``). ``generator``: draws
+    ``gauss_random``'s centres. ``mc_downsample`` k > 1 (``*_mc`` variants only; opt-in
+    approximation): the compensated seed computed on k x k blocks of the frames
+    (``accumulate_frames``); 1 is the exact path.
     """
     return _foreground_mask(clips, beta, variant, hue, mask_stage, beta_bounds, auto_mass,
-                            generator)
+                            generator, mc_downsample)
 
 
 def mask_count(beta, variant: str, height: int, width: int, beta_bounds=AUTO_BOUNDS,
-               auto_mass: float = AUTO_MASS):
-    """The checked ``count`` argument of ``mask_stage``: ``floor(beta * N)`` or an ``AutoCount``."""
+               auto_mass: float = AUTO_MASS, mc_downsample: int = 1):
+    """The checked ``count`` argument of ``mask_stage``: ``floor(beta * N)`` or an ``AutoCount``
+    (also checks ``mc_downsample`` against the variant and the frame size)."""
     beta = check_beta(beta)
     low, high, mass = check_auto_beta(beta_bounds, auto_mass)
     if variant not in MASK_VARIANTS:
         raise ValueError(f"variant must be one of {MASK_VARIANTS}; got {variant!r}")
+    if check_downsample(mc_downsample, height, width) > 1 and variant not in COMPENSATED:
+        raise ValueError(f"mc_downsample > 1 applies to the variants {COMPENSATED} only; got "
+                         f"variant {variant!r}")
     if variant == "grid" and beta == "auto":
         raise ValueError("the grid variant keeps 8 of 16 cells (β = 0.5); beta='auto' does not "
                          "apply to it")
@@ -279,10 +316,10 @@ def mask_count(beta, variant: str, height: int, width: int, beta_bounds=AUTO_BOU
 
 
 def _foreground_mask(clips, beta, variant, hue, stage, beta_bounds=AUTO_BOUNDS,
-                     auto_mass=AUTO_MASS, generator=None) -> torch.Tensor:
+                     auto_mass=AUTO_MASS, generator=None, mc_downsample=1) -> torch.Tensor:
     check_clips(clips)
     height, width = clips.shape[-2:]
-    count = mask_count(beta, variant, height, width, beta_bounds, auto_mass)
+    count = mask_count(beta, variant, height, width, beta_bounds, auto_mass, mc_downsample)
     if hue not in HUES:
         raise ValueError(f"hue must be one of {HUES}; got {hue!r}")
     if variant == "grid" and (height < 4 or width < 4):
@@ -291,7 +328,7 @@ def _foreground_mask(clips, beta, variant, hue, stage, beta_bounds=AUTO_BOUNDS,
     if variant == "gauss_random":  # drawn outside the stage, which may be compiled
         centres = random_centres(clips.shape[0], height, width, generator).to(clips.device)
     with torch.no_grad():
-        chosen = stage(clips, count, variant, hue, centres)
+        chosen = stage(clips, count, variant, hue, centres, mc_downsample)
     return chosen.to(torch.float32)
 
 
@@ -355,7 +392,7 @@ def _background_index(background_index, batch: int, device) -> torch.Tensor:
 
 def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "code",
          beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS,
-         generator: torch.Generator | None = None):
+         generator: torch.Generator | None = None, mc_downsample: int = 1):
     """FAME on a batch: ``(merged, mask)``, merged ``(B, C, T, H, W)`` (input dtype), mask
     ``(B, H, W)`` float32.
 
@@ -363,14 +400,15 @@ def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "
     default is the batch rolled by one (clip ``i - 1``, never itself), done with two slices
     instead of a gathered copy of the batch. A batch of one has no other background: refused.
     Not differentiable (an augmentation): computed under ``torch.no_grad()``. ``beta``,
-    ``beta_bounds``, ``auto_mass``, ``generator``: see ``foreground_mask``.
+    ``beta_bounds``, ``auto_mass``, ``generator``, ``mc_downsample``: see ``foreground_mask``.
     """
     return fame_with_stage(clips, beta, background_index, variant, hue, mask_stage,
-                           beta_bounds, auto_mass, generator)
+                           beta_bounds, auto_mass, generator, mc_downsample)
 
 
 def fame_with_stage(clips, beta, background_index, variant, hue, stage,
-                    beta_bounds=AUTO_BOUNDS, auto_mass=AUTO_MASS, generator=None):
+                    beta_bounds=AUTO_BOUNDS, auto_mass=AUTO_MASS, generator=None,
+                    mc_downsample=1):
     """``fame`` with the mask computed by ``stage`` (``mask_stage`` or a compiled copy of it)."""
     check_clips(clips)
     batch = clips.shape[0]
@@ -380,7 +418,7 @@ def fame_with_stage(clips, beta, background_index, variant, hue, stage,
     if background_index is not None:
         index = _background_index(background_index, batch, clips.device)
     mask = _foreground_mask(clips, beta, variant, hue, stage, beta_bounds, auto_mass,
-                            generator)
+                            generator, mc_downsample)
     keep = mask.to(torch.bool)[:, None, None]
     with torch.no_grad():
         if index is None:

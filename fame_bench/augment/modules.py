@@ -20,6 +20,7 @@ from fame_bench.augment.fame import (
     mask_stage,
 )
 from fame_bench.augment.maps import check_auto_beta, check_beta, check_clips
+from fame_bench.augment.motion import check_downsample
 
 
 def _draw_device(generator) -> torch.device:
@@ -56,17 +57,20 @@ class FAME(nn.Module):
     merged; ``allow_self``: whether the random permutation may give a clip its own background
     (the code's behaviour); ``compile``: run the mask stage through ``torch.compile`` (same
     masks; pays a compilation per input shape, worth it on a GPU where the eager op is bound by
-    kernel launches).
+    kernel launches); ``mc_downsample``: see ``foreground_mask`` (``*_mc`` variants, 1 = exact).
     """
 
     def __init__(self, beta: float | str = 0.5, variant: str = "fame", p: float = 1.0,
                  allow_self: bool = True, hue: str = "code", compile: bool = False,
-                 beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS):
+                 beta_bounds=AUTO_BOUNDS, auto_mass: float = AUTO_MASS, mc_downsample: int = 1):
         super().__init__()
         self.beta = check_beta(beta)
         low, high, self.auto_mass = check_auto_beta(beta_bounds, auto_mass)
         self.beta_bounds = (low, high)
-        mask_count(self.beta, variant, 4, 4)  # refuses an unknown variant, or grid with "auto"
+        self.mc_downsample = check_downsample(mc_downsample)  # the frame size is checked per batch
+        # refuses an unknown variant, grid with "auto", or mc_downsample > 1 for another variant
+        mask_count(self.beta, variant, 3 * mc_downsample, 3 * mc_downsample,
+                   mc_downsample=mc_downsample)
         if hue not in HUES:
             raise ValueError(f"hue must be one of {HUES}; got {hue!r}")
         if not 0.0 <= float(p) <= 1.0:
@@ -83,14 +87,15 @@ class FAME(nn.Module):
             return clips.clone()
         merged, _ = fame_with_stage(clips, self.beta, index.to(clips.device), self.variant,
                                     self.hue, self._stage, self.beta_bounds, self.auto_mass,
-                                    generator)
+                                    generator, self.mc_downsample)
         return merged
 
     def extra_repr(self) -> str:
         auto = (f", beta_bounds={self.beta_bounds}, auto_mass={self.auto_mass}"
                 if self.beta == "auto" else "")
+        downsample = f", mc_downsample={self.mc_downsample}" if self.mc_downsample != 1 else ""
         return (f"beta={self.beta!r}, variant={self.variant!r}, p={self.p}, "
-                f"allow_self={self.allow_self}, hue={self.hue!r}{auto}")
+                f"allow_self={self.allow_self}, hue={self.hue!r}{auto}{downsample}")
 
 
 class BE(nn.Module):

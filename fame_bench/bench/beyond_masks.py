@@ -41,6 +41,18 @@ SIZE_THIRDS = ("small", "medium", "large")
 #: What the cost comparison times (label, variant, beta).
 COST_CASES = (("FAME", "fame", 0.5), ("FAME-MC", "fame_mc", 0.5), ("Seed", "seed", 0.5),
               ("Seed-MC", "seed_mc", 0.5), ("FAME β=auto", "fame", "auto"))
+#: The opt-in approximation ``mc_downsample`` k of FAME-MC (1: exact) measured for cost and
+#: mask IoU at these pan speeds: rows (label, variant, beta, k).
+MC_DOWNSAMPLES = (1, 2, 4)
+DOWNSAMPLE_SPEEDS = (0.0, 1.0, 4.0)
+
+
+def downsample_label(k: int) -> str:
+    return f"FAME-MC β=0.5 k={k}"
+
+
+DOWNSAMPLE_MASKS = tuple((downsample_label(k), "fame_mc", 0.5, k) for k in MC_DOWNSAMPLES)
+DOWNSAMPLE_COST_CASES = (("FAME", "fame", 0.5, 1), *DOWNSAMPLE_MASKS)
 
 
 def oracle_label(beta: float) -> str:
@@ -70,7 +82,8 @@ def size_configs(base: SyntheticConfig) -> dict[str, SyntheticConfig]:
 def measure_masks(configs: dict, rows, seeds, split: str = "test_biased", clips: int = 0,
                   oracle_betas=ORACLE_BETAS) -> dict:
     """Per condition (a key of ``configs``), mask row and seed: the per-clip IoU against the
-    ground-truth union mask, and the fraction of the frame each mask keeps.
+    ground-truth union mask, and the fraction of the frame each mask keeps. A row is
+    ``(label, variant, beta)``, or ``(label, variant, beta, mc_downsample)``.
 
     Returns ``{"iou": {cond: {label: {seed: (N,) array}}}, "kept": {...same...},
     "truth_share": {cond: {seed: float}}}``; ``oracle β=b`` rows keep the top-β of the ground
@@ -88,8 +101,8 @@ def measure_masks(configs: dict, rows, seeds, split: str = "test_biased", clips:
                 iou = oracle_iou(truth, beta)[0]
                 _put(out, condition, oracle_label(beta), seed, iou,
                      np.full(iou.shape, math.floor(beta * pixels) / pixels))
-            for label, variant, beta in rows:
-                masks = variant_masks(videos, beta, variant)
+            for label, variant, beta, *downsample in rows:
+                masks = variant_masks(videos, beta, variant, mc_downsample=_k(downsample))
                 _put(out, condition, label, seed, iou_and_recall(masks, truth)[0],
                      masks.float().mean((-2, -1)).numpy())
     return out
@@ -120,14 +133,22 @@ def _put(out: dict, condition, label: str, seed: int, iou: np.ndarray, kept: np.
     out["kept"].setdefault(condition, {}).setdefault(label, {})[seed] = kept
 
 
+def _k(downsample: list) -> int:
+    """The optional fourth field of a mask row: ``mc_downsample`` (default 1, exact)."""
+    return downsample[0] if downsample else 1
+
+
 def measure_cost(size: int, batch: int = 8, frames: int = 16, repeats: int = 15,
-                 seed: int = 0) -> dict[str, float]:
-    """Median ms of ``foreground_mask`` per ``COST_CASES`` row on random float32 clips
-    ``(batch, 3, frames, size, size)``, one CPU thread, timed in turn in one run (so the ratios
-    hold on a loaded machine)."""
+                 seed: int = 0, cases=COST_CASES) -> dict[str, float]:
+    """Median ms of ``foreground_mask`` per row of ``cases`` (``COST_CASES``; rows as
+    ``measure_masks``'s) on random float32 clips ``(batch, 3, frames, size, size)``, one CPU
+    thread, timed in turn in one run (so the ratios hold on a loaded machine)."""
     generator = torch.Generator().manual_seed(seed)
     clips = torch.rand(batch, 3, frames, size, size, generator=generator)
+    def call(variant, beta, downsample):
+        return lambda: foreground_mask(clips, beta, variant=variant, mc_downsample=_k(downsample))
+
     with cpu_threads(1):
-        calls = {label: (lambda v=variant, b=beta: foreground_mask(clips, b, variant=v))
-                 for label, variant, beta in COST_CASES}
+        calls = {label: call(variant, beta, downsample)
+                 for label, variant, beta, *downsample in cases}
         return interleaved_medians(calls, repeats)

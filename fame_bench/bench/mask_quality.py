@@ -44,11 +44,12 @@ CHUNK = 256
 
 
 def variant_masks(videos: torch.Tensor, beta, variant: str, hue: str = "code",
-                  generator: torch.Generator | None = None) -> torch.Tensor:
+                  generator: torch.Generator | None = None,
+                  mc_downsample: int = 1) -> torch.Tensor:
     """``foreground_mask`` of uint8 videos ``(N, C, T, H, W)`` in chunks of ``CHUNK`` clips,
     bool ``(N, H, W)``; ``generator``: ``gauss_random``'s centres."""
     return torch.cat([foreground_mask(videos[s : s + CHUNK], beta, variant=variant, hue=hue,
-                                      generator=generator) > 0.5
+                                      generator=generator, mc_downsample=mc_downsample) > 0.5
                       for s in range(0, videos.shape[0], CHUNK)])
 
 

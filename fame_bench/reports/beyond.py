@@ -9,7 +9,8 @@ as named variants beside the paper's (which stays the default):
 1. Mask IoU of Gauss, Grid, Seed and FAME (β 0.3/0.5/0.7) under a camera pan of exactly 0,
    0.5, 1, 2 and 4 px/frame (plus a 0.25 px shake), and the motion probe of MoCo, MoCo + FAME
    and MoCo + BE pretrained and evaluated on panned clips.
-2. The same for the motion-compensated seed (``seed_mc``, ``fame_mc``) and what it costs.
+2. The same for the motion-compensated seed (``seed_mc``, ``fame_mc``) and what it costs,
+   also with the opt-in approximation ``mc_downsample`` k = 2, 4 (cost and mask IoU only).
 3. ``beta="auto"`` against fixed β across object sizes (the preset's size range in thirds) and
    on the motion probe.
 
@@ -40,11 +41,15 @@ from fame_bench.atomic import write_atomic  # noqa: E402
 from fame_bench.augment.fame import AUTO_BOUNDS, AUTO_MASS
 from fame_bench.bench.beyond_masks import (  # noqa: E402
     CAMERA_JITTER,
+    DOWNSAMPLE_COST_CASES,
+    DOWNSAMPLE_MASKS,
+    DOWNSAMPLE_SPEEDS,
     ORACLE_BETAS,
     PAN_MASKS,
     PAN_SPEEDS,
     SIZE_MASKS,
     SIZE_THIRDS,
+    downsample_label,
     measure_cost,
     measure_masks,
     oracle_label,
@@ -436,6 +441,45 @@ def _cost_lines(cost: dict, records: dict, preset: str, seeds, speeds) -> list[s
     return lines
 
 
+def downsample_lines(downsample: dict, cost: dict) -> list[str]:
+    """The ``mc_downsample`` table: per k, FAME-MC's cost × FAME per frame size and its mask
+    IoU per pan speed, with the paired difference to k = 1, and a one-line verdict."""
+    if not downsample or not cost:
+        return []
+    iou = downsample["iou"]
+    speeds = list(iou)
+    ks = [row[3] for row in DOWNSAMPLE_MASKS]
+    exact = downsample_label(1)
+    header = ["k", *[f"{shape}: × FAME" for shape in cost], *[f"IoU pan {s:g}" for s in speeds]]
+    body, diff_body, meets = [], [], []
+    for k in ks:
+        label = downsample_label(k)
+        ratios = [cost[shape][label] / cost[shape]["FAME"] for shape in cost]
+        body.append([str(k), *[f"{r:.2f}" for r in ratios],
+                     *[_cell(seed_means(iou[s][label])) for s in speeds]])
+        if k == 1:
+            continue
+        diffs = [paired_difference(seed_means(iou[s][label]), seed_means(iou[s][exact])).interval
+                 for s in speeds]
+        diff_body.append([f"k={k} − k=1", *[d.brief() for d in diffs]])
+        no_loss = all(d.has_noise_estimate and not d.below_zero for d in diffs)
+        if no_loss and all(r <= COST_TARGET for r in ratios):
+            meets.append(k)
+    verdict = (f"k = {', '.join(map(str, meets))} meets the {COST_TARGET:g}× target at every "
+               "size without an IoU loss beyond noise" if meets else
+               f"no k > 1 meets the {COST_TARGET:g}× target at every size without an IoU loss "
+               "beyond noise (a paired 95 % interval below zero at some pan counts as a loss)")
+    return ["#### A cheaper approximation: `mc_downsample`", "",
+            "`mc_downsample=k` (opt-in; k = 1 is the exact method above): the shifts, the "
+            "alignment and the change maps on frames summed over k × k blocks, each pixel then "
+            "given its block's mean change (docs/fame.md). FAME-MC β = 0.5, cost as above "
+            "(interleaved in one run) and mask IoU %, mean ± std over seeds:", "",
+            tables.markdown_table(header, body), "",
+            "Paired differences to k = 1 over seeds, IoU points, mean [95 % interval]:", "",
+            tables.markdown_table(["", *[f"pan {s:g}" for s in speeds]], diff_body), "",
+            f"Verdict: {verdict}. The motion probe (pretraining) was measured at k = 1 only.", ""]
+
+
 def _probe_lines(records: dict, preset: str, seeds, speeds, command: str) -> list[str]:
     header = ["row", *[f"pan {s:g}" for s in speeds]]
     body, any_value = [], False
@@ -477,9 +521,11 @@ def _probe_lines(records: dict, preset: str, seeds, speeds, command: str) -> lis
 
 def render(pan: dict, size: dict, records: dict, cost: dict, preset: str, seeds: list[int],
            speeds, data_note: str, command: str, wall_s: float,
-           probe_speeds=None) -> tuple[str, dict]:
+           probe_speeds=None, downsample: dict | None = None,
+           downsample_cost: dict | None = None) -> tuple[str, dict]:
     """The Markdown report and its numbers as data (per-seed means); the masks are measured at
-    ``speeds``, the pretraining runs at ``probe_speeds`` (default: the same)."""
+    ``speeds``, the pretraining runs at ``probe_speeds`` (default: the same); ``downsample`` and
+    ``downsample_cost``: ``measure_masks`` and ``measure_cost`` of the ``mc_downsample`` rows."""
     probe_speeds = tuple(probe_speeds or speeds)
     lines = [
         "# Beyond the papers — camera motion, a motion-compensated seed, a per-clip β",
@@ -533,6 +579,7 @@ def render(pan: dict, size: dict, records: dict, cost: dict, preset: str, seeds:
         "",
         *_cost_lines(cost, records, preset, seeds, probe_speeds),
         "",
+        *downsample_lines(downsample or {}, downsample_cost or {}),
     ]
     if size:
         lines += ["## 3. A per-clip β across object sizes (static camera)", "",
@@ -548,6 +595,9 @@ def render(pan: dict, size: dict, records: dict, cost: dict, preset: str, seeds:
             "size_iou": {c: {label: seed_means(v) for label, v in size["iou"][c].items()}
                          for c in (size.get("iou") or {})},
             "cost_ms": cost,
+            "mc_downsample": {"cost_ms": downsample_cost or {}, "iou": {
+                f"{s:g}": {label: seed_means(v) for label, v in rows.items()}
+                for s, rows in ((downsample or {}).get("iou") or {}).items()}},
             "probe": {f"{k[1]}/seed{k[2]}": probe_values(records, preset, k[1], [k[2]]).get(k[2])
                       for k in records}}
     return "\n".join(lines), data
@@ -601,6 +651,11 @@ def main(argv: list[str] | None = None) -> int:
     pan["seed_mass"] = seed_mass_outside(pan_configs(base, speeds), seeds, clips=args.clips)
     size = measure_masks(size_configs(base), SIZE_MASKS, seeds, clips=args.clips)
     cost = {f"{base.size}²": measure_cost(base.size), "112²": measure_cost(112)}
+    downsample_speeds = [s for s in DOWNSAMPLE_SPEEDS if s in speeds] or list(speeds)
+    downsample = measure_masks(pan_configs(base, downsample_speeds), DOWNSAMPLE_MASKS, seeds,
+                               clips=args.clips, oracle_betas=())
+    downsample_cost = {shape: measure_cost(size, cases=DOWNSAMPLE_COST_CASES)
+                       for shape, size in ((f"{base.size}²", base.size), ("112²", 112))}
     reports_dir = Path(args.reports_dir)
     flags = [f"--preset {args.preset}", f"--seeds {args.seeds}"]
     flags += [f"--speeds {args.speeds}"] if speeds != PAN_SPEEDS else []
@@ -620,7 +675,8 @@ def main(argv: list[str] | None = None) -> int:
     if records:  # the report links the probe figure only when there are records
         probe_figure(records, args.preset, seeds, probe_speeds, figures / "beyond_probe.png")
     text, data = render(pan, size, records, cost, args.preset, seeds, speeds, data_note,
-                        command, time.perf_counter() - start, probe_speeds)
+                        command, time.perf_counter() - start, probe_speeds, downsample,
+                        downsample_cost)
     write_atomic(reports_dir / "beyond.md", text)
     write_atomic(reports_dir / "beyond.json", json.dumps(data, indent=1))
     print(f"wrote {reports_dir / 'beyond.md'}")

@@ -90,6 +90,70 @@ def test_compensation_removes_a_pure_pan_from_the_seed_statistics():
     assert float(compensated.mean()) < 0.15 * float(plain.mean())
 
 
+@pytest.mark.parametrize("true_shift", [(0.0, 0.0), (4.0, -6.0), (2.5, 1.0), (-1.5, 5.0)])
+def test_global_shift_is_found_on_2x2_block_sums(true_shift):
+    # mc_downsample=2 estimates in block units: twice the shift of the pooled frames
+    dy, dx = true_shift
+    y, x = np.mgrid[0:64, 0:64].astype(np.float64)
+    previous = motion.block_sums(torch.from_numpy(_texture(y, x)[None].astype(np.float32)), 2)
+    current = motion.block_sums(
+        torch.from_numpy(_texture(y - dy, x - dx)[None].astype(np.float32)), 2)
+    assert previous.shape == (1, 32, 32)
+    whole = motion.integer_shift(torch.fft.rfft2(previous.double()),
+                                 torch.fft.rfft2(current.double()), 32, 32)
+    shift = 2 * motion.refine_shift(previous, current, whole)[0].numpy()
+    assert np.abs(shift - np.array(true_shift)).max() <= 0.25, shift
+
+
+def test_downsampled_compensation_removes_a_pure_pan():
+    from fame_bench.augment.fame import frame_statistics
+
+    k = 2
+    t = np.arange(6)[:, None, None]
+    y, x = np.mgrid[0:48, 0:48].astype(np.float64)
+    # a texture three times coarser than above: 2 x 2 blocks must not alias it
+    frames = (_texture((y[None] - 1.5 * t) / 3, (x[None] + 1.0 * t) / 3) + 0.5) / 4.1
+    clips = torch.from_numpy(np.broadcast_to(frames, (2, 3, 6, 48, 48)).astype(np.float32).copy())
+    plain, _ = frame_statistics(clips)
+    compensated, _ = frame_statistics(clips, compensate=True, mc_downsample=k)
+    assert float(compensated.mean()) < 0.25 * float(plain.mean())
+    blocks = compensated.reshape(2, 48 // k, k, 48 // k, k)  # constant on each k x k block
+    assert torch.equal(blocks, blocks[:, :, :1, :, :1].expand_as(blocks))
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True, None])
+def test_bad_mc_downsample_is_refused_in_one_line(bad):
+    clips = torch.rand(2, 3, 4, 24, 24, generator=torch.Generator().manual_seed(0))
+    for call in (lambda: op.foreground_mask(clips, 0.5, variant="fame_mc", mc_downsample=bad),
+                 lambda: op.fame(clips, 0.5, variant="seed_mc", mc_downsample=bad),
+                 lambda: op.FAME(variant="fame_mc", mc_downsample=bad)):
+        with pytest.raises(ValueError, match=r"^mc_downsample must be an integer >= 1") as err:
+            call()
+        assert "\n" not in str(err.value)
+
+
+def test_mc_downsample_larger_than_the_frame_or_on_another_variant_is_refused():
+    from reference import fame as ref
+
+    clips = torch.rand(2, 3, 4, 24, 20, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match=r"mc_downsample=7 needs frames of at least 21 x 21"):
+        op.foreground_mask(clips, 0.5, variant="fame_mc", mc_downsample=7)
+    with pytest.raises(ValueError, match=r"mc_downsample=7 needs frames of at least 21 x 21"):
+        ref.foreground_mask(clips.numpy(), 0.5, variant="fame_mc", mc_downsample=7)
+    assert op.foreground_mask(clips, 0.5, variant="fame_mc", mc_downsample=6).shape == (2, 24, 20)
+    for variant in ("fame", "seed", "grid", "gauss"):
+        with pytest.raises(ValueError, match="applies to the variants"):
+            op.foreground_mask(clips, 0.5, variant=variant, mc_downsample=2)
+        with pytest.raises(ValueError, match="applies to the variants"):
+            ref.foreground_mask(clips.numpy(), 0.5, variant=variant, mc_downsample=2)
+    with pytest.raises(ValueError, match="applies to the variants"):
+        op.FAME(variant="fame", mc_downsample=2)
+    module = op.FAME(variant="fame_mc", mc_downsample=2)
+    assert "mc_downsample=2" in repr(module)
+    merged = module(clips, generator=torch.Generator().manual_seed(1))
+    assert merged.shape == clips.shape
+
+
 def test_chunks_take_as_many_frame_pairs_of_all_clips_as_fit(monkeypatch):
     monkeypatch.setattr(motion, "CHUNK_BYTES", 12 * 3 * 32 * 32 * 4)  # 12 frames of 3 x 32²
     assert motion.chunk_pairs(4, 15, 32, 32) == 3  # 12 frames: 3 pairs of all 4 clips
@@ -329,3 +393,28 @@ def test_probe_speeds_narrow_the_pretraining_section_only():
     probe_section = text.split("## Motion probe")[1]
     assert "pan 4" in probe_section and "pan 1" not in probe_section
     assert "pan 1" in text.split("## Motion probe")[0]
+
+
+def test_mc_downsample_table_and_verdict():
+    from fame_bench.bench.beyond_masks import downsample_label
+    from fame_bench.reports import beyond
+
+    speeds = (0.0, 1.0, 4.0)
+    cost = {"32²": {"FAME": 2.0, downsample_label(1): 10.0, downsample_label(2): 3.8,
+                    downsample_label(4): 3.0},
+            "112²": {"FAME": 20.0, downsample_label(1): 100.0, downsample_label(2): 38.0,
+                     downsample_label(4): 30.0}}
+    # k = 2 as good as k = 1 (noise only), k = 4 ten points worse
+    masks = _measured({downsample_label(1): 0.0, downsample_label(2): 0.0,
+                       downsample_label(4): -0.1}, speeds)
+    text = "\n".join(beyond.downsample_lines(masks, cost))
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in text.splitlines() if line.startswith("| ")}
+    assert rows["2"][:2] == ["1.90", "1.90"] and rows["4"][:2] == ["1.50", "1.50"]
+    assert all(cell.startswith("-9.") or cell.startswith("-10.") for cell in rows["k=4 − k=1"])
+    assert "Verdict: k = 2 meets the 2× target" in text
+    assert "measured at k = 1 only" in text
+    cost["112²"][downsample_label(2)] = 41.0  # 2.05×: k = 2 misses the target at 112²
+    text = "\n".join(beyond.downsample_lines(masks, cost))
+    assert "Verdict: no k > 1 meets the 2× target" in text
+    assert beyond.downsample_lines({}, cost) == []

@@ -62,10 +62,11 @@ def _fame_module():
 
 
 def _broken_stage(kind: str, calls: list):
-    """A stand-in for FAME's mask stage (``mask_stage(clips, count, variant, hue, centres) ->
-    (B, H, W)`` bool), the step ``fame()`` calls for every batch, in training and in the gate."""
+    """A stand-in for FAME's mask stage (``mask_stage(clips, count, variant, hue, centres,
+    mc_downsample) -> (B, H, W)`` bool), the step ``fame()`` calls for every batch, in
+    training and in the gate alike."""
 
-    def stage(clips, count, variant="fame", hue="code", centres=None):
+    def stage(clips, count, variant="fame", hue="code", centres=None, mc_downsample=1):
         calls.append(kind)
         shape = (clips.shape[0], *clips.shape[-2:])
         if kind == "all-ones":

@@ -260,6 +260,77 @@ def test_compensated_statistics_do_not_depend_on_the_chunks(monkeypatch, chunk_f
     np.testing.assert_array_equal(got_motion.numpy(), expected)
 
 
+# --- mc_downsample (an opt-in approximation of the compensated seed) -----------------------------
+
+
+def _fixture_clips() -> np.ndarray:
+    # the clips of data/mc_exact_k1.npz (see data/README.md)
+    return np.concatenate([make_clips("panning", 3, 6, 24, 20, seed=21),
+                           make_clips("moving_square", 1, 6, 24, 20, seed=22)])
+
+
+def test_default_compensation_is_bitwise_the_one_before_mc_downsample():
+    from pathlib import Path
+
+    from fame_bench.augment.fame import frame_statistics
+
+    fixture = np.load(Path(__file__).parent / "data" / "mc_exact_k1.npz")
+    clips = _fixture_clips()
+    for kwargs in ({}, {"mc_downsample": 1}):
+        motion, _ = frame_statistics(torch.from_numpy(clips), compensate=True, **kwargs)
+        np.testing.assert_array_equal(motion.numpy(), fixture["motion"])
+        np.testing.assert_array_equal(ref.frame_statistics(clips, True, **kwargs)[0],
+                                      fixture["motion"])
+        mask = op.foreground_mask(torch.from_numpy(clips), 0.5, variant="fame_mc", **kwargs)
+        np.testing.assert_array_equal(mask.numpy().astype(bool), fixture["fame_mc_mask"])
+    # and k = 2 is a different rule (so the test above could fail)
+    coarse, _ = frame_statistics(torch.from_numpy(clips), compensate=True, mc_downsample=2)
+    assert not np.array_equal(coarse.numpy(), fixture["motion"])
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**16), batch=st.integers(1, 3), frames=st.integers(2, 5),
+       height=st.integers(6, 40), width=st.integers(6, 40), kind=st.sampled_from(KINDS),
+       k=st.sampled_from([2, 3]))
+def test_downsampled_seed_region_is_bitwise_equal(seed, batch, frames, height, width, kind, k):
+    clips = make_clips(kind, batch, frames, height, width, seed)
+    if min(height, width) < 3 * k:
+        with pytest.raises(ValueError, match="mc_downsample"):
+            op.seed_region(torch.from_numpy(clips), compensate=True, mc_downsample=k)
+        return
+    expected = ref.seed_region(clips, compensate=True, mc_downsample=k)
+    got = op.seed_region(torch.from_numpy(clips), compensate=True, mc_downsample=k)
+    np.testing.assert_array_equal(got.numpy(), expected)
+
+
+@pytest.mark.parametrize("variant", ["fame_mc", "seed_mc"])
+@pytest.mark.parametrize("beta", [0.5, "auto"])
+def test_downsampled_masks_and_merge_agree(variant, beta):
+    clips = np.concatenate([make_clips(kind, 2, 6, 37, 42, seed=13) for kind in KINDS])
+    expected_merged, expected_mask = ref.fame(clips, beta, variant=variant, mc_downsample=2)
+    merged, mask = op.fame(torch.from_numpy(clips), beta, variant=variant, mc_downsample=2)
+    np.testing.assert_array_equal(mask.numpy(), expected_mask)
+    np.testing.assert_array_equal(merged.numpy(), expected_merged)
+
+
+@pytest.mark.parametrize("chunk_frames", [1, 3, 100])
+def test_downsampled_statistics_do_not_depend_on_the_chunks(monkeypatch, chunk_frames):
+    from fame_bench.augment import motion
+    from fame_bench.augment.fame import frame_statistics
+
+    monkeypatch.setattr(motion, "CHUNK_BYTES", chunk_frames * 3 * 24 * 20 * 4)
+    clips = _fixture_clips()
+    expected, mean_frame = ref.frame_statistics(clips, compensate=True, mc_downsample=2)
+    got, got_mean = frame_statistics(torch.from_numpy(clips), compensate=True, mc_downsample=2)
+    np.testing.assert_array_equal(got.numpy(), expected)
+    np.testing.assert_array_equal(got_mean.numpy(), mean_frame)
+    uint8 = np.round(clips * 255).astype(np.uint8)  # read as x / 255, chunk by chunk
+    got, _ = frame_statistics(torch.from_numpy(uint8), compensate=True, mc_downsample=2)
+    expected, _ = ref.frame_statistics((uint8 / np.float32(255)).astype(np.float32),
+                                       compensate=True, mc_downsample=2)
+    np.testing.assert_array_equal(got.numpy(), expected)
+
+
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**16), levels=st.integers(1, 4))
 def test_top_with_per_clip_counts_follows_the_stable_sort(seed, levels):
