@@ -89,10 +89,14 @@ def _pretrain_seconds(record: dict) -> float:
     return float(value) if isinstance(value, (int, float)) else 0.0
 
 
-def _run(job: Job, runs_dir: str, force: bool = False) -> tuple[dict, float]:
+def _run(job: Job, runs_dir: str, force: bool = False) -> tuple[dict, float, bool]:
+    """The job's record, the seconds it took and whether it came from the cache (a cached
+    record costs nothing, so it must not count as a timing)."""
     start = time.perf_counter()
+    cached = not force and cached_record(
+        plan_experiment(job.spec, job.preset, job.seed, runs_dir)) is not None
     record = run_experiment(job.spec, job.preset, job.seed, runs_dir=runs_dir, force=force)
-    return record, time.perf_counter() - start
+    return record, time.perf_counter() - start, cached
 
 
 def fmt_duration(seconds: float) -> str:
@@ -132,10 +136,15 @@ class Progress:
             known = known + [statistics.mean(known)] * (len(estimates) - len(known))
         return fmt_duration(sum(known) / max(1, min(self.workers, len(remaining))))
 
-    def finish(self, job: Job, seconds: float, remaining: list[Job]) -> str:
+    def finish(self, job: Job, seconds: float, remaining: list[Job],
+               cached: bool = False) -> str:
         self.done += 1
-        self.finished.setdefault(job.spec.name, []).append(seconds)
-        return (f"[{self.done}/{self.total}] {job.spec.name} seed {job.seed}: {seconds:.1f} s; "
+        if cached:  # read from disk: says nothing about what a run of this row costs
+            took = "cached"
+        else:
+            self.finished.setdefault(job.spec.name, []).append(seconds)
+            took = f"{seconds:.1f} s"
+        return (f"[{self.done}/{self.total}] {job.spec.name} seed {job.seed}: {took}; "
                 f"ETA {self.eta(remaining)}")
 
 
@@ -160,9 +169,9 @@ def run_jobs(jobs: list[Job], runs_dir: str | Path, workers: int = 1,
     records: dict[tuple[str, str, int], dict] = {}
     if workers <= 1 or len(jobs) <= 1:
         for i, job in enumerate(jobs):
-            record, seconds = _run(job, str(runs_dir), force)
+            record, seconds, cached = _run(job, str(runs_dir), force)
             records[job.key] = record
-            log(progress.finish(job, seconds, jobs[i + 1:]))
+            log(progress.finish(job, seconds, jobs[i + 1:], cached))
         return records
 
     context = multiprocessing.get_context("spawn")
@@ -178,12 +187,12 @@ def run_jobs(jobs: list[Job], runs_dir: str | Path, workers: int = 1,
             for future in done:
                 job = running.pop(future)
                 try:
-                    record, seconds = future.result()
+                    record, seconds, cached = future.result()
                 except BaseException:
                     pending.clear()  # start nothing new; the running ones finish
                     raise
                 records[job.key] = record
-                log(progress.finish(job, seconds, pending + list(running.values())))
+                log(progress.finish(job, seconds, pending + list(running.values()), cached))
     return records
 
 

@@ -99,6 +99,21 @@ def test_parallel_runs_give_the_records_of_sequential_runs(tmp_path, monkeypatch
     assert "ETA" in lines[0]
 
 
+def test_cached_runs_do_not_count_as_timings_in_the_eta(tmp_path):
+    """A record read from disk took ~0 s: counting it would promise the uncached rows in no
+    time (the ETA said 0m00s with five runs of a new row left)."""
+    from fame_bench.reports.runner import Job, Progress
+    from fame_bench.train.experiment import ExperimentSpec
+
+    old, new = ExperimentSpec("random", "random"), ExperimentSpec("moco", "moco")
+    jobs = [Job(old, "ci", 0), Job(new, "ci", 0), Job(new, "ci", 1)]
+    progress = Progress(jobs, tmp_path, workers=1)
+    line = progress.finish(jobs[0], 0.01, jobs[1:], cached=True)
+    assert "cached" in line and line.endswith("ETA unknown")
+    line = progress.finish(jobs[1], 30.0, jobs[2:])
+    assert "30.0 s" in line and line.endswith("ETA 0m30s")
+
+
 def test_boundary_share_tells_a_blob_from_a_scattered_mask():
     from fame_bench.bench.mask_quality import boundary_share
 
