@@ -21,6 +21,8 @@ FAME_README = "FAME authors' README"
 BE_PAPER = "BE (Wang et al., CVPR 2021)"
 VTHCL_PAPER = "VTHCL (Yang et al., arXiv 2006.15489)"
 SPEC_SHAPE = "docs/synthetic_benchmark.md, 'Beyond the papers' (shape the papers imply)"
+#: fame-bench's own hypotheses, each written down before the runs that test it.
+OURS = "fame-bench, docs/calibration.md (our hypothesis, stated before its runs)"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,13 @@ class PaperClaim:
     metric: tuple[str, str] = ("linear", "motion_probe_swapped")
     base: str = ""
     margin: float = 0.02
+
+    @property
+    def voice(self) -> str:
+        """Who says so, for the verdict's sentence: a paper, the shape papers imply, or us."""
+        if self.source == OURS:
+            return "We hypothesised"
+        return "The papers imply" if self.source == SPEC_SHAPE else "The paper reports"
 
 
 def _n(table, source, row, pretrain, evaluation, value, unit="% top-1", note=""):
@@ -130,6 +139,10 @@ CLAIMS: tuple[PaperClaim, ...] = (
     PaperClaim("table4", f"{FAME_PAPER}, Table 4",
                "Grid ≈ FAME with UCF101 pretraining (with K400, Grid is > 2 points below FAME)",
                "approx", ("moco_grid", "moco_fame_b0.5")),
+    PaperClaim("table4", OURS,
+               "a mask at one fixed place (Gauss: always the centre) trains better than the same "
+               "blob at a random place per clip (Gauss, random centre)",
+               "greater", ("moco_gauss", "moco_gauss_random")),
     # table5 — comparison with other methods (linear probe is our motion probe)
     PaperClaim("table5", f"{FAME_PAPER}, Table 5",
                "MoCo + FAME beats MoCo + BE (by 1.8 / 5.7 points, I3D)", "greater",

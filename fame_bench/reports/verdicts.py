@@ -1,6 +1,7 @@
 """Verdicts: each paper claim checked against our per-seed measurements.
 
-"The paper reports X; at this scale we measure Y; outcome" — computed, never written by hand.
+"The paper reports X; at this scale we measure Y; outcome" — computed, never written by hand
+("The papers imply X" for a shape the papers imply, "We hypothesised X" for our own controls).
 Two rows are compared by their paired per-seed differences (:mod:`fame_bench.reports.paired`):
 a claim agrees *beyond noise* only when the 95 % CI of the difference excludes 0 on the claimed
 side. When every row of a claim is within noise of chance (each row's CI of metric − chance
@@ -57,7 +58,7 @@ class Verdict:
         return OUTCOMES[self.outcome]
 
     def sentence(self) -> str:
-        return (f"{self.mark} The paper reports: {self.claim.text} [{self.claim.source}]. "
+        return (f"{self.mark} {self.claim.voice}: {self.claim.text} [{self.claim.source}]. "
                 f"At this scale we measure {self.measured}: **{self.outcome}**.")
 
     def to_dict(self) -> dict:

@@ -460,3 +460,15 @@ def test_index_alone_lists_the_tables_with_data_and_names_the_missing(tmp_path):
     index = (tmp_path / "README.md").read_text()
     assert "[Table 1" in index and "fame-bench reproduce index --reports-dir" in index
     assert "`table5` (`nox -s reproduce_table5`)" in index and "[Table 5" not in index
+
+
+def test_a_verdict_says_whose_claim_it_checks():
+    """A paper's claim, a shape the papers imply and our own hypothesis read differently."""
+    from fame_bench.reports.paper import OURS, SPEC_SHAPE
+
+    assert GREATER.voice == "The paper reports"
+    assert PaperClaim("t", SPEC_SHAPE, "x", "less", ("a", "b")).voice == "The papers imply"
+    ours = PaperClaim("t", OURS, "A beats B", "greater", ("a", "b"))
+    assert ours.voice == "We hypothesised"
+    claims = [c for c in paper.CLAIMS if c.source == OURS]
+    assert [c.rows for c in claims] == [("moco_gauss", "moco_gauss_random")]
