@@ -312,6 +312,9 @@ class ExperimentPlan:
     eval: Any  # EvalConfig
     key: str  # the record's spec_hash
     legacy_path: Path  # where a record of this row and seed lay before run dirs had the hash
+    # False for a random-init row: its ``pretrain`` config only names the backbone and the data
+    # (its ``method`` is the preset's), so it must never be matched to a pretraining
+    pretrains: bool = True
 
 
 def plan_experiment(spec: ExperimentSpec, preset: str, seed: int,
@@ -332,7 +335,8 @@ def plan_experiment(spec: ExperimentSpec, preset: str, seed: int,
     path = record_path(runs_dir, preset, spec.name, seed, key)
     cfg = dataclasses.replace(cfg, out_dir=str(path.parent / "pretrain"))
     return ExperimentPlan(path, cfg, data_cfg, eval_cfg, key,
-                          legacy_record_path(runs_dir, preset, spec.name, seed))
+                          legacy_record_path(runs_dir, preset, spec.name, seed),
+                          pretrains=spec.method != "random")
 
 
 def cached_record(plan: ExperimentPlan) -> dict | None:
@@ -569,7 +573,7 @@ def find_reusable_pretraining(plan: ExperimentPlan) -> tuple[Path, dict, dict] |
     seed: its record's path, the record and the checkpoint (newest first), or ``None``. The
     checkpoint must be intact, at the last step and of the same config: its own saved config is
     compared, not only its record's. A random-init row has nothing to reuse."""
-    if plan.pretrain.method == "random":
+    if not plan.pretrains:
         return None
     wanted = _plan_pretraining_identity(plan)
     preset_dir, seed = plan.path.parents[2], plan.pretrain.seed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -284,3 +285,14 @@ def test_identical_pretraining_is_reused_not_retrained(tmp_path):
                            eval_overrides=TINY_EVAL)
     d = experiment.run_experiment(third, "ci", 0, runs_dir=tmp_path)
     assert "reused_from" not in d["pretrain"] and d["eval"] == a["eval"]
+    # A random-init row's config only names the backbone and data (its ``method`` is the
+    # preset's, so it can equal a MoCo row's): it is never matched to a pretraining.
+    random_row = ExperimentSpec("random", "random", eval_overrides=TINY_EVAL)
+    plan = experiment.plan_experiment(random_row, "ci", 0, tmp_path)
+    posing = dataclasses.replace(plan, pretrain=dataclasses.replace(
+        experiment.plan_experiment(third, "ci", 0, tmp_path).pretrain,
+        out_dir=plan.pretrain.out_dir))
+    assert not posing.pretrains and experiment.find_reusable_pretraining(posing) is None
+    assert experiment.find_reusable_pretraining(dataclasses.replace(posing, pretrains=True))
+    record = experiment.run_experiment(random_row, "ci", 0, runs_dir=tmp_path)
+    assert record["pretrain"] is None and not (plan.path.parent / "pretrain").exists()
