@@ -125,7 +125,7 @@ def dry_run(names: list[str], preset: str, seeds: list[int], runs_dir: Path,
     ``(job, cached)`` pairs."""
     jobs = unique_jobs([job for name in names for job in table_jobs(
         TABLES[name], preset, seeds, data_root, pretrain_set, eval_set)])
-    progress = Progress(jobs, runs_dir, workers)
+    progress = Progress(jobs, runs_dir, workers, force)
     listed = []
     for job in jobs:
         plan = plan_experiment(job.spec, preset, job.seed, runs_dir)

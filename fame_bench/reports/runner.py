@@ -66,12 +66,11 @@ def unique_jobs(jobs: list[Job]) -> list[Job]:
     return list(seen.values())
 
 
-def _past_wall_time(job: Job, runs_dir: Path) -> float | None:
-    """Wall time of a record of this row and seed already on disk: this run's own, else the
-    newest one made with other settings (a stale or edited one still tells the time); without
-    the pretraining's when a finished identical one will be reused."""
-    plan = plan_experiment(job.spec, job.preset, job.seed, runs_dir)
-    reusable = find_reusable_pretraining(plan)
+def _past_wall_time(job: Job, plan, runs_dir: Path, force: bool = False) -> float | None:
+    """Wall time of a record of this row and seed already on disk (``plan``: the job's): this
+    run's own, else the newest one made with other settings (a stale or edited one still tells
+    the time); without the pretraining's when a finished identical one will be reused."""
+    reusable = None if force else find_reusable_pretraining(plan)
     saved = 0.0 if reusable is None else _pretrain_seconds(reusable[1])
     others = seed_record_paths(runs_dir, job.preset, job.spec.name, job.seed)
     for path in (plan.path, *others):
@@ -109,12 +108,19 @@ def fmt_duration(seconds: float) -> str:
 class Progress:
     """Counts finished runs and estimates the time left from their wall times."""
 
-    def __init__(self, jobs: list[Job], runs_dir: Path, workers: int):
+    def __init__(self, jobs: list[Job], runs_dir: Path, workers: int, force: bool = False):
         self.total = len(jobs)
         self.done = 0
         self.workers = workers
         self.finished: dict[str, list[float]] = {}
-        self.past = {job.key: _past_wall_time(job, runs_dir) for job in jobs}
+        plans = {job.key: plan_experiment(job.spec, job.preset, job.seed, runs_dir)
+                 for job in jobs}
+        # a cached record is read, not run: no time left for it, and no estimate to look up
+        # (finding a reusable pretraining reads every record of the seed)
+        self.cached = {key for key, plan in plans.items()
+                       if not force and cached_record(plan) is not None}
+        self.past = {job.key: _past_wall_time(job, plans[job.key], runs_dir, force)
+                     for job in jobs if job.key not in self.cached}
 
     def estimate(self, job: Job) -> float | None:
         same_row = self.finished.get(job.spec.name)
@@ -123,6 +129,7 @@ class Progress:
         return self.past.get(job.key)
 
     def eta(self, remaining: list[Job]) -> str:
+        remaining = [job for job in remaining if job.key not in self.cached]
         estimates = [self.estimate(job) for job in remaining]
         known = [e for e in estimates if e is not None]
         if not remaining:
@@ -165,7 +172,7 @@ def run_jobs(jobs: list[Job], runs_dir: str | Path, workers: int = 1,
     """
     jobs = unique_jobs(jobs)
     runs_dir = Path(runs_dir)
-    progress = Progress(jobs, runs_dir, workers)
+    progress = Progress(jobs, runs_dir, workers, force)
     records: dict[tuple[str, str, int], dict] = {}
     if workers <= 1 or len(jobs) <= 1:
         for i, job in enumerate(jobs):

@@ -114,6 +114,21 @@ def test_cached_runs_do_not_count_as_timings_in_the_eta(tmp_path):
     assert "30.0 s" in line and line.endswith("ETA 0m30s")
 
 
+def test_a_cached_job_costs_nothing_in_the_eta_unless_forced(tmp_path, monkeypatch):
+    from fame_bench.reports.runner import Job, Progress
+    from fame_bench.train import experiment
+
+    monkeypatch.setattr(experiment, "_evaluate",
+                        lambda *args: {"linear": {"motion_probe_swapped": 0.1}})
+    spec = experiment.ExperimentSpec("random", "random")
+    experiment.run_experiment(spec, "ci", 0, runs_dir=tmp_path)
+    job = Job(spec, "ci", 0)
+    progress = Progress([job], tmp_path, workers=1)
+    assert progress.cached == {job.key} and progress.eta([job]) == "0m00s"
+    forced = Progress([job], tmp_path, workers=1, force=True)
+    assert not forced.cached and forced.estimate(job) is not None  # its own record's time
+
+
 def test_boundary_share_tells_a_blob_from_a_scattered_mask():
     from fame_bench.bench.mask_quality import boundary_share
 
