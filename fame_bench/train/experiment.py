@@ -414,18 +414,19 @@ def _run_on_ranks(spec: ExperimentSpec, preset: str, seed: int, plan: Experiment
             raise RuntimeError(f"run {spec.name} seed {seed} did not start on rank 0: {value}")
         if decision == "cached":
             return value
-        if spec.method != "random":
+        if spec.method != "random" and not value:  # value: the main rank reuses a pretraining
             pretrain(plan.pretrain)  # the main rank's _run_logged trains the same config
         return distributed.broadcast_from_main(None)
     decided = False
     try:
         with run_lock(plan.path.parent):
             cached = None if force else cached_record(plan)
-            distributed.broadcast_from_main(("run", None) if cached is None else
+            source = None if force or cached is not None else find_reusable_pretraining(plan)
+            distributed.broadcast_from_main(("run", source is not None) if cached is None else
                                             ("cached", cached))
             decided = True
             record = cached if cached is not None else \
-                _run_locked(spec, preset, seed, plan, force)
+                _run_locked(spec, preset, seed, plan, force, source)
     except BaseException as err:
         if not decided:  # the others are waiting for the decision: tell them, then fail
             distributed.broadcast_from_main(("error", f"{type(err).__name__}: {err}"))
@@ -433,8 +434,15 @@ def _run_on_ranks(spec: ExperimentSpec, preset: str, seed: int, plan: Experiment
     return record if cached is not None else distributed.broadcast_from_main(record)
 
 
+#: ``_run_locked``'s default: look for a reusable pretraining itself.
+_SEARCH = "search"
+
+
 def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan,
-                force: bool = False) -> dict:
+                force: bool = False, source=_SEARCH) -> dict:
+    """``source``: the pretraining to reuse (``find_reusable_pretraining``'s answer, decided by
+    the caller: the main rank of several tells the others before this runs) or ``None``;
+    by default found here, none with ``force``."""
     run_dir = plan.path.parent
     cached = None if force else cached_record(plan)
     if cached is not None:
@@ -452,13 +460,17 @@ def _run_locked(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
     with run_log(run_dir / RUN_LOG):
         LOG.info("run %s seed %d, preset %s, spec_hash %s%s", spec.name, seed, preset, plan.key,
                  " (--force: recomputed)" if force else "")
-        record = _run_logged(spec, preset, seed, plan, reuse=not force)
+        if source is _SEARCH:
+            source = None if force else find_reusable_pretraining(plan)
+        record = _run_logged(spec, preset, seed, plan, source)
     shutil.rmtree(run_dir / FINETUNE_DIR, ignore_errors=True)  # the record holds its result
     return record
 
 
 def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPlan,
-                reuse: bool = True) -> dict:
+                source: tuple | None = None) -> dict:
+    """Pretrain (or link ``source``, a finished identical pretraining), evaluate, write the
+    record."""
     path, cfg, data_cfg, eval_cfg, key = plan.path, plan.pretrain, plan.data, plan.eval, plan.key
     write_atomic(path.parent / RUN_CONFIG, json.dumps(
         {"name": spec.name, "preset": preset, "seed": seed, "spec_hash": key,
@@ -468,7 +480,7 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
     device = str(getattr(cfg, "device", "cpu") or "cpu")
     start = time.perf_counter()
     pretrain_block, result = None, {}
-    reused = _reuse_pretraining(plan) if reuse else None
+    reused = None if source is None else _reuse_pretraining(plan, source)
     if spec.method == "random":
         backbone = _random_backbone(cfg.backbone, seed)
     elif reused is not None:
@@ -595,14 +607,11 @@ def find_reusable_pretraining(plan: ExperimentPlan) -> tuple[Path, dict, dict] |
     return None
 
 
-def _reuse_pretraining(plan: ExperimentPlan) -> tuple[dict, dict] | None:
-    """Link the pretraining ``find_reusable_pretraining`` finds into ``plan``'s run directory;
+def _reuse_pretraining(plan: ExperimentPlan, source: tuple) -> tuple[dict, dict]:
+    """Link ``source`` (``find_reusable_pretraining``'s answer) into ``plan``'s run directory;
     returns its record's ``pretrain`` block (with ``reused_from``, the source run directory) and
-    the pretraining facts the record keeps (``threads``, ``skipped_videos``), or ``None``."""
-    found = find_reusable_pretraining(plan)
-    if found is None:
-        return None
-    path, record, saved = found
+    the pretraining facts the record keeps (``threads``, ``skipped_videos``)."""
+    path, record, saved = source
     _link_files(path.parent / "pretrain", Path(plan.pretrain.out_dir))
     block = dict(record["pretrain"], run_dir=str(plan.pretrain.out_dir),
                  reused_from=str(path.parent))

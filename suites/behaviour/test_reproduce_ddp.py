@@ -9,9 +9,9 @@ import textwrap
 
 import pytest
 
-# Runs in each rank (started by torchrun): a one-table reproduction of a tiny MoCo row and a
-# random-init row. Counts the pretrainings and report writes of this rank, and saves what it
-# saw to <out>/rank<k>.json.
+# Runs in each rank (started by torchrun): a one-table reproduction of a tiny MoCo row, a row
+# that reuses its pretraining and a random-init row. Counts the pretrainings and report writes
+# of this rank, and saves what it saw to <out>/rank<k>.json.
 RANK_SCRIPT = textwrap.dedent("""
     import json, os, sys
     from pathlib import Path
@@ -29,8 +29,13 @@ RANK_SCRIPT = textwrap.dedent("""
                             ("queue_size", 64), ("ckpt_every", 2), ("log_every", 1),
                             ("progress", False), ("device", "cpu")),
         eval_overrides=(("max_videos", 16), ("finetune_steps", 0), ("linear_epochs", 2)))
-    TABLES["tiny"] = TableDef("tiny", "Tiny", "two rows", (("random init", RANDOM),
-                                                           ("MoCo", tiny)))
+    # the same pretraining, other evaluation settings: reused, trained by no rank
+    other_eval = ExperimentSpec(
+        "moco_tiny_other_eval", "moco", pretrain_overrides=tiny.pretrain_overrides,
+        eval_overrides=(("max_videos", 16), ("finetune_steps", 0), ("linear_epochs", 3)))
+    TABLES["tiny"] = TableDef("tiny", "Tiny", "three rows", (("random init", RANDOM),
+                                                             ("MoCo", tiny),
+                                                             ("MoCo, other eval", other_eval)))
     pretrained, reports_written, records = [], [], {}
 
     def counted_pretrain(cfg, real=experiment.pretrain):
@@ -74,15 +79,18 @@ def test_reproduce_under_torchrun_writes_on_rank0_only(tmp_path):
     (main, other), stderr = _reproduce_on_two_ranks(tmp_path, tmp_path / "first")
     assert "--jobs 2 ignored under torchrun" in stderr
     assert main["code"] == other["code"] == 0
-    # both ranks joined the one pretraining (the random row has none), saw the same records
+    # both ranks joined the one pretraining (the random row has none, the third row reuses
+    # it on every rank: a rank training alone would wait forever), saw the same records
     assert len(main["pretrained"]) == len(other["pretrained"]) == 1
     assert main["pretrained"] == other["pretrained"]
-    assert main["records"] == other["records"] and len(main["records"]) == 2
+    assert main["records"] == other["records"] and len(main["records"]) == 3
     moco = main["records"]["ci/moco_tiny/0"]
     assert moco["pretrain"]["steps"] == 2
+    reused = main["records"]["ci/moco_tiny_other_eval/0"]["pretrain"]
+    assert reused["reused_from"] and reused["loss_curve"] == moco["pretrain"]["loss_curve"]
     # one record per run, written once; reports by rank 0 only
     record_files = sorted((tmp_path / "runs").rglob("record.json"))
-    assert len(record_files) == 2
+    assert len(record_files) == 3
     assert {json.loads(p.read_text())["spec_hash"] for p in record_files} == \
         {r["spec_hash"] for r in main["records"].values()}
     assert main["reports"] == ["tiny"] and other["reports"] == []
