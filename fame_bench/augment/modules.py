@@ -21,10 +21,7 @@ from fame_bench.augment.fame import (
 )
 from fame_bench.augment.maps import check_auto_beta, check_beta, check_clips
 from fame_bench.augment.motion import check_downsample
-
-
-def _draw_device(generator) -> torch.device:
-    return torch.device("cpu") if generator is None else generator.device
+from fame_bench.augment.variants import draw_device
 
 
 def random_backgrounds(batch: int, p: float, allow_self: bool, generator=None) -> torch.Tensor:
@@ -35,7 +32,7 @@ def random_backgrounds(batch: int, p: float, allow_self: bool, generator=None) -
     fixed points; not uniform over all derangements). Each clip is merged with probability
     ``p``; a clip that is not merged takes its own background, i.e. stays unchanged.
     """
-    device = _draw_device(generator)
+    device = draw_device(generator)
     order = torch.randperm(batch, generator=generator, device=device)
     if allow_self:
         index = order
@@ -113,7 +110,7 @@ class BE(nn.Module):
     def forward(self, clips: torch.Tensor, generator: torch.Generator | None = None):
         check_clips(clips, min_frames=1)
         batch, _, frames = clips.shape[:3]
-        device = _draw_device(generator)
+        device = draw_device(generator)
         weight = self.max_weight * torch.rand((), generator=generator, device=device)
         frame_index = torch.randint(0, frames, (batch,), generator=generator, device=device)
         return background_erasing(clips, frame_index.to(clips.device), weight.to(clips.device))

@@ -11,6 +11,12 @@ import torch
 from fame_bench.augment.maps import top
 
 
+def draw_device(generator) -> torch.device:
+    """Where draws from ``generator`` are made: its own device (``None``: torch's default CPU
+    generator). The draws are tiny; clips may live elsewhere."""
+    return torch.device("cpu") if generator is None else generator.device
+
+
 def random_centres(batch: int, height: int, width: int, generator=None) -> torch.Tensor:
     """The ``gauss_random`` centres: int64 ``(B, 2)`` ``(row, col)``, uniform over the pixels.
 
@@ -18,7 +24,7 @@ def random_centres(batch: int, height: int, width: int, generator=None) -> torch
     torch's default generator), on the generator's device; the blob may sit at an edge, where
     ``top`` still keeps exactly ``count`` pixels (the nearest ones inside the frame).
     """
-    device = torch.device("cpu") if generator is None else generator.device
+    device = draw_device(generator)
     rows = torch.randint(0, height, (batch,), generator=generator, device=device)
     cols = torch.randint(0, width, (batch,), generator=generator, device=device)
     return torch.stack([rows, cols], dim=1)
