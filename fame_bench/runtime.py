@@ -50,15 +50,18 @@ def autocast_dtype(name: str, device: torch.device) -> torch.dtype:
 def cuda_autocast(device: torch.device, amp_dtype: str):
     """Autocast context for a forward pass on ``device``: ``amp_dtype`` ("bf16" | "fp16") on
     CUDA; nothing on the CPU and for ``"none"`` (float32 there, bit for bit as without it)."""
-    if device.type != "cuda" or amp_dtype == "none":
+    if not _autocasts(device, amp_dtype):
         return nullcontext()
     return torch.autocast(device_type="cuda", dtype=autocast_dtype(amp_dtype, device))
+
+
+def _autocasts(device: torch.device, amp_dtype: str) -> bool:
+    return device.type == "cuda" and amp_dtype != "none"
 
 
 def loss_scaler(device: torch.device, amp_dtype: str) -> torch.amp.GradScaler:
     """The GradScaler of a training loop autocast with ``amp_dtype`` ("bf16" | "fp16" | "none")
     on ``device``: enabled only for float16 on CUDA (bfloat16 has float32's range, so it needs
     no loss scaling; nothing is autocast on the CPU)."""
-    enabled = (device.type == "cuda" and amp_dtype != "none"
-               and autocast_dtype(amp_dtype, device) == torch.float16)
+    enabled = _autocasts(device, amp_dtype) and autocast_dtype(amp_dtype, device) == torch.float16
     return torch.amp.GradScaler("cuda", enabled=enabled)

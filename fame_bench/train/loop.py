@@ -28,7 +28,7 @@ from fame_bench.atomic import write_atomic
 from fame_bench.methods.base import Method
 from fame_bench.methods.registry import build_method, method_class
 from fame_bench.progress import StageProgress
-from fame_bench.runtime import autocast_dtype, cpu_threads, loss_scaler
+from fame_bench.runtime import cpu_threads, cuda_autocast, loss_scaler
 from fame_bench.train import distributed
 from fame_bench.train.batches import InMemoryVideos, load_synthetic, make_batch, step_generator
 from fame_bench.train.checkpoint import load_checkpoint, save_checkpoint
@@ -127,8 +127,7 @@ class _Run:
     model: nn.Module  # the method, wrapped in DistributedDataParallel on several ranks
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
-    use_amp: bool
-    amp_dtype: torch.dtype
+    amp: str  # the autocast of a step: ``cfg.amp_dtype`` with ``cfg.amp``, else "none"
     data: InMemoryVideos | None  # synthetic videos in memory, or None for a real dataset
     dataset: object  # the real dataset when ``data`` is None
     num_instances: int
@@ -161,11 +160,9 @@ def _build(cfg: PretrainConfig, info: distributed.DistInfo, data) -> _Run:
         raise ValueError(f"batch_size {cfg.batch_size} not divisible by {info.world_size} ranks")
     params = [p for p in method.parameters() if p.requires_grad]
     optimizer = build_optimizer(cfg, params)
-    use_amp = cfg.amp and device.type == "cuda"
-    amp_dtype = autocast_dtype(cfg.amp_dtype, device)
-    scaler = loss_scaler(device, cfg.amp_dtype if use_amp else "none")
-    return _Run(cfg, info, run_dir, method, method, optimizer, scaler, use_amp, amp_dtype, data,
-                dataset, num_instances, num_classes)
+    amp = cfg.amp_dtype if cfg.amp else "none"
+    return _Run(cfg, info, run_dir, method, method, optimizer, loss_scaler(device, amp), amp,
+                data, dataset, num_instances, num_classes)
 
 
 def _resume(run: _Run) -> int:
@@ -189,7 +186,7 @@ def _step(run: _Run, step: int, batch: dict) -> tuple[float, float, float, dict]
     generator = step_generator(run.cfg.seed, step, stream=1000 + run.info.rank)
     _sync(device)
     t0 = time.perf_counter()
-    with torch.autocast(device_type=device.type, dtype=run.amp_dtype, enabled=run.use_amp):
+    with cuda_autocast(device, run.amp):
         loss, stats = run.model(batch, generator)
     if not torch.isfinite(loss):
         raise FloatingPointError(f"loss is {float(loss)} at step {step}")

@@ -119,7 +119,7 @@ def test_pretrain_on_cuda_with_amp(tmp_path):
 def test_amp_dtype_and_fame_compile_options():
     from fame_bench.augment.fame import mask_stage
     from fame_bench.methods.moco import build_clip_augment
-    from fame_bench.train.loop import autocast_dtype
+    from fame_bench.runtime import autocast_dtype
 
     with pytest.raises(ValueError, match="amp_dtype"):
         PretrainConfig.preset("ci", amp_dtype="float8")
