@@ -5,6 +5,10 @@ measured against it on the same files (``reports/data_throughput.md``); it needs
 FFmpeg shared libraries (e.g. Debian's ``libavcodec59`` ...) and a build matching the installed
 torch, so it is an optional backend: ``backend="torchcodec"``, or ``"auto"`` to use it when it
 imports.
+
+PyAV is imported when a file is first opened, not with this module: the synthetic benchmark, the
+augmentations and the trainer import this module without ever decoding a file, and must run on a
+machine without PyAV (a GPU image, say).
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 
@@ -29,7 +32,17 @@ class VideoInfo:
     width: int
 
 
+def _pyav():
+    try:
+        import av  # noqa: PLC0415
+    except ImportError as err:
+        raise ImportError("decoding video files needs PyAV: expected the 'av' package "
+                          "(pip install av)") from err
+    return av
+
+
 def _open(path: str | Path):
+    av = _pyav()
     path = Path(path)
     if not path.is_file():
         raise VideoDecodeError(f"missing video file: {path}")
@@ -59,7 +72,7 @@ def probe(path: str | Path) -> VideoInfo:
         if count <= 0:
             duration = stream.duration * stream.time_base if stream.duration else None
             if duration is None and container.duration:
-                duration = container.duration / av.time_base
+                duration = container.duration / _pyav().time_base
             count = int(round(float(duration) * fps)) if duration else 0
         if count <= 0:
             raise VideoDecodeError(f"no frames in {path}")
@@ -120,6 +133,7 @@ def decode_frames(
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if backend == "torchcodec" or (backend == "auto" and torchcodec_available()):
         return _decode_torchcodec(path, wanted, short_side)
+    av = _pyav()
     first, last = int(wanted.min()), int(wanted.max())
     needed = set(wanted.tolist())
     decoded: dict[int, np.ndarray] = {}
