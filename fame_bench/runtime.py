@@ -6,8 +6,9 @@ devices and pin threads through here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
 
 import torch
 
@@ -53,6 +54,26 @@ def cuda_autocast(device: torch.device, amp_dtype: str):
     if not _autocasts(device, amp_dtype):
         return nullcontext()
     return torch.autocast(device_type="cuda", dtype=autocast_dtype(amp_dtype, device))
+
+
+def outside_autocast(fn: Callable) -> Callable:
+    """``fn`` run with any enabled autocast turned off for its duration.
+
+    For the augmentations: preprocessing, computed in the clips' own dtype even inside a
+    training step's autocast. Under CUDA autocast a blur's ``conv2d`` comes out bfloat16 and
+    cannot be written back into float32 clips, and any autocast op would make the CUDA views
+    and masks differ from the CPU's.
+    """
+
+    @functools.wraps(fn)
+    def without(*args, **kwargs):
+        enabled = [kind for kind in ("cuda", "cpu") if torch.is_autocast_enabled(kind)]
+        with ExitStack() as stack:
+            for kind in enabled:
+                stack.enter_context(torch.autocast(device_type=kind, enabled=False))
+            return fn(*args, **kwargs)
+
+    return without
 
 
 def _autocasts(device: torch.device, amp_dtype: str) -> bool:

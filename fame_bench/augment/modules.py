@@ -22,6 +22,7 @@ from fame_bench.augment.fame import (
 from fame_bench.augment.maps import check_auto_beta, check_beta, check_clips
 from fame_bench.augment.motion import check_downsample
 from fame_bench.augment.variants import draw_device
+from fame_bench.runtime import outside_autocast
 
 
 def random_backgrounds(batch: int, p: float, allow_self: bool, generator=None) -> torch.Tensor:
@@ -82,7 +83,7 @@ class FAME(nn.Module):
             # Nothing is merged (a lone clip can only take its own background): the clips as
             # they are, which is what the op would give, without its B >= 2 requirement.
             return clips.clone()
-        merged, _ = fame_with_stage(clips, self.beta, index.to(clips.device), self.variant,
+        merged, _ = fame_with_stage(clips, self.beta, index, self.variant,
                                     self.hue, self._stage, self.beta_bounds, self.auto_mass,
                                     generator, self.mc_downsample)
         return merged

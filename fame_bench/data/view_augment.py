@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from fame_bench.data.transforms import batch_color_jitter, batch_gaussian_blur, batch_grayscale
+from fame_bench.runtime import outside_autocast
 
 
 @dataclass
@@ -33,6 +34,7 @@ class ViewAugment:
         return cls(tuple(cfg.jitter), cfg.jitter_p, cfg.grayscale_p, cfg.blur_p,
                    tuple(cfg.blur_sigma))
 
+    @outside_autocast
     def __call__(self, clips: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         if self.jitter_p > 0:
             b, c, s, h = self.jitter

@@ -73,8 +73,8 @@ class HandcraftedEncoder(nn.Module):
         dark = 1.0 - bright[:, None]
         tint = (x * dark).sum(dim=(2, 3, 4)) / dark.sum(dim=(2, 3, 4)).clamp_min(1.0)
         mass = bright.sum(dim=(2, 3)).clamp_min(1.0)
-        cx = (bright * torch.arange(w)).sum(dim=(2, 3)) / mass
-        cy = (bright * torch.arange(h)[:, None]).sum(dim=(2, 3)) / mass
+        cx = (bright * torch.arange(w, device=x.device)).sum(dim=(2, 3)) / mass
+        cy = (bright * torch.arange(h, device=x.device)[:, None]).sum(dim=(2, 3)) / mass
         shift = torch.stack([cx[:, -1] - cx[:, 0], cy[:, -1] - cy[:, 0]], dim=1)
         return self.scale * torch.cat([tint * self.colour, 0.1 * shift * self.motion], dim=1)
 
