@@ -31,8 +31,10 @@ from fame_bench.augment.maps import (
     check_clips,
     check_range,
     minmax,
+    refuse_out_of_range,
     top,
     unit_frame,
+    values_in_range,
 )
 from fame_bench.augment.motion import (
     PairAligner,
@@ -200,7 +202,9 @@ def quantise_colours(mean_frame: torch.Tensor, hue: str = "code") -> torch.Tenso
     hy = (s * torch.sin(angle).float() + 1.0) / 2.0
     # i + 10 (j - 1) + 100 (l - 1) with i, j, l = round(9 . + 1), summed as exact small floats.
     i, j, level = (torch.round(c * 9.0 + 1.0) for c in (hx, hy, v))
-    return (i + 10.0 * j + 100.0 * level - 110.0).long()
+    # In range already for pixels in [0, 1]; the clamp keeps NaN/out-of-range clips, refused
+    # after the mask stage (``mask_stage``), from indexing a bin that does not exist first.
+    return (i + 10.0 * j + 100.0 * level - 110.0).long().clamp_(0, COLOUR_BINS)
 
 
 def colour_histograms(colours: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
@@ -249,28 +253,38 @@ def completed_scores(seed: torch.Tensor, mean_frame: torch.Tensor, hue: str = "c
 
 def mask_stage(clips: torch.Tensor, count, variant: str = "fame", hue: str = "code",
                centres: torch.Tensor | None = None, mc_downsample: int = 1):
-    """Boolean mask ``(B, H, W)`` of clips whose layout is checked; refuses values outside
-    [0, 1] and NaN/inf. ``count``: pixels per clip, or an ``AutoCount`` (``beta="auto"``);
-    ``centres``: ``gauss_random``'s ``(B, 2)`` centres (``random_centres``), else ``None``.
+    """``(mask, in_range)`` of clips whose layout is checked: the boolean mask ``(B, H, W)``
+    and ``values_in_range(clips)``, which the caller must pass to ``refuse_out_of_range``
+    (values outside [0, 1], NaN, inf). ``count``: pixels per clip, or an ``AutoCount``
+    (``beta="auto"``); ``centres``: ``gauss_random``'s ``(B, 2)`` centres
+    (``random_centres``), else ``None``.
 
-    Tensor code with one device sync (the NaN/inf check between statistics and scores), so
-    ``torch.compile`` takes it as two graphs.
+    Tensor code without a device sync, so ``torch.compile`` takes it as one graph and a GPU
+    runs it without waiting for the host: the caller checks the range once the work is
+    queued. Bad values cannot index outside a tensor meanwhile (the colour index is clamped).
+    The motion-compensated variants check first (one sync): a NaN shift would.
     """
     batch, _, _, height, width = clips.shape
     if variant in GAUSSIAN and not isinstance(count, AutoCount):
-        check_range(clips)  # the Gaussian ignores the pixels; still refuse bad ones
-        return gauss_mask(batch, height, width, count, clips.device, centres)
-    motion, mean_frame = frame_statistics(clips, variant in COMPENSATED, mc_downsample)
+        # the Gaussian ignores the pixels; still refuse bad ones
+        return gauss_mask(batch, height, width, count, clips.device, centres), \
+            values_in_range(clips)
+    if variant in COMPENSATED:
+        motion, mean_frame = frame_statistics(clips, True, mc_downsample)
+        in_range = None
+    else:
+        motion, mean_frame = accumulate_frames(clips)
+        in_range = values_in_range(clips)
     seed = minmax(blur(motion))
     if isinstance(count, AutoCount):
         count = auto_counts(seed, *count)
     if variant in ("fame", "fame_mc"):
-        return top(completed_scores(seed, mean_frame, hue), count)
+        return top(completed_scores(seed, mean_frame, hue), count), in_range
     if variant in ("seed", "seed_mc"):
-        return top(seed, count)
+        return top(seed, count), in_range
     if variant in GAUSSIAN:
-        return gauss_mask(batch, height, width, count, clips.device, centres)
-    return grid_cell_mask(seed)
+        return gauss_mask(batch, height, width, count, clips.device, centres), in_range
+    return grid_cell_mask(seed), in_range
 
 
 def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code",
@@ -292,8 +306,10 @@ def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code",
     approximation): the compensated seed computed on k x k blocks of the frames
     (``accumulate_frames``); 1 is the exact path.
     """
-    return _foreground_mask(clips, beta, variant, hue, mask_stage, beta_bounds, auto_mass,
-                            generator, mc_downsample)
+    mask, in_range = _foreground_mask(clips, beta, variant, hue, mask_stage, beta_bounds,
+                                      auto_mass, generator, mc_downsample)
+    refuse_out_of_range(clips, in_range)
+    return mask
 
 
 def mask_count(beta, variant: str, height: int, width: int, beta_bounds=AUTO_BOUNDS,
@@ -316,7 +332,8 @@ def mask_count(beta, variant: str, height: int, width: int, beta_bounds=AUTO_BOU
 
 
 def _foreground_mask(clips, beta, variant, hue, stage, beta_bounds=AUTO_BOUNDS,
-                     auto_mass=AUTO_MASS, generator=None, mc_downsample=1) -> torch.Tensor:
+                     auto_mass=AUTO_MASS, generator=None, mc_downsample=1):
+    """``(mask, in_range)``: ``foreground_mask`` without the range check (``mask_stage``)."""
     check_clips(clips)
     height, width = clips.shape[-2:]
     count = mask_count(beta, variant, height, width, beta_bounds, auto_mass, mc_downsample)
@@ -328,8 +345,8 @@ def _foreground_mask(clips, beta, variant, hue, stage, beta_bounds=AUTO_BOUNDS,
     if variant == "gauss_random":  # drawn outside the stage, which may be compiled
         centres = random_centres(clips.shape[0], height, width, generator).to(clips.device)
     with torch.no_grad():
-        chosen = stage(clips, count, variant, hue, centres, mc_downsample)
-    return chosen.to(torch.float32)
+        chosen, in_range = stage(clips, count, variant, hue, centres, mc_downsample)
+    return chosen.to(torch.float32), in_range
 
 
 # --- step 3: merge ----------------------------------------------------------------------------
@@ -382,12 +399,14 @@ def merge(foreground_clips, background_clips, mask) -> torch.Tensor:
 
 
 def _background_index(background_index, batch: int, device) -> torch.Tensor:
-    index = torch.as_tensor(background_index, device=device)
+    """The checked index on ``device``; checked where it is (a CPU index, as the FAME module
+    draws, costs a GPU batch no device sync)."""
+    index = torch.as_tensor(background_index)
     if index.shape != (batch,) or index.dtype.is_floating_point or index.dtype == torch.bool:
         raise ValueError(f"background_index must be ({batch},) integers in [0, {batch})")
     if bool((index < 0).any() | (index >= batch).any()):
         raise ValueError(f"background_index must be ({batch},) integers in [0, {batch})")
-    return index.long()
+    return index.to(device=device, dtype=torch.long)
 
 
 def fame(clips, beta, background_index=None, variant: str = "fame", hue: str = "code",
@@ -417,8 +436,8 @@ def fame_with_stage(clips, beta, background_index, variant, hue, stage,
     index = None
     if background_index is not None:
         index = _background_index(background_index, batch, clips.device)
-    mask = _foreground_mask(clips, beta, variant, hue, stage, beta_bounds, auto_mass,
-                            generator, mc_downsample)
+    mask, in_range = _foreground_mask(clips, beta, variant, hue, stage, beta_bounds, auto_mass,
+                                      generator, mc_downsample)
     keep = mask.to(torch.bool)[:, None, None]
     with torch.no_grad():
         if index is None:
@@ -428,4 +447,5 @@ def fame_with_stage(clips, beta, background_index, variant, hue, stage,
         else:
             merged = clips.index_select(0, index)
             _select(keep, clips, merged, out=merged)
+    refuse_out_of_range(clips, in_range)  # the op's one device sync, with its work queued
     return merged, mask

@@ -48,12 +48,26 @@ def check_finite(values: torch.Tensor, name: str = "clips") -> None:
 def check_range(clips: torch.Tensor, name: str = "clips") -> None:
     """Refuse float values outside [0, 1], NaN and inf with one device sync (uint8 is always in
     range). Pixels in 0..255 or [-1, 1] would index colour bins that do not exist."""
+    refuse_out_of_range(clips, values_in_range(clips), name)
+
+
+def values_in_range(clips: torch.Tensor) -> torch.Tensor | None:
+    """Whether every value is in [0, 1], as a 0-dim boolean tensor on the clips' device (False
+    for NaN too), without a device sync; ``None`` for uint8, always in range."""
     if clips.dtype == torch.uint8:
-        return
+        return None
     low, high = torch.aminmax(clips)
-    if bool((low >= 0) & (high <= 1)):  # False for NaN too
+    return (low >= 0) & (high <= 1)
+
+
+def refuse_out_of_range(clips: torch.Tensor, in_range: torch.Tensor | None,
+                        name: str = "clips") -> None:
+    """``check_range`` given ``values_in_range(clips)``: the one device sync, where the caller
+    chooses (after its work is queued)."""
+    if in_range is None or bool(in_range):
         return
     check_finite(clips, name)
+    low, high = torch.aminmax(clips)
     raise ValueError(
         f"{name} must be float in [0, 1] or uint8; got values in [{float(low):g}, "
         f"{float(high):g}] (divide 0..255 pixels by 255, or pass uint8)"
@@ -157,8 +171,24 @@ def top(maps: torch.Tensor, count) -> torch.Tensor:
     above = flat > threshold
     tied = flat == threshold
     places_left = count - above.sum(dim=1, keepdim=True)
-    chosen = above | (tied & (tied.cumsum(dim=1, dtype=torch.int32) <= places_left))
+    tied_so_far = running_sum(tied.view(batch, height, width), torch.int32)
+    chosen = above | (tied & (tied_so_far <= places_left))
     return chosen.view(batch, height, width)
+
+
+def running_sum(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Inclusive running sums ``(B, H * W)`` of integer or boolean ``values`` ``(B, H, W)`` in
+    flat order ``h * W + w``, as ``dtype``: along each row, then over the rows' totals.
+
+    The same integers as one ``cumsum`` over ``H * W``; two short scans instead of one long
+    one, because ``torch.compile`` on CUDA (inductor's split scan, torch 2.11) failed to
+    generate code for the long scan of a few rows.
+    """
+    batch = values.shape[0]
+    along_rows = values.cumsum(dim=2, dtype=dtype)
+    row_totals = along_rows[:, :, -1]
+    rows_before = row_totals.cumsum(dim=1, dtype=dtype) - row_totals
+    return (along_rows + rows_before[:, :, None]).reshape(batch, -1)
 
 
 def auto_counts(seed: torch.Tensor, low: int, high: int, mass: float) -> torch.Tensor:
@@ -171,7 +201,8 @@ def auto_counts(seed: torch.Tensor, low: int, high: int, mass: float) -> torch.T
     batch = seed.shape[0]
     fixed_point = torch.round(seed.reshape(batch, -1).double() * 2.0**24).long()
     largest_first = torch.sort(fixed_point, dim=1, descending=True).values
-    before = torch.cumsum(largest_first, dim=1) - largest_first  # mass of the pixels ranked above
+    # mass of the pixels ranked above
+    before = running_sum(largest_first.view(seed.shape), torch.int64) - largest_first
     need = torch.ceil(mass * largest_first.sum(dim=1).double())
     return (before < need[:, None]).sum(dim=1).clamp(low, high)
 

@@ -76,6 +76,7 @@ class FAME(nn.Module):
         self.variant, self.hue, self.p, self.allow_self = variant, hue, float(p), bool(allow_self)
         self._stage = torch.compile(mask_stage, dynamic=False) if compile else mask_stage
 
+    @outside_autocast
     def forward(self, clips: torch.Tensor, generator: torch.Generator | None = None):
         check_clips(clips)
         index = random_backgrounds(clips.shape[0], self.p, self.allow_self, generator)
@@ -108,6 +109,7 @@ class BE(nn.Module):
             raise ValueError(f"max_weight (BE's largest λ) must be in [0, 1]; got {max_weight!r}")
         self.max_weight = float(max_weight)
 
+    @outside_autocast
     def forward(self, clips: torch.Tensor, generator: torch.Generator | None = None):
         check_clips(clips, min_frames=1)
         batch, _, frames = clips.shape[:3]

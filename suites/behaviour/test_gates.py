@@ -63,18 +63,18 @@ def _fame_module():
 
 def _broken_stage(kind: str, calls: list):
     """A stand-in for FAME's mask stage (``mask_stage(clips, count, variant, hue, centres,
-    mc_downsample) -> (B, H, W)`` bool), the step ``fame()`` calls for every batch, in
-    training and in the gate alike."""
+    mc_downsample) -> ((B, H, W) bool, in_range)``), the step ``fame()`` calls for every
+    batch, in training and in the gate alike."""
 
     def stage(clips, count, variant="fame", hue="code", centres=None, mc_downsample=1):
         calls.append(kind)
         shape = (clips.shape[0], *clips.shape[-2:])
         if kind == "all-ones":
-            return torch.ones(shape, dtype=torch.bool)
+            return torch.ones(shape, dtype=torch.bool), None
         if kind == "all-zeros":
-            return torch.zeros(shape, dtype=torch.bool)
+            return torch.zeros(shape, dtype=torch.bool), None
         g = torch.Generator().manual_seed(0)
-        return torch.rand(shape, generator=g) < 0.5
+        return torch.rand(shape, generator=g) < 0.5, None
 
     return stage
 
