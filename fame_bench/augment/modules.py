@@ -15,6 +15,7 @@ from fame_bench.augment.fame import (
     AUTO_BOUNDS,
     AUTO_MASS,
     HUES,
+    compile_mask_stage,
     fame_with_stage,
     mask_count,
     mask_stage,
@@ -74,7 +75,7 @@ class FAME(nn.Module):
         if not 0.0 <= float(p) <= 1.0:
             raise ValueError(f"p (probability of merging a clip) must be in [0, 1]; got {p!r}")
         self.variant, self.hue, self.p, self.allow_self = variant, hue, float(p), bool(allow_self)
-        self._stage = torch.compile(mask_stage, dynamic=False) if compile else mask_stage
+        self._stage = compile_mask_stage() if compile else mask_stage
 
     @outside_autocast
     def forward(self, clips: torch.Tensor, generator: torch.Generator | None = None):

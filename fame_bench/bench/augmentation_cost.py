@@ -30,6 +30,7 @@ from fame_bench.augment.fame import (  # noqa: E402
     PAPER_MASK_VARIANTS,  # the motion-compensated ones are costed in reports/beyond.md
     _foreground_mask,
     _select,
+    compile_mask_stage,
     fame_with_stage,
     mask_stage,
 )
@@ -184,7 +185,7 @@ def compiled_ratio(batch: int = 16, frames: int = 16, size: int = 112, repeats: 
 
     torch._dynamo.reset()
     counters.clear()
-    compiled = torch.compile(mask_stage, dynamic=False, mode=mode, backend=backend)
+    compiled = compile_mask_stage(mode, backend)
     clips, background, mask = make_batch(batch, frames, size, device, seed, dtype)
     start = time.perf_counter()
     try:
