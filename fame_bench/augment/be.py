@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from fame_bench.augment.maps import LAYOUT, check_clips, check_finite
+from fame_bench.augment.maps import LAYOUT, check_clips, check_finite, divide
 
 
 def background_erasing(clips, frame_index, weight) -> torch.Tensor:
@@ -41,7 +41,7 @@ def background_erasing(clips, frame_index, weight) -> torch.Tensor:
     if not bool(((lam >= 0) & (lam <= 1)).all()):
         raise ValueError("weight (BE's λ) must be in [0, 1]")
     lam = lam.expand(batch).view(batch, 1, 1, 1, 1)
-    x = clips.to(work) / 255.0 if clips.dtype == torch.uint8 else clips.to(work)
+    x = divide(clips.to(work), 255.0) if clips.dtype == torch.uint8 else clips.to(work)
     if clips.dtype != torch.uint8:
         check_finite(x)
     static = x[torch.arange(batch, device=device), :, index.long()][:, :, None]  # (B, C, 1, H, W)

@@ -30,6 +30,7 @@ from fame_bench.augment.maps import (
     check_beta,
     check_clips,
     check_range,
+    divide,
     minmax,
     refuse_out_of_range,
     top,
@@ -98,8 +99,7 @@ def accumulate_frames(clips: torch.Tensor, compensate: bool = False, mc_downsamp
         motion += torch.sum(step, dim=1, out=step_sum)
         mean_frame += current
         previous = current
-    mean_frame /= frames
-    return motion / (frames - 1), mean_frame
+    return divide(motion, frames - 1), divide(mean_frame, frames)
 
 
 def _compensated_frames(clips: torch.Tensor, mc_downsample: int = 1):
@@ -111,14 +111,14 @@ def _compensated_frames(clips: torch.Tensor, mc_downsample: int = 1):
     mean_frame = unit_frame(clips, 0).clone()
     for t in range(1, frames):
         mean_frame += unit_frame(clips, t)
-    mean_frame /= frames
+    mean_frame = divide(mean_frame, frames)
     if mc_downsample == 1:
         return _compensated_motion(clips), mean_frame
     step = chunk_pairs(batch, frames, height, width)
     pooled = torch.cat([block_sums(unit_frame(clips, slice(start, start + step)), mc_downsample)
                         for start in range(0, frames, step)], dim=2)
     # / k²: the blocks' mean change, on the scale of the exact path's
-    motion = _compensated_motion(pooled) / float(mc_downsample * mc_downsample)
+    motion = divide(_compensated_motion(pooled), mc_downsample * mc_downsample)
     return expand_blocks(motion, mc_downsample, height, width), mean_frame
 
 
@@ -135,7 +135,7 @@ def _compensated_motion(clips: torch.Tensor) -> torch.Tensor:
         changes = aligner.changes(unit_frame(clips, slice(start, stop + 1)))
         for k in range(stop - start):
             motion += changes[:, k]
-    return motion / (frames - 1)
+    return divide(motion, frames - 1)
 
 
 def frame_statistics(clips: torch.Tensor, compensate: bool = False, mc_downsample: int = 1):
@@ -180,7 +180,7 @@ def hsv(mean_frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
         (r >= g) & (r >= b), bc - gc,
         torch.where(g >= b, (rc - bc) + 2.0 * safe, (gc - rc) + 4.0 * safe),
     )
-    hue = torch.remainder(sextant / safe / 6.0, 1.0) * (2.0 * math.pi)
+    hue = torch.remainder(divide(sextant / safe, 6.0), 1.0) * (2.0 * math.pi)
     # a tiny negative sextant wraps to exactly one full turn: fold it to 0, as the code does
     return hue.masked_fill_(hue >= 2.0 * math.pi, 0.0), saturation, value
 

@@ -101,12 +101,25 @@ def check_auto_beta(beta_bounds, auto_mass) -> tuple[float, float, float]:
     return low, high, mass
 
 
+def divide(values: torch.Tensor, divisor: float) -> torch.Tensor:
+    """``values / divisor``, correctly rounded on every device.
+
+    CUDA divides a tensor by a Python number as ``values * (1 / divisor)``, one rounding more:
+    on an H200 that moved 578 of 200 704 mask pixels of uint8 clips (``x / 255``) away from
+    the CPU's. Divided by a tensor on the device, CUDA takes the true division; the CPU always
+    does. A power of two needs neither (its reciprocal is exact).
+    """
+    if values.device.type == "cpu":
+        return values / divisor
+    return values / torch.full((), divisor, dtype=values.dtype, device=values.device)
+
+
 def unit_frame(clips: torch.Tensor, t: int | slice) -> torch.Tensor:
     """Frame ``t`` ``(B, C, H, W)`` (frames ``(B, C, K, H, W)`` for a slice ``t``) as float32 in
     [0, 1] (uint8 read as ``x / 255``); a view of float32 clips."""
     frame = clips[:, :, t]
     if frame.dtype == torch.uint8:
-        return frame.to(torch.float32) / 255.0
+        return divide(frame.to(torch.float32), 255.0)
     return frame.to(torch.float32)
 
 

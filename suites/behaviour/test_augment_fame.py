@@ -280,3 +280,13 @@ def test_cuda_masks_equal_the_cpu_masks_eager_and_compiled(variant, dtype):
     assert in_range is None or bool(in_range)
     assert torch.equal(eager.cpu(), cpu)
     assert torch.equal(compiled.cpu(), cpu)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
+@pytest.mark.parametrize("divisor", [255.0, 15.0, 6.0, 9.0])
+def test_divide_on_cuda_is_the_cpu_division(divisor):
+    from fame_bench.augment.maps import divide
+
+    values = torch.rand(1 << 20, generator=torch.Generator().manual_seed(0)) * 255
+    assert torch.equal(divide(values.cuda(), divisor).cpu(), values / divisor)
