@@ -461,6 +461,52 @@ def measure_device(device: str, cases: list[OpCase], deadline: float, repeats: i
     return entries
 
 
+_ROWS_HEAD = [
+    "| variant | input | B | S | run | FAME (ms) | bare merge (ms) | FAME / merge | "
+    "share of step | notes |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+]
+
+
+def _entry_rows(entries: list[dict], step_ms: dict[tuple[int, int], float]) -> list[str]:
+    lines = []
+    for e in entries:
+        c = e["case"]
+        head = f"| {c['variant']} | {c['dtype']} | {c['batch']} | {c['size']} | {e['how']} |"
+        if e["status"] != "measured":
+            lines.append(f"{head} — | — | — | — | {e['status']}: {e.get('error') or e['note']} |")
+            continue
+        notes = ""
+        if "compile_s" in e:
+            notes = (f"compile {e['compile_s']:.0f} s, {e['graphs']} graphs, eager "
+                     f"{e['eager_ms']:.3f} ms in the same run, masks "
+                     f"{'equal' if e['masks_equal'] else '**DIFFER**'}")
+        lines.append(f"{head} {e['fame_ms']:.3f} | {e['merge_ms']:.3f} | **{e['ratio']:.1f}** | "
+                     f"{_share_text(e, step_ms)} | {notes} |")
+    return lines
+
+
+def render_recheck_block(recheck: dict, step_ms: dict[tuple[int, int], float]) -> list[str]:
+    """A later, shorter measurement of some op cases (``recheck``: ``entries`` from
+    ``measure_device``, the ``commit`` of the code measured and the ``source`` file), e.g. the
+    compiled cases whose masks differed, re-measured after a fix; its share of step divides by
+    the main run's MoCo step."""
+    entries = recheck["entries"]
+    compiled = [e for e in entries if e["status"] == "measured" and "masks_equal" in e]
+    equal = sum(e["masks_equal"] for e in compiled)
+    return [
+        "",
+        f"Re-measured after the table above, on the same kind of device, with the code of "
+        f"commit {recheck['commit']} (`{recheck['source']}`):",
+        "",
+        *_ROWS_HEAD,
+        *_entry_rows(entries, step_ms),
+        "",
+        f"- Compiled masks equal to the eager ones in {equal} of {len(compiled)} re-measured "
+        "cases.",
+    ]
+
+
 def _share_text(entry: dict, step_ms: dict[tuple[int, int], float]) -> str:
     step = step_ms.get((entry["case"]["batch"], entry["case"]["size"]))
     return f"{100 * entry['fame_ms'] / step:.2f} %" if step else "—"
@@ -495,23 +541,9 @@ def render_device_block(op: dict, step_ms: dict[tuple[int, int], float], where: 
         f"step ({step_what}, bfloat16 autocast) at the same batch and side, measured in the "
         "same run (a MoCo+FAME step calls FAME twice, once per clip of the pair).",
         "",
-        "| variant | input | B | S | run | FAME (ms) | bare merge (ms) | FAME / merge | "
-        "share of step | notes |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        *_ROWS_HEAD,
     ]
-    for e in entries:
-        c = e["case"]
-        head = f"| {c['variant']} | {c['dtype']} | {c['batch']} | {c['size']} | {e['how']} |"
-        if e["status"] != "measured":
-            lines.append(f"{head} — | — | — | — | {e['status']}: {e.get('error') or e['note']} |")
-            continue
-        notes = ""
-        if "compile_s" in e:
-            notes = (f"compile {e['compile_s']:.0f} s, {e['graphs']} graphs, eager "
-                     f"{e['eager_ms']:.3f} ms in the same run, masks "
-                     f"{'equal' if e['masks_equal'] else '**DIFFER**'}")
-        lines.append(f"{head} {e['fame_ms']:.3f} | {e['merge_ms']:.3f} | **{e['ratio']:.1f}** | "
-                     f"{_share_text(e, step_ms)} | {notes} |")
+    lines += _entry_rows(entries, step_ms)
     lines += ["", "Verdicts:"]
     step = step_ms.get((head_b, head_s))
     what = f"FAME β {BETA}, B = {head_b}, {head_s}², float32"

@@ -40,7 +40,7 @@ from fame_bench.atomic import write_atomic  # noqa: E402
 from fame_bench.bench import augmentation_cost, training_throughput  # noqa: E402
 from fame_bench.bench.report_sections import gpu_block, replace_gpu_block  # noqa: E402
 from fame_bench.bench.training_throughput import DeviceShape  # noqa: E402
-from fame_bench.provenance import git_commit  # noqa: E402
+from fame_bench.provenance import git_state  # noqa: E402
 from fame_bench.train.experiment import cpu_model  # noqa: E402
 
 NO_DEVICE = "no CUDA device: nothing measured"
@@ -196,6 +196,7 @@ def moco_step_ms(train: dict | None) -> dict[tuple[int, int], float]:
 
 def environment(device: str) -> dict:
     cuda = torch.device(device).type == "cuda"
+    commit, dirty = git_state()
     return {
         "device": device,
         "device_name": torch.cuda.get_device_name(device) if cuda
@@ -206,14 +207,19 @@ def environment(device: str) -> dict:
         "cuda": torch.version.cuda,
         "cudnn": torch.backends.cudnn.version() if cuda else None,
         "python": platform.python_version(),
-        "commit": git_commit(),
+        "commit": commit,
+        "dirty": dirty,
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
 
 def where(env: dict) -> str:
-    return (f"**{env['device_name']}** (torch {env['torch']}, CUDA {env['cuda']}, commit "
-            f"{env['commit']}, {env['date']})")
+    if env.get("tree_commit"):
+        code = f"the tree of commit {env['tree_commit']}"
+    else:
+        code = f"commit {env['commit']}" + (" with uncommitted changes" if env.get("dirty") else "")
+    return (f"**{env['device_name']}** (torch {env['torch']}, CUDA {env['cuda']}, {code}, "
+            f"{env['date']})")
 
 
 def write_reports(summary: dict, reports_dir: Path) -> list[str]:
@@ -226,6 +232,9 @@ def write_reports(summary: dict, reports_dir: Path) -> list[str]:
         step_what = training_throughput.describe(DeviceShape(**train["shape"])) if train else "—"
         blocks["augmentation_cost.md"] = augmentation_cost.render_device_block(
             summary["stages"]["op"], moco_step_ms(train), where(env), step_what)
+        if summary.get("recheck"):
+            blocks["augmentation_cost.md"] += augmentation_cost.render_recheck_block(
+                summary["recheck"], moco_step_ms(train))
     if "train" in summary["stages"]:
         blocks["training_throughput.md"] = training_throughput.render_device_block(
             summary["stages"]["train"], where(env))
@@ -246,11 +255,16 @@ def _save(summary: dict, reports_dir: Path) -> Path:
 # --- the command ------------------------------------------------------------------------------
 
 
-def run(plan: Plan, reports_dir: Path, budget_s: float, stages: tuple[str, ...]) -> dict:
-    """Every stage in ``stages`` within ``budget_s``; the summary, also saved after each stage."""
+def run(plan: Plan, reports_dir: Path, budget_s: float, stages: tuple[str, ...],
+        tree_commit: str | None = None) -> dict:
+    """Every stage in ``stages`` within ``budget_s``; the summary, also saved after each stage.
+    ``tree_commit``: see ``--tree-commit``."""
     start = time.monotonic()
     reports_dir.mkdir(parents=True, exist_ok=True)
-    summary = {"environment": environment(plan.device), "budget_s": budget_s,
+    env = environment(plan.device)
+    if tree_commit:
+        env["tree_commit"] = tree_commit
+    summary = {"environment": env, "budget_s": budget_s,
                "plan": asdict(plan), "notes": plan.notes, "stages": {}}
 
     def deadline(stage: str) -> float:
@@ -291,9 +305,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--render-from", type=Path, default=None, metavar="JSON",
                         help="measure nothing: write the reports' GPU rows from a saved summary "
                              "(e.g. of a run stopped before its reports stage)")
+    parser.add_argument("--tree-commit", default=None, metavar="REV",
+                        help="the commit whose tree was measured, where the device's copy "
+                             "carries other git metadata (recorded beside git's own answer)")
+    parser.add_argument("--recheck", type=Path, default=None, metavar="JSON",
+                        help="with --render-from: a later measurement of some op cases (a list "
+                             "of measure_device entries), rendered after the op table")
+    parser.add_argument("--recheck-commit", default=None, metavar="REV",
+                        help="the commit whose code --recheck measured (required with it)")
     args = parser.parse_args(argv)
+    if (args.recheck is None) != (args.recheck_commit is None) or (
+            args.recheck is not None and args.render_from is None):
+        parser.error("--recheck and --recheck-commit go together, with --render-from")
     if args.render_from is not None:
-        return render_from(args.render_from, args.reports_dir or Path("reports"))
+        return render_from(args.render_from, args.reports_dir or Path("reports"),
+                           args.tree_commit, args.recheck, args.recheck_commit)
     stages = tuple(s for s in args.stages.split(",") if s)
     unknown = sorted(set(stages) - set(STAGE_ENDS))
     if unknown:
@@ -315,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         plan = gpu_plan(args.device)
         reports_dir = args.reports_dir or Path("reports")
-    summary = run(plan, reports_dir, args.budget_s, stages)
+    summary = run(plan, reports_dir, args.budget_s, stages, args.tree_commit)
     print(f"[device_check] {summary['environment']['device_name']}: "
           f"{summary['elapsed_s']:.0f} s; summary in {reports_dir / SUMMARY}")
     for stage, result in summary["stages"].items():
@@ -323,11 +349,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def render_from(path: Path, reports_dir: Path) -> int:
-    """Write the GPU rows of the reports from the summary at ``path`` (no measurement)."""
+def render_from(path: Path, reports_dir: Path, tree_commit: str | None = None,
+                recheck: Path | None = None, recheck_commit: str | None = None) -> int:
+    """Write the GPU rows of the reports from the summary at ``path`` (no measurement). With
+    ``tree_commit`` or ``recheck``, the summary gains them and is saved to ``reports_dir``."""
     try:
         summary = json.loads(Path(path).read_text())
+        if tree_commit:
+            summary["environment"]["tree_commit"] = tree_commit
+        if recheck is not None:
+            entries = json.loads(Path(recheck).read_text())
+            if not isinstance(entries, list) or not all("case" in e for e in entries):
+                raise ValueError(f"--recheck {recheck}: expected a JSON list of op entries")
+            summary["recheck"] = {"commit": recheck_commit, "source": SUMMARY,
+                                  "entries": entries}
         written = write_reports(summary, reports_dir)
+        if tree_commit or recheck is not None:
+            written.append(str(_save(summary, reports_dir)))
     except (OSError, ValueError, KeyError, TypeError) as error:
         print(f"--render-from {path}: expected a device_check summary (JSON with 'environment', "
               f"'notes', 'stages'); {type(error).__name__}: {error}", file=sys.stderr)

@@ -63,6 +63,25 @@ def test_dry_run_measures_every_stage_and_splices_the_gpu_rows(tmp_path):
     assert (again / "augmentation_cost.md").read_text().endswith(
         find_gpu_block(cost) + "\n")
     assert device_check.main(["--render-from", str(tmp_path / "augmentation_cost.md")]) == 2
+    # a later re-measurement of some cases, and the tree's commit, rendered beside the run
+    recheck = tmp_path / "recheck.json"
+    recheck.write_text(json.dumps(compiled[:1]))
+    assert device_check.main(["--render-from", str(tmp_path / device_check.SUMMARY),
+                              "--reports-dir", str(again), "--tree-commit", "abc123",
+                              "--recheck", str(recheck), "--recheck-commit", "def456"]) == 0
+    block = find_gpu_block((again / "augmentation_cost.md").read_text())
+    assert "the tree of commit abc123" in block and "commit def456" in block
+    assert "masks equal to the eager ones in 1 of 1 re-measured cases" in block
+    saved_again = json.loads((again / device_check.SUMMARY).read_text())
+    assert saved_again["recheck"]["entries"] == compiled[:1]
+    assert saved_again["environment"]["commit"] == saved["environment"]["commit"]
+    recheck.write_text(json.dumps({"not": "a list"}))
+    assert device_check.main(["--render-from", str(tmp_path / device_check.SUMMARY),
+                              "--reports-dir", str(again), "--recheck", str(recheck),
+                              "--recheck-commit", "def456"]) == 2
+    with pytest.raises(SystemExit):
+        device_check.main(["--render-from", str(tmp_path / device_check.SUMMARY),
+                           "--recheck", str(recheck)])
 
 
 def test_a_case_that_does_not_fit_the_budget_is_skipped_not_run():
