@@ -38,6 +38,7 @@ from fame_bench.augment.maps import (
     values_in_range,
 )
 from fame_bench.augment.motion import (
+    MC_VERSION,
     PairAligner,
     block_sums,
     check_downsample,
@@ -54,11 +55,21 @@ PAPER_MASK_VARIANTS = ("fame", "seed", "grid", "gauss")  # the paper's Table 4
 MASK_VARIANTS = (*PAPER_MASK_VARIANTS, "fame_mc", "seed_mc", "gauss_random")
 GAUSSIAN = ("gauss", "gauss_random")
 COMPENSATED = ("fame_mc", "seed_mc")
+#: Algorithm version of a mask variant whose masks changed on purpose since run records exist
+#: (a variant not listed is at version 1). Run hashes hold a version other than 1, so a record
+#: made before the change is never taken for one made after it, and every other run's hash
+#: stays what it was (``fame_bench.train.experiment``).
+MASK_VERSIONS = dict.fromkeys(COMPENSATED, MC_VERSION)
 HUES = ("code", "turns")
 #: beta="auto" (beyond the paper): the per-clip β is the smallest fraction of pixels holding
 #: ``AUTO_MASS`` of the seed region's mass, clamped to ``AUTO_BOUNDS``.
 AUTO_BOUNDS = (0.2, 0.7)
 AUTO_MASS = 0.8
+
+
+def mask_version(variant: str) -> int:
+    """The algorithm version of mask ``variant`` (``MASK_VERSIONS``; 1 when not listed)."""
+    return MASK_VERSIONS.get(variant, 1)
 
 
 class AutoCount(NamedTuple):

@@ -21,8 +21,17 @@ from __future__ import annotations
 
 import torch
 
+#: Version of the compensated seed's numbers, bumped whenever they change on purpose: run hashes
+#: hold it (``fame.MASK_VERSIONS``), so records made with an earlier version are not reused.
+#: 1: plain circular cross-correlation, 1-pixel Lucas-Kanade clip; 2: mean removed and border
+#: taper before the correlation, 2-pixel clip.
+MC_VERSION = 2
 SHIFT_GRID = 16  # shifts are multiples of 1 / SHIFT_GRID pixel
 LK_DAMPING = 1e-3
+#: The Lucas-Kanade step is clipped to this many pixels per axis (see the reference).
+LK_MAX_STEP = 2.0
+#: The correlation's window tapers the outer 1 / WINDOW_TAPER of each side (see the reference).
+WINDOW_TAPER = 8
 #: A chunk of frame pairs of all clips is estimated and aligned in one batch: as many pairs as
 #: keep its float32 frames within this many bytes (at least one). Per-pixel work, not Python
 #: overhead, dominates once a batch's frame has some 10^5 values, and larger chunks then lose to
@@ -47,12 +56,37 @@ def grey(frame: torch.Tensor) -> torch.Tensor:
     return frame[:, 0] + frame[:, 1] + frame[:, 2]
 
 
+def taper_window(height: int, width: int, device=None) -> torch.Tensor:
+    """The separable window ``(H, W)`` float64 of ``correlation_spectrum``: 1 inside, a raised
+    cosine over the outer ``1 / WINDOW_TAPER`` of each side (``m = max(1, n // WINDOW_TAPER)``
+    pixels: ``1/2 - 1/2 cos(π (k + 1/2) / m)`` for ``k < m``, mirrored at the far end), as the
+    reference's ``taper_window``."""
+    def axis(n):
+        m = max(1, n // WINDOW_TAPER)
+        k = torch.arange(n, dtype=torch.float64, device=device)
+        edge = torch.minimum(k, n - 1 - k)  # pixels from the nearer border
+        ramp = 0.5 - 0.5 * torch.cos(torch.pi * (edge + 0.5) / m)
+        return torch.where(edge < m, ramp, 1.0)
+
+    return axis(height)[:, None] * axis(width)[None, :]
+
+
+def correlation_spectrum(greys: torch.Tensor) -> torch.Tensor:
+    """``rfft2`` ``(..., H, W // 2 + 1)`` complex128 of grey frames ``(..., H, W)`` prepared for
+    ``integer_shift``: each frame's mean removed, then multiplied by ``taper_window`` (float64;
+    see the reference's ``correlation_frames`` for why)."""
+    frames = greys.double()
+    frames = frames - frames.mean(dim=(-2, -1), keepdim=True)
+    frames *= taper_window(*frames.shape[-2:], device=frames.device)
+    return torch.fft.rfft2(frames)
+
+
 def integer_shift(previous_spectrum: torch.Tensor, current_spectrum: torch.Tensor,
                   height: int, width: int) -> torch.Tensor:
     """Whole-pixel global translation ``(..., 2)`` float64 ``(dy, dx)`` from the frames of
-    ``previous_spectrum`` to those of ``current_spectrum`` (``rfft2`` of grey frames,
-    ``(..., H, W // 2 + 1)``): the lag of the largest circular cross-correlation,
-    ``current(y + dy, x + dx) ≈ previous(y, x)``."""
+    ``previous_spectrum`` to those of ``current_spectrum`` (``correlation_spectrum`` of grey
+    frames, ``(..., H, W // 2 + 1)``): the lag of the largest circular cross-correlation of the
+    windowed frames, ``current(y + dy, x + dx) ≈ previous(y, x)``."""
     return lag_of_peak(previous_spectrum.conj() * current_spectrum, height, width)
 
 
@@ -134,8 +168,8 @@ def sample_shifted(frames: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
 def refine_shift(previous: torch.Tensor, current: torch.Tensor, whole: torch.Tensor):
     """One damped, inverse-compositional Lucas-Kanade step from the integer shift ``whole``
     ``(..., 2)`` on grey frames ``(..., H, W)`` float32 (the previous frame's gradients on the
-    interior; products in float32, sums in float64; see the reference), clipped to one pixel and
-    rounded to the ``1 / SHIFT_GRID`` grid."""
+    interior; products in float32, sums in float64; see the reference), clipped to
+    ``LK_MAX_STEP`` pixels and rounded to the ``1 / SHIFT_GRID`` grid."""
     height, width = previous.shape[-2:]
     aligned = shifted_window(current, whole)[..., 1:-2, 1:-2]
     inner = shift_valid(whole, height, width)[..., 1:-1, 1:-1]
@@ -155,7 +189,7 @@ def refine_shift(previous: torch.Tensor, current: torch.Tensor, whole: torch.Ten
     safe = torch.where(det > 0, det, 1.0)
     step_y = torch.where(det > 0, -((a_xx + damping) * b_y - a_xy * b_x) / safe, 0.0)
     step_x = torch.where(det > 0, -((a_yy + damping) * b_x - a_xy * b_y) / safe, 0.0)
-    step = torch.stack([step_y, step_x], dim=-1).clamp(-1.0, 1.0)
+    step = torch.stack([step_y, step_x], dim=-1).clamp(-LK_MAX_STEP, LK_MAX_STEP)
     return torch.round((whole + step) * SHIFT_GRID) / SHIFT_GRID
 
 
@@ -200,10 +234,10 @@ class PairAligner:
         height, width = frames.shape[-2:]
         later = frames[:, :, 1:]
         later_grey = grey(later)  # (B, K, H, W)
-        later_spectrum = torch.fft.rfft2(later_grey.double())
+        later_spectrum = correlation_spectrum(later_grey)
         if self._grey is None:
             self._grey = grey(frames[:, :, :1])
-            self._spectrum = torch.fft.rfft2(self._grey.double())
+            self._spectrum = correlation_spectrum(self._grey)
         # conj(previous) · current per pair, the first pair's previous frame from the last call
         cross = torch.empty_like(later_spectrum)
         torch.mul(self._spectrum.conj(), later_spectrum[:, :1], out=cross[:, :1])

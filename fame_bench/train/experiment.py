@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 from fame_bench.atomic import write_atomic
-from fame_bench.augment.fame import MASK_VARIANTS
+from fame_bench.augment.fame import MASK_VARIANTS, mask_version
 from fame_bench.data.synthetic import LATER_FIELDS as DATA_LATER_FIELDS
 from fame_bench.evaluate.bias import evaluate_synthetic, scored_videos
 from fame_bench.evaluate.config import EvalConfig
@@ -140,10 +140,13 @@ class ExperimentSpec:
         return {("variant" if key == "mask_variant" else key): value
                 for key, value in _jsonable(self).items()}
 
-    def augment_record(self, fame_on: str | None) -> dict:
-        """The run record's ``augment`` block; ``fame_on``: the mode the run used (MoCo only)."""
-        return {"kind": self.augment, "beta": self.beta, "variant": self.mask_variant,
-                "fame_on": fame_on}
+    def augment_record(self, fame_on: str | None, mask_version: int | None = None) -> dict:
+        """The run record's ``augment`` block; ``fame_on``: the mode the run used (MoCo only);
+        ``mask_version``: the mask's algorithm version, kept when there is one
+        (``versioned_mask``)."""
+        block = {"kind": self.augment, "beta": self.beta, "variant": self.mask_variant,
+                 "fame_on": fame_on}
+        return block if mask_version is None else {**block, "mask_version": mask_version}
 
     def overrides(self) -> dict:
         """``PretrainConfig.preset`` overrides for this spec."""
@@ -161,6 +164,17 @@ class ExperimentSpec:
             out["data_overrides"] = tuple(self.data_overrides)
         out.update(dict(self.pretrain_overrides))
         return out
+
+
+def versioned_mask(augment: str, variant: str) -> int | None:
+    """The algorithm version of the FAME mask a run with ``augment`` and mask ``variant`` uses,
+    when it is not 1 (``augment.fame.MASK_VERSIONS``), else ``None``: a run's hash and its
+    pretraining's identity hold it only then, so the records of every other run keep their
+    hash, and one made with an earlier version of the mask is never reused."""
+    if augment != "fame":
+        return None
+    version = mask_version(variant)
+    return None if version == 1 else version
 
 
 def _jsonable(obj: Any) -> Any:
@@ -328,10 +342,13 @@ def plan_experiment(spec: ExperimentSpec, preset: str, seed: int,
     config_for_hash = {k: v for k, v in _jsonable(cfg).items()
                        if k not in HASH_FREE}
     data_for_hash = data_cfg if isinstance(data_cfg, dict) else data_cfg.hash_fields()
-    key = spec_hash({"spec": _without_later_defaults(spec.record()), "preset": preset,
-                     "seed": seed, "pretrain": _without_later_defaults(config_for_hash),
-                     "data": data_for_hash,
-                     "eval": _without_later_defaults(_jsonable(eval_cfg), EVAL_HASH_LATER_FIELDS)})
+    payload = {"spec": _without_later_defaults(spec.record()), "preset": preset, "seed": seed,
+               "pretrain": _without_later_defaults(config_for_hash), "data": data_for_hash,
+               "eval": _without_later_defaults(_jsonable(eval_cfg), EVAL_HASH_LATER_FIELDS)}
+    version = versioned_mask(cfg.augment, cfg.fame_variant)  # of the mask the run uses
+    if version is not None:
+        payload["mask_version"] = version
+    key = spec_hash(payload)
     path = record_path(runs_dir, preset, spec.name, seed, key)
     cfg = dataclasses.replace(cfg, out_dir=str(path.parent / "pretrain"))
     return ExperimentPlan(path, cfg, data_cfg, eval_cfg, key,
@@ -513,7 +530,8 @@ def _run_logged(spec: ExperimentSpec, preset: str, seed: int, plan: ExperimentPl
     record = {
         "schema_version": SCHEMA_VERSION,
         "name": spec.name, "method": spec.method, "augment": spec.augment_record(
-            cfg.fame_on if spec.method == "moco" else None),
+            cfg.fame_on if spec.method == "moco" else None,
+            versioned_mask(cfg.augment, cfg.fame_variant)),
         # what the run used: a pretraining set overridden in the spec's overrides (e.g. K400
         # with a UCF101 row) is the one named here
         "dataset": cfg.dataset, "eval_dataset": spec.eval_dataset or spec.dataset,
@@ -551,22 +569,26 @@ def _evaluate_counted(backbone, data_cfg, eval_cfg, seed: int,
     return evaluation, threads, videos
 
 
-def pretraining_identity(pretrain: dict, data: dict | None) -> dict:
+def pretraining_identity(pretrain: dict, data: dict | None,
+                         mask_version: int | None = None) -> dict:
     """What decides a pretraining's weights, in JSON form: the ``PretrainConfig`` fields (a
-    dict) without ``HASH_FREE`` ones and later fields at their default, and the synthetic data
+    dict) without ``HASH_FREE`` ones and later fields at their default, the synthetic data
     config without its later fields at their default (``None`` for a real dataset, which the
-    pretraining config names)."""
+    pretraining config names), and the mask's algorithm version when it has one
+    (``versioned_mask``)."""
     config = _without_later_defaults(
         {k: v for k, v in _jsonable(pretrain).items() if k not in HASH_FREE})
     if data is not None:
         data = {k: v for k, v in _jsonable(data).items()
                 if not (k in DATA_LATER_FIELDS and v == _jsonable(DATA_LATER_FIELDS[k]))}
-    return {"pretrain": config, "data": data}
+    identity = {"pretrain": config, "data": data}
+    return identity if mask_version is None else {**identity, "mask_version": mask_version}
 
 
 def _plan_pretraining_identity(plan: ExperimentPlan) -> dict:
     data = None if isinstance(plan.data, dict) else dataclasses.asdict(plan.data)
-    return pretraining_identity(dataclasses.asdict(plan.pretrain), data)
+    return pretraining_identity(dataclasses.asdict(plan.pretrain), data,
+                                versioned_mask(plan.pretrain.augment, plan.pretrain.fame_variant))
 
 
 def _record_pretraining_identity(record: dict) -> dict | None:
@@ -576,8 +598,12 @@ def _record_pretraining_identity(record: dict) -> dict | None:
     if not record.get("pretrain") or not isinstance(config.get("pretrain"), dict):
         return None
     data = config.get("data")
+    # the version the record was made with (none before versions existed)
+    augment = record.get("augment")
+    version = augment.get("mask_version") if isinstance(augment, dict) else None
     return pretraining_identity(config["pretrain"],
-                                None if not isinstance(data, dict) or "root" in data else data)
+                                None if not isinstance(data, dict) or "root" in data else data,
+                                version)
 
 
 def find_reusable_pretraining(plan: ExperimentPlan) -> tuple[Path, dict, dict] | None:

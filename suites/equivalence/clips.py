@@ -1,11 +1,15 @@
 """Clips for the equivalence tests: noise, constant, flat colours, a moving square, and a
-textured scene under a camera pan (for the motion-compensated variants)."""
+textured scene under a camera pan (for the motion-compensated variants); and the fixture that
+pins the exact motion-compensated seed (``python -m suites.equivalence.clips`` rewrites it)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
 KINDS = ("noise", "constant", "blocks", "moving_square", "panning")
+MC_FIXTURE = Path(__file__).parent / "data" / "mc_exact_k1.npz"
 
 
 def make_clips(kind: str, batch: int, frames: int, height: int, width: int, seed: int):
@@ -51,3 +55,28 @@ def _panning(rng, shape) -> np.ndarray:
         top_row = min(f, height - side)
         clips[:, :, f, top_row : top_row + side, 1 : 1 + side] = 1.0
     return np.clip(clips, 0, 1).astype(np.float32)
+
+
+def mc_fixture_clips() -> np.ndarray:
+    """The clips of ``MC_FIXTURE`` ``(4, 3, 6, 24, 20)`` (see ``data/README.md``)."""
+    return np.concatenate([make_clips("panning", 3, 6, 24, 20, seed=21),
+                           make_clips("moving_square", 1, 6, 24, 20, seed=22)])
+
+
+def write_mc_fixture(path: Path = MC_FIXTURE) -> None:
+    """Compute ``MC_FIXTURE`` with the PyTorch op at k = 1 (the exact path) and write it: only
+    when the compensated seed changes on purpose, with ``motion.MC_VERSION`` bumped."""
+    import torch
+
+    from fame_bench.augment import foreground_mask
+    from fame_bench.augment.fame import frame_statistics
+
+    clips = torch.from_numpy(mc_fixture_clips())
+    motion, _ = frame_statistics(clips, compensate=True)
+    mask = foreground_mask(clips, 0.5, variant="fame_mc")
+    np.savez_compressed(path, motion=motion.numpy(), fame_mc_mask=mask.numpy().astype(bool))
+
+
+if __name__ == "__main__":
+    write_mc_fixture()
+    print(f"wrote {MC_FIXTURE}")

@@ -14,7 +14,7 @@ from fame_bench.augment.fame import fame_scores
 from fame_bench.augment.variants import random_centres
 from reference import be as ref_be
 from reference import fame as ref
-from suites.equivalence.clips import KINDS, make_clips
+from suites.equivalence.clips import KINDS, MC_FIXTURE, make_clips, mc_fixture_clips
 
 MIN_AGREEMENT = 0.999  # the bar; in practice the two agree bit for bit on the CPU
 
@@ -264,17 +264,13 @@ def test_compensated_statistics_do_not_depend_on_the_chunks(monkeypatch, chunk_f
 
 
 def _fixture_clips() -> np.ndarray:
-    # the clips of data/mc_exact_k1.npz (see data/README.md)
-    return np.concatenate([make_clips("panning", 3, 6, 24, 20, seed=21),
-                           make_clips("moving_square", 1, 6, 24, 20, seed=22)])
+    return mc_fixture_clips()  # the clips of data/mc_exact_k1.npz (see data/README.md)
 
 
-def test_default_compensation_is_bitwise_the_one_before_mc_downsample():
-    from pathlib import Path
-
+def test_default_compensation_is_bitwise_the_pinned_exact_one():
     from fame_bench.augment.fame import frame_statistics
 
-    fixture = np.load(Path(__file__).parent / "data" / "mc_exact_k1.npz")
+    fixture = np.load(MC_FIXTURE)
     clips = _fixture_clips()
     for kwargs in ({}, {"mc_downsample": 1}):
         motion, _ = frame_statistics(torch.from_numpy(clips), compensate=True, **kwargs)
