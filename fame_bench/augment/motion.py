@@ -19,6 +19,8 @@ each block's pixels (``expand_blocks``). k = 1 is the exact path above.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 #: Version of the compensated seed's numbers, bumped whenever they change on purpose: run hashes
@@ -56,6 +58,7 @@ def grey(frame: torch.Tensor) -> torch.Tensor:
     return frame[:, 0] + frame[:, 1] + frame[:, 2]
 
 
+@functools.lru_cache(maxsize=16)  # read only; built once per frame size and device
 def taper_window(height: int, width: int, device=None) -> torch.Tensor:
     """The separable window ``(H, W)`` float64 of ``correlation_spectrum``: 1 inside, a raised
     cosine over the outer ``1 / WINDOW_TAPER`` of each side (``m = max(1, n // WINDOW_TAPER)``
@@ -75,8 +78,8 @@ def correlation_spectrum(greys: torch.Tensor) -> torch.Tensor:
     """``rfft2`` ``(..., H, W // 2 + 1)`` complex128 of grey frames ``(..., H, W)`` prepared for
     ``integer_shift``: each frame's mean removed, then multiplied by ``taper_window`` (float64;
     see the reference's ``correlation_frames`` for why)."""
-    frames = greys.double()
-    frames = frames - frames.mean(dim=(-2, -1), keepdim=True)
+    frames = greys.to(torch.float64, copy=True)
+    frames -= frames.mean(dim=(-2, -1), keepdim=True)
     frames *= taper_window(*frames.shape[-2:], device=frames.device)
     return torch.fft.rfft2(frames)
 
