@@ -2,8 +2,10 @@
 
 Beyond the paper, which names a moving camera as FAME's limit (docs/fame.md, "Beyond the
 paper"): each frame pair's global translation is estimated (whole pixels from an FFT
-cross-correlation, then one damped Lucas-Kanade step on a 1/16-pixel grid) and the later frame is
-aligned to the earlier one before differencing. Same functions, names and numbers as the
+cross-correlation of the frames with their mean removed and their borders tapered, so that the
+frames' wrap-around seam does not pull it to lag 0; then one damped Lucas-Kanade step of at most
+two pixels, on a 1/16-pixel grid) and the later frame is aligned to the earlier one before
+differencing. Same functions, names and numbers as the
 motion-compensation section of ``reference/fame.py``: shifts are on a dyadic grid, so the
 bilinear weights are exact and the aligned frames agree bit for bit; only the estimate's float64
 sums and FFTs may differ in their last bits between libraries, which the rounding to the grid
