@@ -292,7 +292,7 @@ def refine_shift(previous: np.ndarray, current: np.ndarray, whole: np.ndarray) -
     whole-pixel peak can still be off by more than one pixel, which the linearisation, valid
     over a smooth texture's long scale, corrects; one pixel left a 1.5 px pan at 1 px).
     Products in float32, sums in float64. One step was as good as two on the synthetic clips
-    (measured).
+    (measured with the estimate before the window, ``MC_VERSION`` 1).
     """
     height, width = previous.shape[1:]
     aligned = shifted_window(current[:, None], whole)[:, 0, 1:-2, 1:-2]

@@ -2,8 +2,10 @@
 
 Beyond the paper, which names a moving camera as FAME's limit (docs/fame.md, "Beyond the
 paper"): each frame pair's global translation is estimated (whole pixels from an FFT
-cross-correlation, then one damped Lucas-Kanade step on a 1/16-pixel grid) and the later frame is
-aligned to the earlier one before differencing. Same functions, names and numbers as the
+cross-correlation of the frames with their mean removed and their borders tapered, so that the
+frames' wrap-around seam does not pull it to lag 0; then one damped Lucas-Kanade step of at most
+two pixels, on a 1/16-pixel grid) and the later frame is aligned to the earlier one before
+differencing. Same functions, names and numbers as the
 motion-compensation section of ``reference/fame.py``: shifts are on a dyadic grid, so the
 bilinear weights are exact and the aligned frames agree bit for bit; only the estimate's float64
 sums and FFTs may differ in their last bits between libraries, which the rounding to the grid
@@ -18,6 +20,8 @@ each block's pixels (``expand_blocks``). k = 1 is the exact path above.
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 
@@ -56,6 +60,7 @@ def grey(frame: torch.Tensor) -> torch.Tensor:
     return frame[:, 0] + frame[:, 1] + frame[:, 2]
 
 
+@functools.lru_cache(maxsize=16)  # read only; built once per frame size and device
 def taper_window(height: int, width: int, device=None) -> torch.Tensor:
     """The separable window ``(H, W)`` float64 of ``correlation_spectrum``: 1 inside, a raised
     cosine over the outer ``1 / WINDOW_TAPER`` of each side (``m = max(1, n // WINDOW_TAPER)``
@@ -75,8 +80,8 @@ def correlation_spectrum(greys: torch.Tensor) -> torch.Tensor:
     """``rfft2`` ``(..., H, W // 2 + 1)`` complex128 of grey frames ``(..., H, W)`` prepared for
     ``integer_shift``: each frame's mean removed, then multiplied by ``taper_window`` (float64;
     see the reference's ``correlation_frames`` for why)."""
-    frames = greys.double()
-    frames = frames - frames.mean(dim=(-2, -1), keepdim=True)
+    frames = greys.to(torch.float64, copy=True)
+    frames -= frames.mean(dim=(-2, -1), keepdim=True)
     frames *= taper_window(*frames.shape[-2:], device=frames.device)
     return torch.fft.rfft2(frames)
 

@@ -548,7 +548,8 @@ def render(pan: dict, size: dict, records: dict, cost: dict, preset: str, seeds:
            f"; pretraining runs at {', '.join(f'{s:g}' for s in probe_speeds)} px/frame only "
            "(their cost)"),
         '- **FAME-MC / Seed-MC** (`variant="fame_mc"` / `"seed_mc"`): each frame pair’s '
-        "global translation (FFT cross-correlation, one damped Lucas-Kanade step, 1/16 px) is "
+        "global translation (FFT cross-correlation of mean-removed, border-tapered frames, one "
+        "damped Lucas-Kanade step, 1/16 px) is "
         "compensated before differencing; the rest is FAME / Seed unchanged (docs/fame.md)",
         f'- **β = auto** (`beta="auto"`): per clip, the fewest pixels holding {AUTO_MASS:.0%} '
         f"of the seed region's mass, within {AUTO_BOUNDS[0]}–{AUTO_BOUNDS[1]} of the frame",
@@ -572,7 +573,8 @@ def render(pan: dict, size: dict, records: dict, cost: dict, preset: str, seeds:
         "",
         *_pan_tables(pan, speeds),
         "",
-        "The motion-compensation design (plain cross-correlation rather than phase correlation, "
+        "The motion-compensation design (windowed cross-correlation rather than phase "
+        "correlation, "
         "one Lucas-Kanade step, pixels that left the frame filled with the pair's mean "
         "difference) was chosen while looking at these synthetic clips (docs/fame.md); the "
         "benchmark itself was not changed for it.",
