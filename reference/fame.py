@@ -623,11 +623,11 @@ def foreground_mask(clips, beta, variant: str = "fame", hue: str = "code",
     if variant not in ("gauss", "gauss_random") or beta == "auto":
         motion, mean_frame = frame_statistics(x, variant in COMPENSATED, mc_downsample)
         seed = minmax(blur(motion))
+    pixels = height * width  # β·N with one rounding: (β·H)·W can fall just short of an integer
     if beta == "auto":
-        count = auto_counts(seed, math.floor(low * height * width),
-                            math.floor(high * height * width), mass)
+        count = auto_counts(seed, math.floor(low * pixels), math.floor(high * pixels), mass)
     else:
-        count = int(math.floor(beta * height * width))
+        count = int(math.floor(beta * pixels))
     if variant in ("fame", "fame_mc"):
         chosen = top(completed_scores(seed, mean_frame, hue), count)
     elif variant in ("seed", "seed_mc"):

@@ -368,9 +368,10 @@ def mask_count(beta, variant: str, height: int, width: int, beta_bounds=AUTO_BOU
     if variant == "grid" and beta == "auto":
         raise ValueError("the grid variant keeps 8 of 16 cells (β = 0.5); beta='auto' does not "
                          "apply to it")
+    pixels = height * width  # β·N with one rounding: (β·H)·W can fall just short of an integer
     if beta == "auto":
-        return AutoCount(math.floor(low * height * width), math.floor(high * height * width), mass)
-    return int(math.floor(beta * height * width))
+        return AutoCount(math.floor(low * pixels), math.floor(high * pixels), mass)
+    return int(math.floor(beta * pixels))
 
 
 def _foreground_mask(clips, beta, variant, hue, stage, beta_bounds=AUTO_BOUNDS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import fame_bench.augment as op
@@ -201,6 +201,9 @@ def test_colour_bins_round_after_adding_one_at_exact_halves():
 @settings(max_examples=30, deadline=None)
 @given(case=clip_cases, low=st.floats(0.05, 0.6), width=st.floats(0.0, 0.4),
        mass=st.floats(0.05, 1.0))
+# (1/3 · 5) · 9 = 14.999…: the bound is floor(β · N), N = H · W, one rounding
+@example(case={"kind": "noise", "batch": 2, "frames": 2, "height": 5, "width": 9, "seed": 0,
+               "beta": 1.0, "variant": "fame", "hue": "code"}, low=1 / 3, width=0.0, mass=1.0)
 def test_auto_beta_agrees(case, low, width, mass):
     variant = "fame" if case["variant"] == "grid" else case["variant"]
     clips = make_clips(case["kind"], case["batch"], case["frames"], case["height"],
