@@ -278,8 +278,8 @@ def mask_stage(clips: torch.Tensor, count, variant: str = "fame", hue: str = "co
     batch, _, _, height, width = clips.shape
     if variant in GAUSSIAN and not isinstance(count, AutoCount):
         # the Gaussian ignores the pixels; still refuse bad ones
-        return gauss_mask(batch, height, width, count, clips.device, centres), \
-            values_in_range(clips)
+        mask = gauss_mask(batch, height, width, count, clips.device, centres)
+        return mask, values_in_range(clips)
     if variant in COMPENSATED:
         motion, mean_frame = frame_statistics(clips, True, mc_downsample)
         in_range = None
