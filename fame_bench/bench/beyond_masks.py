@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 from fame_bench.augment import foreground_mask, seed_region
+from fame_bench.augment.fame import accumulate_frames
+from fame_bench.augment.motion import correlation_spectrum, grey, integer_shift
 from fame_bench.bench.mask_quality import iou_and_recall, oracle_iou, variant_masks
 from fame_bench.bench.timing import interleaved_medians
 from fame_bench.data.synthetic import SyntheticConfig, make_split
@@ -152,3 +154,34 @@ def measure_cost(size: int, batch: int = 8, frames: int = 16, repeats: int = 15,
         calls = {label: call(variant, beta, downsample)
                  for label, variant, beta, *downsample in cases}
         return interleaved_medians(calls, repeats)
+
+
+#: The rows of ``measure_cost_floor``.
+FLOOR_FAME, FLOOR_STATISTICS, FLOOR_ESTIMATE = ("FAME", "FAME's frame statistics",
+                                                "whole-pixel shift estimate")
+
+
+def whole_pixel_shifts(clips: torch.Tensor) -> torch.Tensor:
+    """The exact compensated seed's whole-pixel shifts ``(B, T - 1, 2)`` of float32 clips
+    ``(B, 3, T, H, W)``, all frame pairs at once: its float64 transforms and peak search only
+    (``augment.motion``), without the Lucas-Kanade step, the alignment or the change maps."""
+    height, width = clips.shape[-2:]
+    spectra = correlation_spectrum(grey(clips))
+    return integer_shift(spectra[:, :-1], spectra[:, 1:], height, width)
+
+
+def measure_cost_floor(size: int, batch: int = 8, frames: int = 16, repeats: int = 15,
+                       seed: int = 0) -> dict[str, float]:
+    """Median ms, interleaved in one run on the clips of ``measure_cost``: FAME's
+    ``foreground_mask``, its frame statistics (``accumulate_frames``: the part of FAME that
+    FAME-MC replaces) and ``whole_pixel_shifts`` (a part of what replaces it). FAME-MC does
+    everything FAME does outside its frame statistics, and more than the whole-pixel estimate,
+    so ``(FAME - statistics + estimate) / FAME`` is a lower bound of FAME-MC / FAME for any
+    implementation that computes this estimate with ``torch.fft`` on one thread."""
+    generator = torch.Generator().manual_seed(seed)
+    clips = torch.rand(batch, 3, frames, size, size, generator=generator)
+    with cpu_threads(1):
+        return interleaved_medians({
+            FLOOR_FAME: lambda: foreground_mask(clips, 0.5, variant="fame"),
+            FLOOR_STATISTICS: lambda: accumulate_frames(clips),
+            FLOOR_ESTIMATE: lambda: whole_pixel_shifts(clips)}, repeats)
