@@ -157,31 +157,54 @@ def measure_cost(size: int, batch: int = 8, frames: int = 16, repeats: int = 15,
 
 
 #: The rows of ``measure_cost_floor``.
-FLOOR_FAME, FLOOR_STATISTICS, FLOOR_ESTIMATE = ("FAME", "FAME's frame statistics",
-                                                "whole-pixel shift estimate")
+FLOOR_FAME, FLOOR_MC, FLOOR_STATISTICS, FLOOR_ESTIMATE = (
+    "FAME", "FAME-MC", "FAME's frame statistics", "whole-pixel shift estimate")
+#: Frames per chunk tried for the whole-pixel estimate; its cheapest is the floor's. Chunks
+#: matter: all 16 frames of B = 8 clips at once took twice as long at 112² as chunks of 4
+#: (measured), page faults and cache misses on the larger temporaries.
+FLOOR_CHUNKS = (2, 4, 8, 16)
 
 
-def whole_pixel_shifts(clips: torch.Tensor) -> torch.Tensor:
+def whole_pixel_shifts(clips: torch.Tensor, chunk: int = 0) -> torch.Tensor:
     """The exact compensated seed's whole-pixel shifts ``(B, T - 1, 2)`` of float32 clips
-    ``(B, 3, T, H, W)``, all frame pairs at once: its float64 transforms and peak search only
-    (``augment.motion``), without the Lucas-Kanade step, the alignment or the change maps."""
+    ``(B, 3, T, H, W)``: its float64 transforms and peak search only (``augment.motion``),
+    without the Lucas-Kanade step, the alignment or the change maps; ``chunk`` frames at a
+    time (0: all at once), each frame transformed once."""
     height, width = clips.shape[-2:]
-    spectra = correlation_spectrum(grey(clips))
-    return integer_shift(spectra[:, :-1], spectra[:, 1:], height, width)
+    frames = clips.shape[2]
+    chunk = chunk or frames
+    shifts, last = [], None
+    for start in range(0, frames, chunk):
+        spectra = correlation_spectrum(grey(clips[:, :, start:start + chunk]))
+        if last is not None:  # the pair across the chunk boundary
+            shifts.append(integer_shift(last, spectra[:, :1], height, width))
+        if spectra.shape[1] > 1:
+            shifts.append(integer_shift(spectra[:, :-1], spectra[:, 1:], height, width))
+        last = spectra[:, -1:]
+    return torch.cat(shifts, dim=1)
 
 
 def measure_cost_floor(size: int, batch: int = 8, frames: int = 16, repeats: int = 15,
                        seed: int = 0) -> dict[str, float]:
-    """Median ms, interleaved in one run on the clips of ``measure_cost``: FAME's
-    ``foreground_mask``, its frame statistics (``accumulate_frames``: the part of FAME that
-    FAME-MC replaces) and ``whole_pixel_shifts`` (a part of what replaces it). FAME-MC does
-    everything FAME does outside its frame statistics, and more than the whole-pixel estimate,
-    so ``(FAME - statistics + estimate) / FAME`` is a lower bound of FAME-MC / FAME for any
-    implementation that computes this estimate with ``torch.fft`` on one thread."""
+    """Median ms, interleaved in one run on the clips of ``measure_cost``: FAME's and FAME-MC's
+    ``foreground_mask`` (β = 0.5), FAME's frame statistics (``accumulate_frames``: the part of
+    FAME that FAME-MC replaces) and ``whole_pixel_shifts`` (a part of what replaces it; the
+    cheapest of ``FLOOR_CHUNKS``). FAME-MC does everything FAME does outside its frame
+    statistics, and the whole-pixel estimate, so ``(FAME - statistics + estimate) / FAME``
+    bounds FAME-MC / FAME from below for an implementation that computes this estimate as
+    ``augment.motion`` does, on one thread."""
     generator = torch.Generator().manual_seed(seed)
     clips = torch.rand(batch, 3, frames, size, size, generator=generator)
+
+    def estimate(chunk):
+        return lambda: whole_pixel_shifts(clips, chunk)
+
     with cpu_threads(1):
-        return interleaved_medians({
+        times = interleaved_medians({
             FLOOR_FAME: lambda: foreground_mask(clips, 0.5, variant="fame"),
+            FLOOR_MC: lambda: foreground_mask(clips, 0.5, variant="fame_mc"),
             FLOOR_STATISTICS: lambda: accumulate_frames(clips),
-            FLOOR_ESTIMATE: lambda: whole_pixel_shifts(clips)}, repeats)
+            **{chunk: estimate(chunk) for chunk in FLOOR_CHUNKS}}, repeats)
+    return {FLOOR_FAME: times[FLOOR_FAME], FLOOR_MC: times[FLOOR_MC],
+            FLOOR_STATISTICS: times[FLOOR_STATISTICS],
+            FLOOR_ESTIMATE: min(times[chunk] for chunk in FLOOR_CHUNKS)}

@@ -538,35 +538,46 @@ def test_whole_pixel_shifts_find_a_circular_pan_of_a_texture():
     clips = torch.stack([torch.stack([texture[b].roll((int(t * steps[b, 0]), int(t * steps[b, 1])),
                                                       dims=(-2, -1)) for t in range(4)], dim=1)
                          for b in range(2)])  # (B, 3, T, H, W)
-    shifts = whole_pixel_shifts(clips)
-    assert shifts.shape == (2, 3, 2)
-    assert torch.equal(shifts, steps[:, None].double().expand(2, 3, 2))
+    for chunk in (0, 1, 2, 3):
+        shifts = whole_pixel_shifts(clips, chunk)
+        assert shifts.shape == (2, 3, 2)
+        assert torch.equal(shifts, steps[:, None].double().expand(2, 3, 2))
 
 
-def test_measure_cost_floor_times_its_three_rows():
+def test_measure_cost_floor_times_its_rows():
     from fame_bench.bench.beyond_masks import (
         FLOOR_ESTIMATE,
         FLOOR_FAME,
+        FLOOR_MC,
         FLOOR_STATISTICS,
         measure_cost_floor,
     )
 
     floor = measure_cost_floor(16, batch=2, frames=4, repeats=2)
-    assert set(floor) == {FLOOR_FAME, FLOOR_STATISTICS, FLOOR_ESTIMATE}
+    assert set(floor) == {FLOOR_FAME, FLOOR_MC, FLOOR_STATISTICS, FLOOR_ESTIMATE}
     assert all(ms > 0 for ms in floor.values())
 
 
 def test_cost_floor_table_and_verdict():
-    from fame_bench.bench.beyond_masks import FLOOR_ESTIMATE, FLOOR_FAME, FLOOR_STATISTICS
+    from fame_bench.bench.beyond_masks import (
+        FLOOR_ESTIMATE,
+        FLOOR_FAME,
+        FLOOR_MC,
+        FLOOR_STATISTICS,
+    )
     from fame_bench.reports import beyond
 
-    floor = {"32²": {FLOOR_FAME: 4.0, FLOOR_STATISTICS: 1.0, FLOOR_ESTIMATE: 3.0},
-             "112²": {FLOOR_FAME: 20.0, FLOOR_STATISTICS: 5.0, FLOOR_ESTIMATE: 40.0}}
+    floor = {"32²": {FLOOR_FAME: 4.0, FLOOR_MC: 16.0, FLOOR_STATISTICS: 1.0, FLOOR_ESTIMATE: 3.0},
+             "112²": {FLOOR_FAME: 20.0, FLOOR_MC: 100.0, FLOOR_STATISTICS: 5.0,
+                      FLOOR_ESTIMATE: 40.0}}
     text = "\n".join(beyond.floor_lines(floor))
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
             for line in text.splitlines() if line.startswith("| ")}
-    assert rows["lower bound of FAME-MC / FAME"] == ["1.50", "2.75"]
-    assert "Verdict: at 112² the bound alone exceeds the 2× target" in text
-    floor["112²"][FLOOR_ESTIMATE] = 10.0  # 0.75 + 0.5: below the target everywhere
-    assert "the bound is below the 2× target at every size" in "\n".join(beyond.floor_lines(floor))
+    assert rows["lower bound of FAME-MC (the two rows above)"] == ["1.50", "2.75"]
+    assert rows["FAME-MC"] == ["4.00", "5.00"]
+    assert rows["left for the rest under the 2× target"] == ["0.50", "-0.75"]
+    # 32²: the rest takes 4 - 1.5 = 2.5× FAME where 0.5× is left
+    assert "at 32² the target leaves 0.50× FAME for the rest, which takes 2.50× now: " \
+           "5.0 times less work" in text
+    assert "at 112² the lower bound alone is 2.75× FAME, so the 2× target cannot be met" in text
     assert beyond.floor_lines({}) == []
