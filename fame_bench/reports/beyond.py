@@ -514,9 +514,9 @@ def floor_lines(floor: dict) -> list[str]:
     findings = []
     for shape in floor:
         if left[shape] <= 0:
-            findings.append(f"at {shape} the lower bound alone is {bound[shape]:.2f}× FAME, so "
-                            f"the {COST_TARGET:g}× target cannot be met there by this method "
-                            "however the rest is written")
+            findings.append(f"at {shape} the lower bound alone is {bound[shape]:.2f}× FAME: "
+                            f"the {COST_TARGET:g}× target leaves nothing for the rest, which "
+                            f"takes {others[shape]:.2f}× now")
         else:
             findings.append(f"at {shape} the target leaves {left[shape]:.2f}× FAME for the "
                             f"rest, which takes {others[shape]:.2f}× now: "

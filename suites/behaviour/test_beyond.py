@@ -579,5 +579,6 @@ def test_cost_floor_table_and_verdict():
     # 32²: the rest takes 4 - 1.5 = 2.5× FAME where 0.5× is left
     assert "at 32² the target leaves 0.50× FAME for the rest, which takes 2.50× now: " \
            "5.0 times less work" in text
-    assert "at 112² the lower bound alone is 2.75× FAME, so the 2× target cannot be met" in text
+    assert "at 112² the lower bound alone is 2.75× FAME: the 2× target leaves nothing for the " \
+           "rest, which takes 2.25× now" in text
     assert beyond.floor_lines({}) == []
