@@ -235,10 +235,28 @@ class PairAligner:
         self._grey = None
         self._spectrum = None
 
+    def whole_shifts(self, frames: torch.Tensor) -> torch.Tensor:
+        """The whole-pixel shifts ``(B, K, 2)`` of the chunk's frame pairs, frames as
+        ``changes``'s: its transforms and peak search alone (what ``changes`` starts with)."""
+        return self._estimate(frames)[0]
+
     def changes(self, frames: torch.Tensor) -> torch.Tensor:
         height, width = frames.shape[-2:]
+        whole, first_grey, later_grey = self._estimate(frames)
         later = frames[:, :, 1:]
-        later_grey = grey(later)  # (B, K, H, W)
+        greys = torch.cat([first_grey, later_grey[:, :-1]], dim=1)
+        shift = refine_shift(greys, later_grey, whole)  # (B, K, 2)
+        # per (clip, pair), broadcast over the channels of frames (B, 3, K, H, W)
+        step = sample_at(later, shift[:, None]).sub_(frames[:, :, :-1]).abs_()
+        change = torch.sum(step, dim=1)  # adds the 3 channels in order, as the reference
+        return fill_invalid(change, shift_valid(shift, height, width))
+
+    def _estimate(self, frames: torch.Tensor):
+        """``(whole shifts (B, K, 2), grey of the chunk's first frame (B, 1, H, W), greys of
+        its later frames (B, K, H, W))``; keeps the last frame's grey and spectrum for the next
+        chunk."""
+        height, width = frames.shape[-2:]
+        later_grey = grey(frames[:, :, 1:])  # (B, K, H, W)
         later_spectrum = correlation_spectrum(later_grey)
         if self._grey is None:
             self._grey = grey(frames[:, :, :1])
@@ -248,13 +266,9 @@ class PairAligner:
         torch.mul(self._spectrum.conj(), later_spectrum[:, :1], out=cross[:, :1])
         torch.mul(later_spectrum[:, :-1].conj(), later_spectrum[:, 1:], out=cross[:, 1:])
         whole = lag_of_peak(cross, height, width)
-        greys = torch.cat([self._grey, later_grey[:, :-1]], dim=1)
-        shift = refine_shift(greys, later_grey, whole)  # (B, K, 2)
+        first_grey = self._grey
         self._grey, self._spectrum = later_grey[:, -1:], later_spectrum[:, -1:]
-        # per (clip, pair), broadcast over the channels of frames (B, 3, K, H, W)
-        step = sample_at(later, shift[:, None]).sub_(frames[:, :, :-1]).abs_()
-        change = torch.sum(step, dim=1)  # adds the 3 channels in order, as the reference
-        return fill_invalid(change, shift_valid(shift, height, width))
+        return whole, first_grey, later_grey
 
 
 # --- mc_downsample k > 1: compensation on pooled frames (an approximation) ---------------------

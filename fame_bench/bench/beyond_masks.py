@@ -17,7 +17,7 @@ import torch
 
 from fame_bench.augment import foreground_mask, seed_region
 from fame_bench.augment.fame import accumulate_frames
-from fame_bench.augment.motion import correlation_spectrum, grey, integer_shift
+from fame_bench.augment.motion import PairAligner
 from fame_bench.bench.mask_quality import iou_and_recall, oracle_iou, variant_masks
 from fame_bench.bench.timing import interleaved_medians
 from fame_bench.data.synthetic import SyntheticConfig, make_split
@@ -159,29 +159,22 @@ def measure_cost(size: int, batch: int = 8, frames: int = 16, repeats: int = 15,
 #: The rows of ``measure_cost_floor``.
 FLOOR_FAME, FLOOR_MC, FLOOR_STATISTICS, FLOOR_ESTIMATE = (
     "FAME", "FAME-MC", "FAME's frame statistics", "whole-pixel shift estimate")
-#: Frames per chunk tried for the whole-pixel estimate; its cheapest is the floor's. Chunks
-#: matter: all 16 frames of B = 8 clips at once took twice as long at 112² as chunks of 4
+#: Frame pairs per chunk tried for the whole-pixel estimate; its cheapest is the floor's.
+#: Chunks matter: all 15 pairs of B = 8 clips at once took twice as long at 112² as chunks of 3
 #: (measured), page faults and cache misses on the larger temporaries.
-FLOOR_CHUNKS = (2, 4, 8, 16)
+FLOOR_CHUNKS = (1, 3, 7, 15)
 
 
 def whole_pixel_shifts(clips: torch.Tensor, chunk: int = 0) -> torch.Tensor:
     """The exact compensated seed's whole-pixel shifts ``(B, T - 1, 2)`` of float32 clips
-    ``(B, 3, T, H, W)``: its float64 transforms and peak search only (``augment.motion``),
-    without the Lucas-Kanade step, the alignment or the change maps; ``chunk`` frames at a
+    ``(B, 3, T, H, W)``: the op's own transforms and peak search (``PairAligner.whole_shifts``),
+    without the Lucas-Kanade step, the alignment or the change maps; ``chunk`` frame pairs at a
     time (0: all at once), each frame transformed once."""
-    height, width = clips.shape[-2:]
-    frames = clips.shape[2]
-    chunk = chunk or frames
-    shifts, last = [], None
-    for start in range(0, frames, chunk):
-        spectra = correlation_spectrum(grey(clips[:, :, start:start + chunk]))
-        if last is not None:  # the pair across the chunk boundary
-            shifts.append(integer_shift(last, spectra[:, :1], height, width))
-        if spectra.shape[1] > 1:
-            shifts.append(integer_shift(spectra[:, :-1], spectra[:, 1:], height, width))
-        last = spectra[:, -1:]
-    return torch.cat(shifts, dim=1)
+    pairs = clips.shape[2] - 1
+    chunk = chunk or pairs
+    aligner = PairAligner()
+    return torch.cat([aligner.whole_shifts(clips[:, :, start:min(start + chunk, pairs) + 1])
+                      for start in range(0, pairs, chunk)], dim=1)
 
 
 def measure_cost_floor(size: int, batch: int = 8, frames: int = 16, repeats: int = 15,

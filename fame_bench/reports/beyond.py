@@ -494,20 +494,20 @@ def floor_lines(floor: dict) -> list[str]:
     if not floor:
         return []
 
-    def share(row, ms):
-        return ms / row[FLOOR_FAME]
+    def share(value):  # × FAME, per frame size
+        return {shape: value(row) / row[FLOOR_FAME] for shape, row in floor.items()}
 
-    rest, estimate, mc = ({shape: share(row, value(row)) for shape, row in floor.items()}
-                          for value in (lambda r: r[FLOOR_FAME] - r[FLOOR_STATISTICS],
-                                        lambda r: r[FLOOR_ESTIMATE], lambda r: r[FLOOR_MC]))
-    bound = {shape: rest[shape] + estimate[shape] for shape in floor}
+    fame_outside = share(lambda row: row[FLOOR_FAME] - row[FLOOR_STATISTICS])
+    estimate = share(lambda row: row[FLOOR_ESTIMATE])
+    mc = share(lambda row: row[FLOOR_MC])
+    bound = {shape: fame_outside[shape] + estimate[shape] for shape in floor}
     left = {shape: COST_TARGET - bound[shape] for shape in floor}
-    others = {shape: mc[shape] - bound[shape] for shape in floor}
-    body = [["FAME outside its frame statistics (FAME-MC does it too)", rest],
+    rest = {shape: mc[shape] - bound[shape] for shape in floor}
+    body = [["FAME outside its frame statistics (FAME-MC does it too)", fame_outside],
             ["whole-pixel shift estimate (float64 transforms, peak search)", estimate],
             ["lower bound of FAME-MC (the two rows above)", bound],
             ["the rest of FAME-MC (Lucas-Kanade step, alignment, change maps; by difference)",
-             others],
+             rest],
             ["FAME-MC", mc],
             [f"left for the rest under the {COST_TARGET:g}× target", left]]
     body = [[label, *[f"{values[shape]:.2f}" for shape in floor]] for label, values in body]
@@ -516,11 +516,11 @@ def floor_lines(floor: dict) -> list[str]:
         if left[shape] <= 0:
             findings.append(f"at {shape} the lower bound alone is {bound[shape]:.2f}× FAME: "
                             f"the {COST_TARGET:g}× target leaves nothing for the rest, which "
-                            f"takes {others[shape]:.2f}× now")
+                            f"takes {rest[shape]:.2f}× now")
         else:
             findings.append(f"at {shape} the target leaves {left[shape]:.2f}× FAME for the "
-                            f"rest, which takes {others[shape]:.2f}× now: "
-                            f"{others[shape] / left[shape]:.1f} times less work would be needed")
+                            f"rest, which takes {rest[shape]:.2f}× now: "
+                            f"{rest[shape] / left[shape]:.1f} times less work would be needed")
     return ["#### Where the time goes, and a lower bound", "",
             "Medians of interleaved calls in one run, same clips as above, × FAME: FAME outside "
             "its frame statistics (the part FAME-MC does too), the float64 transforms and peak "
