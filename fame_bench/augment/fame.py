@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import torch
 
+from fame_bench.augment import native
 from fame_bench.augment.maps import (
     EPS,
     LAYOUT,
@@ -136,7 +137,10 @@ def _compensated_frames(clips: torch.Tensor, mc_downsample: int = 1):
 def _compensated_motion(clips: torch.Tensor) -> torch.Tensor:
     """The mean compensated change ``(B, H, W)`` float32 of clips ``(B, 3, T, H, W)``: the aligned
     changes of a chunk of frame pairs at a time (``chunk_pairs``: one run of the ops per chunk,
-    not per frame), added in time order."""
+    not per frame), added in time order. On the CPU natively where it can be built
+    (``augment.native``: the same numbers, several times faster)."""
+    if clips.shape[2] > 1 and native.applies(clips):
+        return native.compensated_motion(clips)
     batch, _, frames, height, width = clips.shape
     motion = torch.zeros(batch, height, width, dtype=torch.float32, device=clips.device)
     aligner = PairAligner()

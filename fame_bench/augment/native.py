@@ -1,0 +1,170 @@
+"""The motion-compensated seed on the CPU in native code (``compensation.c``), built on first use.
+
+Why: in torch ops, each of the compensated seed's steps is a pass over frame-sized temporaries,
+so FAME-MC took 4.6× FAME at 32² (``reports/beyond.md``). Here the grey frames, the estimate's
+preparation and peak search, the Lucas-Kanade step, the bilinear alignment, the change maps and the
+fill run as loops over each frame pair, the transforms stay ``torch.fft``'s. The kernels do the same
+float operations in the same order as ``augment.motion``, so the seed is the same bit for bit
+(tested); the float64 sums may differ in their last bits, as between torch and the reference.
+
+The C source is compiled with the system's C compiler (``$CC``, else ``cc``) into
+``$FAME_BENCH_CACHE/native`` (else ``$XDG_CACHE_HOME/fame_bench/native``, else
+``~/.cache/fame_bench/native``), named by the hash of the source, the flags and the machine, and
+written atomically, so concurrent processes never load a half-written library. Without a compiler,
+or with ``FAME_BENCH_NATIVE=0``, ``available`` is false and the torch ops are used, with the same
+numbers. CPU float32 clips only; one thread.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+
+from fame_bench.augment.maps import divide, unit_frame
+from fame_bench.augment.motion import (
+    LK_DAMPING,
+    LK_MAX_STEP,
+    SHIFT_GRID,
+    chunk_pairs,
+    taper_window,
+)
+
+SOURCE = Path(__file__).with_name("compensation.c")
+#: No contraction into fused multiply-adds and no reassociation: the float operations of the torch
+#: ops, one rounding each.
+FLAGS = ("-O3", "-shared", "-fPIC", "-ffp-contract=off", "-fno-fast-math")
+ENV_SWITCH = "FAME_BENCH_NATIVE"
+
+_POINTER, _INT, _DOUBLE = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double
+_SIGNATURES = {
+    "grey_frames": (None, [_POINTER, _INT, _INT, _INT, _POINTER]),
+    "prepare_frames": (None, [_POINTER, _INT, _INT, _POINTER, _POINTER]),
+    "peak_lags": (None, [_POINTER, _INT, _INT, _INT, _POINTER]),
+    "compensated_changes": (ctypes.c_int, [_POINTER, _POINTER, _INT, _INT, _INT, _INT, _POINTER,
+                                           _DOUBLE, _DOUBLE, _DOUBLE, _POINTER, _POINTER]),
+}
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("FAME_BENCH_CACHE")
+    if base:
+        return Path(base) / "native"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fame_bench/native"
+
+
+def enabled() -> bool:
+    """False when ``FAME_BENCH_NATIVE=0`` (the torch ops then, with the same numbers)."""
+    return os.environ.get(ENV_SWITCH, "1") != "0"
+
+
+def applies(clips: torch.Tensor) -> bool:
+    """Whether ``compensated_motion`` runs natively on ``clips``: CPU, enabled, built, and not
+    being traced by ``torch.compile`` (which compiles the torch ops instead: the kernels write
+    through raw pointers, which traced tensors do not have)."""
+    return (clips.device.type == "cpu" and not torch.compiler.is_compiling() and enabled()
+            and library() is not None)
+
+
+@functools.cache
+def library() -> ctypes.CDLL | None:
+    """The compiled kernels, built once per machine; None (with one warning) when they cannot be
+    built or loaded."""
+    try:
+        path = _build()
+        try:
+            return _load(path)
+        except OSError:  # a damaged file in the cache is never used: built again, once
+            path.unlink(missing_ok=True)
+            return _load(_build())
+    except (OSError, subprocess.SubprocessError, RuntimeError) as error:
+        warnings.warn(f"fame_bench: native motion compensation unavailable ({error}); using the "
+                      "torch ops (same numbers, slower on the CPU)", RuntimeWarning, stacklevel=2)
+        return None
+
+
+def _build() -> Path:
+    compiler = os.environ.get("CC") or "cc"
+    if shutil.which(compiler) is None:
+        raise RuntimeError(f"no C compiler {compiler!r} on PATH")
+    source = SOURCE.read_bytes()
+    key = hashlib.sha256(source + " ".join((compiler, *FLAGS, platform.machine())).encode())
+    target = cache_dir() / f"compensation-{key.hexdigest()[:16]}.so"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        built = Path(scratch) / target.name
+        result = subprocess.run([compiler, *FLAGS, "-o", str(built), str(SOURCE), "-lm"],
+                                capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise RuntimeError(f"{compiler} failed: {result.stderr.strip()[:300]}")
+        os.replace(built, target)  # atomic: another process sees the old name or the whole file
+    return target
+
+
+def _load(path: Path) -> ctypes.CDLL:
+    lib = ctypes.CDLL(str(path))
+    for name, (restype, argtypes) in _SIGNATURES.items():
+        function = getattr(lib, name)
+        function.restype, function.argtypes = restype, argtypes
+    return lib
+
+
+def compensated_motion(clips: torch.Tensor) -> torch.Tensor:
+    """``fame._compensated_motion`` natively: the mean compensated change ``(B, H, W)`` float32
+    of CPU clips ``(B, 3, T, H, W)`` (float32 in [0, 1] or uint8); needs ``applies(clips)``."""
+    lib = library()
+    batch, _, frames, height, width = clips.shape
+    clip_frames = unit_frame(clips, slice(0, frames)).contiguous()
+    grey = torch.empty(batch, frames, height, width, dtype=torch.float32)
+    lib.grey_frames(clip_frames.data_ptr(), batch, frames, height * width, grey.data_ptr())
+    whole = whole_shifts(grey)
+    motion = torch.zeros(batch, height, width, dtype=torch.float32)
+    shifts = torch.empty(batch, frames - 1, 2, dtype=torch.float64)
+    status = lib.compensated_changes(clip_frames.data_ptr(), grey.data_ptr(), batch, frames,
+                                     height, width, whole.data_ptr(), LK_MAX_STEP, LK_DAMPING,
+                                     float(SHIFT_GRID), motion.data_ptr(), shifts.data_ptr())
+    if status != 0:
+        raise MemoryError("fame_bench: out of memory in the native motion compensation")
+    return divide(motion, frames - 1)
+
+
+def whole_shifts(grey: torch.Tensor) -> torch.Tensor:
+    """The whole-pixel shifts ``(B, T - 1, 2)`` float64 of contiguous grey frames ``(B, T, H, W)``
+    float32, as ``motion.PairAligner``'s: the preparation and peak search native, the transforms
+    ``torch.fft``'s, a chunk of frame pairs at a time (``chunk_pairs``), each frame transformed
+    once."""
+    lib = library()
+    batch, frames, height, width = grey.shape
+    window = taper_window(height, width).contiguous()
+    step = chunk_pairs(batch, frames - 1, height, width)
+    carried = None  # the spectrum of the last frame of the previous chunk
+    lags = []
+    for start in range(0, frames, step):
+        chunk = grey[:, start:start + step].contiguous()
+        prepared = torch.empty(chunk.shape, dtype=torch.float64)
+        lib.prepare_frames(chunk.data_ptr(), chunk.shape[0] * chunk.shape[1], height * width,
+                           window.data_ptr(), prepared.data_ptr())
+        spectrum = torch.fft.rfft2(prepared)
+        if carried is not None:
+            spectrum = torch.cat([carried, spectrum], dim=1)
+        carried = spectrum[:, -1:]
+        if spectrum.shape[1] < 2:
+            continue
+        correlation = torch.fft.irfft2(spectrum[:, :-1].conj() * spectrum[:, 1:], s=(height, width))
+        correlation = correlation.contiguous()
+        found = torch.empty(*correlation.shape[:2], 2, dtype=torch.float64)
+        lib.peak_lags(correlation.data_ptr(), correlation.shape[0] * correlation.shape[1], height,
+                      width, found.data_ptr())
+        lags.append(found)
+    return torch.cat(lags, dim=1)

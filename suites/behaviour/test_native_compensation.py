@@ -1,0 +1,114 @@
+"""The native kernels of the motion-compensated seed (``augment/native.py``): the same seed, bit for
+bit, as the torch ops they replace on the CPU; and how they are built, switched off, rebuilt and
+done without."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+import torch
+
+from fame_bench.augment import foreground_mask, native
+from fame_bench.bench.beyond_masks import pan_configs
+from fame_bench.data.synthetic import SyntheticConfig, make_split
+
+fame_op = importlib.import_module("fame_bench.augment.fame")  # the module, not the function
+
+
+@pytest.fixture
+def built():
+    if native.library() is None:
+        pytest.skip("no C compiler here: the torch ops are used")
+    return native.library()
+
+
+@pytest.fixture
+def fresh_library(monkeypatch, tmp_path):
+    """``native.library`` built anew into an empty cache, the usual one restored afterwards."""
+    monkeypatch.setenv("FAME_BENCH_CACHE", str(tmp_path))
+    native.library.cache_clear()
+    yield tmp_path
+    monkeypatch.undo()
+    native.library.cache_clear()
+
+
+def _torch_ops(monkeypatch, fn, *args, **kwargs):
+    with monkeypatch.context() as switch:
+        switch.setenv(native.ENV_SWITCH, "0")
+        return fn(*args, **kwargs)
+
+
+def _calls_native(monkeypatch) -> list:
+    calls = []
+    kernel = native.compensated_motion
+
+    def spy(clips):
+        calls.append(clips.shape)
+        return kernel(clips)
+
+    monkeypatch.setattr(native, "compensated_motion", spy)
+    return calls
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 16, 32, 32), (3, 3, 5, 17, 23), (2, 3, 4, 3, 3),
+                                   (2, 3, 2, 1, 5), (1, 3, 6, 40, 64)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.uint8])
+def test_native_seed_is_the_torch_ops_seed_bit_for_bit(built, monkeypatch, shape, dtype):
+    clips = torch.rand(*shape, generator=torch.Generator().manual_seed(sum(shape)))
+    if dtype == torch.uint8:
+        clips = (clips * 255).round().to(torch.uint8)
+    calls = _calls_native(monkeypatch)
+    fast = fame_op._compensated_motion(clips)
+    assert calls == [clips.shape]  # the native kernels ran
+    slow = _torch_ops(monkeypatch, fame_op._compensated_motion, clips)
+    assert len(calls) == 1  # ... and here they did not
+    assert torch.equal(fast, slow)
+
+
+@pytest.mark.parametrize("variant", ["fame_mc", "seed_mc"])
+@pytest.mark.parametrize("downsample", [1, 2])
+def test_native_masks_on_panned_clips_are_the_torch_ops_masks(built, monkeypatch, variant,
+                                                              downsample):
+    speeds = pan_configs(SyntheticConfig.preset("ci"), speeds=(0.0, 2.0))
+    for cfg in speeds.values():
+        clips = make_split(cfg, "test_biased", seed=0).videos[:24]
+        calls = _calls_native(monkeypatch)
+        fast = foreground_mask(clips, 0.5, variant=variant, mc_downsample=downsample)
+        assert calls
+        slow = _torch_ops(monkeypatch, foreground_mask, clips, 0.5, variant=variant,
+                          mc_downsample=downsample)
+        assert torch.equal(fast, slow)
+
+
+def test_switched_off_or_traced_the_torch_ops_run(built, monkeypatch):
+    clips = torch.rand(2, 3, 4, 8, 8)
+    assert native.applies(clips)
+    monkeypatch.setenv(native.ENV_SWITCH, "0")
+    assert not native.applies(clips)
+    monkeypatch.delenv(native.ENV_SWITCH)
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    assert not native.applies(clips)  # torch.compile traces the torch ops, not raw pointers
+
+
+def test_no_compiler_falls_back_to_the_torch_ops_with_one_warning(fresh_library, monkeypatch):
+    monkeypatch.setenv("CC", "no-such-compiler-here")
+    clips = torch.rand(2, 3, 5, 12, 12, generator=torch.Generator().manual_seed(1))
+    with pytest.warns(RuntimeWarning, match="native motion compensation unavailable"):
+        assert not native.applies(clips)
+    assert not native.applies(clips)  # decided once per process: no second warning or build
+    fallback = foreground_mask(clips, 0.5, variant="fame_mc")
+    reference = _torch_ops(monkeypatch, foreground_mask, clips, 0.5, variant="fame_mc")
+    assert torch.equal(fallback, reference)
+    assert not any(fresh_library.rglob("*.so"))
+
+
+def test_a_damaged_library_in_the_cache_is_rebuilt_not_used(built, fresh_library, monkeypatch):
+    library_file = native._build()  # built, not loaded (a loaded file must not be written)
+    assert library_file.parent.parent == fresh_library
+    library_file.write_bytes(b"not a shared library")
+    clips = torch.rand(2, 3, 5, 12, 12, generator=torch.Generator().manual_seed(2))
+    assert native.applies(clips)
+    assert library_file.read_bytes()[:4] == b"\x7fELF"
+    slow = _torch_ops(monkeypatch, fame_op._compensated_motion, clips)
+    assert torch.equal(fame_op._compensated_motion(clips), slow)
