@@ -29,6 +29,59 @@ void grey_frames(const float *frames, int64_t clips, int64_t frames_per_clip, in
     }
 }
 
+/* accumulate_frames without compensation: motion (B, H, W) = sum over t of
+ * (|r_t - r_t-1| + |g_t - g_t-1|) + |b_t - b_t-1|, added in time order (skipped when motion is
+ * NULL); totals (B, 3, H, W) = the frames' sum in time order (both before the division by T - 1
+ * and T); grey (B, T, H, W) = (r + g) + b of every frame, in the same read (when not NULL) */
+void frame_sums(const float *frames, int64_t clips, int64_t frames_per_clip, int64_t pixels,
+                float *motion, float *totals, float *grey) {
+    const int64_t T = frames_per_clip;
+    for (int64_t b = 0; b < clips; b++) {
+        const float *clip = frames + b * 3 * T * pixels;
+        float *change = motion ? motion + b * pixels : NULL, *total = totals + b * 3 * pixels;
+        for (int64_t i = 0; change && i < pixels; i++) change[i] = 0.0f;
+        for (int c = 0; c < 3; c++)
+            for (int64_t i = 0; i < pixels; i++) total[c * pixels + i] = clip[c * T * pixels + i];
+        for (int64_t t = 1; t < T; t++) {
+            const float *r = clip + t * pixels, *g = clip + (T + t) * pixels;
+            const float *bl = clip + (2 * T + t) * pixels;
+            for (int64_t i = 0; change && i < pixels; i++) {
+                const float step = (fabsf(r[i] - r[i - pixels]) + fabsf(g[i] - g[i - pixels]))
+                                   + fabsf(bl[i] - bl[i - pixels]);
+                change[i] = change[i] + step;
+            }
+            for (int c = 0; c < 3; c++) {
+                const float *x = clip + (c * T + t) * pixels;
+                float *sum = total + c * pixels;
+                for (int64_t i = 0; i < pixels; i++) sum[i] = sum[i] + x[i];
+            }
+        }
+        if (grey) grey_frames(clip, 1, T, pixels, grey + b * T * pixels);
+    }
+}
+
+/* block_sums: frames (N, H, W) summed over k x k blocks into (N, H / k, W / k), the k^2 pixels
+ * of a block added in row-major order (rows and columns past the last whole block dropped) */
+void block_sums(const float *frames, int64_t count, int64_t height, int64_t width, int64_t k,
+                float *out) {
+    const int64_t rows = height / k, cols = width / k;
+    for (int64_t n = 0; n < count; n++) {
+        const float *frame = frames + n * height * width;
+        float *pooled = out + n * rows * cols;
+        for (int64_t y = 0; y < rows; y++) {
+            float *line = pooled + y * cols;
+            for (int64_t x = 0; x < cols; x++) line[x] = frame[y * k * width + x * k];
+            for (int64_t i = 0; i < k; i++) {
+                const float *source = frame + (y * k + i) * width;
+                for (int64_t j = 0; j < k; j++) {
+                    if (i == 0 && j == 0) continue;
+                    for (int64_t x = 0; x < cols; x++) line[x] = line[x] + source[x * k + j];
+                }
+            }
+        }
+    }
+}
+
 /* correlation_spectrum's input: each grey frame in float64, its mean removed, times window */
 void prepare_frames(const float *grey, int64_t count, int64_t pixels, const double *window,
                     double *out) {
@@ -105,6 +158,22 @@ static void refine(const float *previous, const float *current, int64_t height, 
     step_x = step_x < -max_step ? -max_step : (step_x > max_step ? max_step : step_x);
     shift[0] = nearbyint(((double)wy + step_y) * grid) / grid;
     shift[1] = nearbyint(((double)wx + step_x) * grid) / grid;
+}
+
+/* refine for every frame pair of every clip of grey (B, T, H, W), from whole (B, T - 1, 2) */
+void refine_pairs(const float *grey, int64_t clips, int64_t frames_per_clip, int64_t height,
+                  int64_t width, const double *whole, double max_step, double damping_factor,
+                  double grid, double *shifts) {
+    const int64_t pixels = height * width, pairs = frames_per_clip - 1;
+    for (int64_t b = 0; b < clips; b++) {
+        for (int64_t k = 0; k < pairs; k++) {
+            const int64_t pair = b * pairs + k;
+            refine(grey + (b * frames_per_clip + k) * pixels,
+                   grey + (b * frames_per_clip + k + 1) * pixels, height, width,
+                   (int64_t)whole[2 * pair], (int64_t)whole[2 * pair + 1], max_step,
+                   damping_factor, grid, shifts + 2 * pair);
+        }
+    }
 }
 
 /* For every clip and frame pair, in time order: the refined shift (written to shifts), the

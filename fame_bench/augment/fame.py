@@ -93,11 +93,14 @@ def accumulate_frames(clips: torch.Tensor, compensate: bool = False, mc_downsamp
     it by their global translation first (``fame_bench.augment.motion``), a chunk of frame
     pairs at a time; a pixel whose counterpart left the frame gets the pair's mean difference.
     ``mc_downsample`` k > 1 (an approximation, opt-in): the same on frames summed over k x k
-    blocks, the mean change spread back over each block's pixels.
+    blocks, the mean change spread back over each block's pixels. On the CPU natively where it
+    can be built (``augment.native``), with the same numbers.
     """
     if compensate:
         return _compensated_frames(clips, mc_downsample)
     frames = clips.shape[2]
+    if frames > 1 and clips.shape[1] == 3 and native.applies(clips):
+        return native.frame_statistics(clips)
     previous = unit_frame(clips, 0)
     mean_frame = previous.clone()
     motion = torch.zeros_like(previous[:, 0])
@@ -120,6 +123,8 @@ def _compensated_frames(clips: torch.Tensor, mc_downsample: int = 1):
     chunk of frames at a time), divided by k², spread back over each block's pixels
     (``expand_blocks``)."""
     batch, _, frames, height, width = clips.shape
+    if mc_downsample == 1 and frames > 1 and native.applies(clips):
+        return native.compensated_statistics(clips)
     mean_frame = unit_frame(clips, 0).clone()
     for t in range(1, frames):
         mean_frame += unit_frame(clips, t)

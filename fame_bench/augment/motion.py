@@ -3,9 +3,10 @@
 Beyond the paper, which names a moving camera as FAME's limit (docs/fame.md, "Beyond the
 paper"): each frame pair's global translation is estimated (whole pixels from an FFT
 cross-correlation of the frames with their mean removed and their borders tapered, so that the
-frames' wrap-around seam does not pull it to lag 0; then one damped Lucas-Kanade step of at most
-two pixels, on a 1/16-pixel grid) and the later frame is aligned to the earlier one before
-differencing. Same functions, names and numbers as the
+frames' wrap-around seam does not pull it to lag 0, for frames of 32 pixels a side or more on
+their block sums followed by a coarse Lucas-Kanade step; then one damped Lucas-Kanade step of at
+most two pixels at full size, on a 1/16-pixel grid) and the later frame is aligned to the earlier
+one before differencing. Same functions, names and numbers as the
 motion-compensation section of ``reference/fame.py``: shifts are on a dyadic grid, so the
 bilinear weights are exact and the aligned frames agree bit for bit; only the estimate's float64
 sums and FFTs may differ in their last bits between libraries, which the rounding to the grid
@@ -28,14 +29,18 @@ import torch
 #: Version of the compensated seed's numbers, bumped whenever they change on purpose: run hashes
 #: hold it (``fame.MASK_VERSIONS``), so records made with an earlier version are not reused.
 #: 1: plain circular cross-correlation, 1-pixel Lucas-Kanade clip; 2: mean removed and border
-#: taper before the correlation, 2-pixel clip.
-MC_VERSION = 2
+#: taper before the correlation, 2-pixel clip; 3: frames of 32 pixels a side or more estimated
+#: on block sums first (``estimate_pooling``; smaller frames as in 2).
+MC_VERSION = 3
 SHIFT_GRID = 16  # shifts are multiples of 1 / SHIFT_GRID pixel
 LK_DAMPING = 1e-3
 #: The Lucas-Kanade step is clipped to this many pixels per axis (see the reference).
 LK_MAX_STEP = 2.0
 #: The correlation's window tapers the outer 1 / WINDOW_TAPER of each side (see the reference).
 WINDOW_TAPER = 8
+#: Frames whose shorter side is at least 2 x ESTIMATE_SIDE are estimated on block sums first
+#: (``estimate_pooling``; see the reference's ``whole_shifts``).
+ESTIMATE_SIDE = 16
 #: A chunk of frame pairs of all clips is estimated and aligned in one batch: as many pairs as
 #: keep its float32 frames within this many bytes (at least one). Per-pixel work, not Python
 #: overhead, dominates once a batch's frame has some 10^5 values, and larger chunks then lose to
@@ -53,6 +58,12 @@ def check_downsample(k, height: int | None = None, width: int | None = None) -> 
         raise ValueError(f"mc_downsample={k} needs frames of at least {3 * k} x {3 * k} pixels "
                          f"(3 x 3 blocks of {k} x {k}); got {height} x {width}")
     return k
+
+
+def estimate_pooling(height: int, width: int) -> int:
+    """The block side k of the shift estimate of ``height`` x ``width`` frames,
+    ``max(1, min(height, width) // ESTIMATE_SIDE)``, as the reference's."""
+    return max(1, min(height, width) // ESTIMATE_SIDE)
 
 
 def grey(frame: torch.Tensor) -> torch.Tensor:
@@ -114,6 +125,29 @@ def lag_of_peak(cross_spectrum: torch.Tensor, height: int, width: int) -> torch.
     dy = torch.where(2 * dy >= height, dy - height, dy)  # lags past half the side are negative
     dx = torch.where(2 * dx >= width, dx - width, dx)
     return torch.stack([dy, dx], dim=-1).double()
+
+
+def whole_shifts(previous: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
+    """The whole-pixel shift ``(..., 2)`` float64 from grey frames ``previous`` to ``current``
+    ``(..., H, W)`` float32 from which ``refine_shift`` takes the last step, as the reference's
+    ``whole_shifts``: ``integer_shift``, on the frames pooled by ``estimate_pooling`` followed by
+    ``from_pooled``. (``PairAligner`` does the same with each frame transformed once.)"""
+    k = estimate_pooling(*previous.shape[-2:])
+    if k > 1:
+        previous, current = block_sums(previous, k), block_sums(current, k)
+    peak = integer_shift(correlation_spectrum(previous), correlation_spectrum(current),
+                         *previous.shape[-2:])
+    return from_pooled(previous, current, peak, k)
+
+
+def from_pooled(previous: torch.Tensor, current: torch.Tensor, peak: torch.Tensor,
+                k: int) -> torch.Tensor:
+    """The full-size whole shift from the correlation's ``peak`` between frames pooled over k x k
+    blocks ``previous``, ``current``: ``peak`` itself for k = 1, else the coarse
+    ``refine_shift`` times k, rounded (half to even)."""
+    if k == 1:
+        return peak
+    return torch.round(refine_shift(previous, current, peak) * k)
 
 
 def shifted_window(frames: torch.Tensor, whole: torch.Tensor) -> torch.Tensor:
@@ -233,11 +267,14 @@ class PairAligner:
 
     def __init__(self) -> None:
         self._grey = None
+        self._pooled = None
         self._spectrum = None
 
     def whole_shifts(self, frames: torch.Tensor) -> torch.Tensor:
         """The whole-pixel shifts ``(B, K, 2)`` of the chunk's frame pairs, frames as
-        ``changes``'s: its transforms and peak search alone (what ``changes`` starts with)."""
+        ``changes``'s: its estimate alone (what ``changes`` starts with): the transforms and peak
+        search, and on pooled frames the coarse Lucas-Kanade step (the reference's
+        ``whole_shifts``)."""
         return self._estimate(frames)[0]
 
     def changes(self, frames: torch.Tensor) -> torch.Tensor:
@@ -255,19 +292,28 @@ class PairAligner:
         """``(whole shifts (B, K, 2), grey of the chunk's first frame (B, 1, H, W), greys of
         its later frames (B, K, H, W))``; keeps the last frame's grey and spectrum for the next
         chunk."""
-        height, width = frames.shape[-2:]
+        k = estimate_pooling(*frames.shape[-2:])
+
+        def pooled(greys):
+            return block_sums(greys, k) if k > 1 else greys
+
         later_grey = grey(frames[:, :, 1:])  # (B, K, H, W)
-        later_spectrum = correlation_spectrum(later_grey)
+        later_pooled = pooled(later_grey)
+        later_spectrum = correlation_spectrum(later_pooled)
         if self._grey is None:
             self._grey = grey(frames[:, :, :1])
-            self._spectrum = correlation_spectrum(self._grey)
+            self._pooled = pooled(self._grey)
+            self._spectrum = correlation_spectrum(self._pooled)
         # conj(previous) · current per pair, the first pair's previous frame from the last call
         cross = torch.empty_like(later_spectrum)
         torch.mul(self._spectrum.conj(), later_spectrum[:, :1], out=cross[:, :1])
         torch.mul(later_spectrum[:, :-1].conj(), later_spectrum[:, 1:], out=cross[:, 1:])
-        whole = lag_of_peak(cross, height, width)
+        peak = lag_of_peak(cross, *later_pooled.shape[-2:])
+        earlier_pooled = torch.cat([self._pooled, later_pooled[:, :-1]], dim=1) if k > 1 else None
+        whole = from_pooled(earlier_pooled, later_pooled, peak, k)
         first_grey = self._grey
-        self._grey, self._spectrum = later_grey[:, -1:], later_spectrum[:, -1:]
+        self._grey, self._pooled = later_grey[:, -1:], later_pooled[:, -1:]
+        self._spectrum = later_spectrum[:, -1:]
         return whole, first_grey, later_grey
 
 

@@ -36,6 +36,7 @@ from fame_bench.augment.motion import (
     LK_MAX_STEP,
     SHIFT_GRID,
     chunk_pairs,
+    estimate_pooling,
     taper_window,
 )
 
@@ -47,9 +48,13 @@ ENV_SWITCH = "FAME_BENCH_NATIVE"
 
 _POINTER, _INT, _DOUBLE = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double
 _SIGNATURES = {
+    "frame_sums": (None, [_POINTER, _INT, _INT, _INT, _POINTER, _POINTER, _POINTER]),
+    "block_sums": (None, [_POINTER, _INT, _INT, _INT, _INT, _POINTER]),
     "grey_frames": (None, [_POINTER, _INT, _INT, _INT, _POINTER]),
     "prepare_frames": (None, [_POINTER, _INT, _INT, _POINTER, _POINTER]),
     "peak_lags": (None, [_POINTER, _INT, _INT, _INT, _POINTER]),
+    "refine_pairs": (None, [_POINTER, _INT, _INT, _INT, _INT, _POINTER, _DOUBLE, _DOUBLE, _DOUBLE,
+                            _POINTER]),
     "compensated_changes": (ctypes.c_int, [_POINTER, _POINTER, _INT, _INT, _INT, _INT, _POINTER,
                                            _DOUBLE, _DOUBLE, _DOUBLE, _POINTER, _POINTER]),
 }
@@ -120,20 +125,54 @@ def _load(path: Path) -> ctypes.CDLL:
     return lib
 
 
+def frame_statistics(clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``fame.accumulate_frames(clips)`` (no compensation) natively: the mean absolute frame
+    difference ``(B, H, W)`` and the mean frame ``(B, 3, H, W)``, float32, of CPU clips
+    ``(B, 3, T, H, W)`` (float32 in [0, 1] or uint8); needs ``applies(clips)``."""
+    batch, _, frames, height, width = clips.shape
+    clip_frames = unit_frame(clips, slice(0, frames)).contiguous()
+    motion = torch.empty(batch, height, width, dtype=torch.float32)
+    totals = torch.empty(batch, 3, height, width, dtype=torch.float32)
+    library().frame_sums(clip_frames.data_ptr(), batch, frames, height * width, motion.data_ptr(),
+                         totals.data_ptr(), None)
+    return divide(motion, frames - 1), divide(totals, frames)
+
+
+def compensated_statistics(clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``fame.accumulate_frames(clips, compensate=True)`` natively: the mean compensated change
+    ``(B, H, W)`` and the mean frame ``(B, 3, H, W)``, float32, of CPU clips ``(B, 3, T, H, W)``
+    (float32 in [0, 1] or uint8, T >= 2); needs ``applies(clips)``. The mean frame and the grey
+    frames come from one read of the clips."""
+    batch, _, frames, height, width = clips.shape
+    clip_frames = unit_frame(clips, slice(0, frames)).contiguous()
+    totals = torch.empty(batch, 3, height, width, dtype=torch.float32)
+    grey = torch.empty(batch, frames, height, width, dtype=torch.float32)
+    library().frame_sums(clip_frames.data_ptr(), batch, frames, height * width, None,
+                         totals.data_ptr(), grey.data_ptr())
+    return _compensated_motion(clip_frames, grey), divide(totals, frames)
+
+
 def compensated_motion(clips: torch.Tensor) -> torch.Tensor:
     """``fame._compensated_motion`` natively: the mean compensated change ``(B, H, W)`` float32
-    of CPU clips ``(B, 3, T, H, W)`` (float32 in [0, 1] or uint8); needs ``applies(clips)``."""
-    lib = library()
+    of CPU clips ``(B, 3, T, H, W)`` (float32 in [0, 1] or uint8, T >= 2); needs
+    ``applies(clips)``."""
     batch, _, frames, height, width = clips.shape
     clip_frames = unit_frame(clips, slice(0, frames)).contiguous()
     grey = torch.empty(batch, frames, height, width, dtype=torch.float32)
-    lib.grey_frames(clip_frames.data_ptr(), batch, frames, height * width, grey.data_ptr())
+    library().grey_frames(clip_frames.data_ptr(), batch, frames, height * width, grey.data_ptr())
+    return _compensated_motion(clip_frames, grey)
+
+
+def _compensated_motion(clip_frames: torch.Tensor, grey: torch.Tensor) -> torch.Tensor:
+    """The mean compensated change of contiguous float32 frames ``(B, 3, T, H, W)`` with their
+    grey frames ``(B, T, H, W)``."""
+    batch, _, frames, height, width = clip_frames.shape
     whole = whole_shifts(grey)
     motion = torch.zeros(batch, height, width, dtype=torch.float32)
     shifts = torch.empty(batch, frames - 1, 2, dtype=torch.float64)
-    status = lib.compensated_changes(clip_frames.data_ptr(), grey.data_ptr(), batch, frames,
-                                     height, width, whole.data_ptr(), LK_MAX_STEP, LK_DAMPING,
-                                     float(SHIFT_GRID), motion.data_ptr(), shifts.data_ptr())
+    status = library().compensated_changes(
+        clip_frames.data_ptr(), grey.data_ptr(), batch, frames, height, width, whole.data_ptr(),
+        LK_MAX_STEP, LK_DAMPING, float(SHIFT_GRID), motion.data_ptr(), shifts.data_ptr())
     if status != 0:
         raise MemoryError("fame_bench: out of memory in the native motion compensation")
     return divide(motion, frames - 1)
@@ -141,17 +180,35 @@ def compensated_motion(clips: torch.Tensor) -> torch.Tensor:
 
 def whole_shifts(grey: torch.Tensor) -> torch.Tensor:
     """The whole-pixel shifts ``(B, T - 1, 2)`` float64 of contiguous grey frames ``(B, T, H, W)``
-    float32, as ``motion.PairAligner``'s: the preparation and peak search native, the transforms
-    ``torch.fft``'s, a chunk of frame pairs at a time (``chunk_pairs``), each frame transformed
-    once."""
+    float32, as ``motion.PairAligner``'s: on the frames pooled by ``estimate_pooling``, the
+    preparation and peak search native, the transforms ``torch.fft``'s, a chunk of frame pairs at
+    a time (``chunk_pairs``), each frame transformed once; then, on pooled frames, the coarse
+    Lucas-Kanade step, times k, rounded."""
+    batch, frames, height, width = grey.shape
+    k = estimate_pooling(height, width)
+    if k == 1:
+        return _peak_shifts(grey)
+    pooled = torch.empty(batch, frames, height // k, width // k, dtype=torch.float32)
+    library().block_sums(grey.data_ptr(), batch * frames, height, width, k, pooled.data_ptr())
+    whole = _peak_shifts(pooled)
+    coarse = torch.empty_like(whole)
+    batch, frames, height, width = pooled.shape
+    library().refine_pairs(pooled.data_ptr(), batch, frames, height, width, whole.data_ptr(),
+                           LK_MAX_STEP, LK_DAMPING, float(SHIFT_GRID), coarse.data_ptr())
+    return torch.round(coarse * k)
+
+
+def _peak_shifts(grey: torch.Tensor) -> torch.Tensor:
+    """``whole_shifts`` of unpooled grey frames: the correlation's peaks."""
     lib = library()
     batch, frames, height, width = grey.shape
     window = taper_window(height, width).contiguous()
     step = chunk_pairs(batch, frames - 1, height, width)
     carried = None  # the spectrum of the last frame of the previous chunk
     lags = []
-    for start in range(0, frames, step):
-        chunk = grey[:, start:start + step].contiguous()
+    # the first chunk's frames make step pairs, every later chunk's with the carried frame
+    for start in [0, *range(step + 1, frames, step)]:
+        chunk = grey[:, start:start + step + (start == 0)].contiguous()
         prepared = torch.empty(chunk.shape, dtype=torch.float64)
         lib.prepare_frames(chunk.data_ptr(), chunk.shape[0] * chunk.shape[1], height * width,
                            window.data_ptr(), prepared.data_ptr())
@@ -159,8 +216,6 @@ def whole_shifts(grey: torch.Tensor) -> torch.Tensor:
         if carried is not None:
             spectrum = torch.cat([carried, spectrum], dim=1)
         carried = spectrum[:, -1:]
-        if spectrum.shape[1] < 2:
-            continue
         correlation = torch.fft.irfft2(spectrum[:, :-1].conj() * spectrum[:, 1:], s=(height, width))
         correlation = correlation.contiguous()
         found = torch.empty(*correlation.shape[:2], 2, dtype=torch.float64)

@@ -82,11 +82,8 @@ def test_global_shift_is_found_to_a_sixteenth_pixel(true_shift):
 def _estimated_shifts(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
     """The op's shift estimate ``(N, 2)`` for grey frames ``(N, H, W)`` float32, checked equal
     to the reference's."""
-    height, width = previous.shape[-2:]
     before, after = torch.from_numpy(previous), torch.from_numpy(current)
-    whole = motion.integer_shift(motion.correlation_spectrum(before),
-                                 motion.correlation_spectrum(after), height, width)
-    shift = motion.refine_shift(before, after, whole).numpy()
+    shift = motion.refine_shift(before, after, motion.whole_shifts(before, after)).numpy()
     np.testing.assert_array_equal(shift, ref.pair_shifts(np.stack([previous, current], 1))[:, 0])
     return shift
 

@@ -39,20 +39,23 @@ def _torch_ops(monkeypatch, fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def _calls_native(monkeypatch) -> list:
+def _calls_native(monkeypatch, names=("compensated_motion",)) -> list:
+    """Records the shape of the clips of each call of ``native``'s functions ``names``."""
     calls = []
-    kernel = native.compensated_motion
 
-    def spy(clips):
-        calls.append(clips.shape)
-        return kernel(clips)
+    def spy(kernel):
+        def recorded(clips):
+            calls.append(clips.shape)
+            return kernel(clips)
+        return recorded
 
-    monkeypatch.setattr(native, "compensated_motion", spy)
+    for name in names:
+        monkeypatch.setattr(native, name, spy(getattr(native, name)))
     return calls
 
 
 @pytest.mark.parametrize("shape", [(4, 3, 16, 32, 32), (3, 3, 5, 17, 23), (2, 3, 4, 3, 3),
-                                   (2, 3, 2, 1, 5), (1, 3, 6, 40, 64)])
+                                   (2, 3, 2, 1, 5), (1, 3, 6, 40, 64), (1, 3, 4, 96, 80)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.uint8])
 def test_native_seed_is_the_torch_ops_seed_bit_for_bit(built, monkeypatch, shape, dtype):
     clips = torch.rand(*shape, generator=torch.Generator().manual_seed(sum(shape)))
@@ -64,6 +67,31 @@ def test_native_seed_is_the_torch_ops_seed_bit_for_bit(built, monkeypatch, shape
     slow = _torch_ops(monkeypatch, fame_op._compensated_motion, clips)
     assert len(calls) == 1  # ... and here they did not
     assert torch.equal(fast, slow)
+    # the statistics FAME-MC takes: with the mean frame, from one read of the clips
+    fast_statistics = fame_op.accumulate_frames(clips, compensate=True)
+    assert len(calls) == 1  # native.compensated_statistics, not compensated_motion
+    slow_statistics = _torch_ops(monkeypatch, fame_op.accumulate_frames, clips, compensate=True)
+    for got, expected in zip(fast_statistics, slow_statistics, strict=True):
+        assert torch.equal(got, expected)
+    assert torch.equal(fast_statistics[0], fast)
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 16, 32, 32), (3, 3, 2, 17, 23), (1, 3, 5, 1, 1)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.uint8])
+def test_native_frame_statistics_are_the_torch_ops_ones_bit_for_bit(built, monkeypatch, shape,
+                                                                    dtype):
+    clips = torch.rand(*shape, generator=torch.Generator().manual_seed(sum(shape) + 1))
+    if dtype == torch.uint8:
+        clips = (clips * 255).round().to(torch.uint8)
+    calls = []
+    kernel = native.frame_statistics
+    monkeypatch.setattr(native, "frame_statistics", lambda c: calls.append(1) or kernel(c))
+    fast = fame_op.accumulate_frames(clips)
+    assert calls  # the native kernel ran
+    slow = _torch_ops(monkeypatch, fame_op.accumulate_frames, clips)
+    assert len(calls) == 1
+    for got, expected in zip(fast, slow, strict=True):
+        assert torch.equal(got, expected)
 
 
 @pytest.mark.parametrize("variant", ["fame_mc", "seed_mc"])
@@ -73,7 +101,7 @@ def test_native_masks_on_panned_clips_are_the_torch_ops_masks(built, monkeypatch
     speeds = pan_configs(SyntheticConfig.preset("ci"), speeds=(0.0, 2.0))
     for cfg in speeds.values():
         clips = make_split(cfg, "test_biased", seed=0).videos[:24]
-        calls = _calls_native(monkeypatch)
+        calls = _calls_native(monkeypatch, ("compensated_motion", "compensated_statistics"))
         fast = foreground_mask(clips, 0.5, variant=variant, mc_downsample=downsample)
         assert calls
         slow = _torch_ops(monkeypatch, foreground_mask, clips, 0.5, variant=variant,
