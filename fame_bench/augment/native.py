@@ -17,6 +17,7 @@ numbers. CPU float32 clips only; one thread.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
@@ -26,6 +27,7 @@ import shutil
 import subprocess
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -70,6 +72,21 @@ def cache_dir() -> Path:
 def enabled() -> bool:
     """False when ``FAME_BENCH_NATIVE=0`` (the torch ops then, with the same numbers)."""
     return os.environ.get(ENV_SWITCH, "1") != "0"
+
+
+@contextlib.contextmanager
+def torch_ops() -> Iterator[None]:
+    """The block runs the torch ops, not the native kernels (``FAME_BENCH_NATIVE=0`` for its
+    duration, the variable restored after): to time or check one against the other."""
+    before = os.environ.get(ENV_SWITCH)
+    os.environ[ENV_SWITCH] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[ENV_SWITCH]
+        else:
+            os.environ[ENV_SWITCH] = before
 
 
 def applies(clips: torch.Tensor) -> bool:

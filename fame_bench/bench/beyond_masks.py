@@ -9,15 +9,16 @@ preset, so they inherit whatever the preset is calibrated to.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import replace
 
 import numpy as np
 import torch
 
-from fame_bench.augment import foreground_mask, seed_region
+from fame_bench.augment import foreground_mask, native, seed_region
 from fame_bench.augment.fame import accumulate_frames
-from fame_bench.augment.motion import PairAligner
+from fame_bench.augment.motion import PairAligner, grey
 from fame_bench.bench.mask_quality import iou_and_recall, oracle_iou, variant_masks
 from fame_bench.bench.timing import interleaved_medians
 from fame_bench.data.synthetic import SyntheticConfig, make_split
@@ -40,9 +41,13 @@ SIZE_MASKS = (("FAME β=0.3", "fame", 0.3), ("FAME β=0.5", "fame", 0.5),
               ("FAME β=0.7", "fame", 0.7), ("FAME β=auto", "fame", "auto"))
 ORACLE_BETAS = (0.3, 0.5, 0.7)
 SIZE_THIRDS = ("small", "medium", "large")
-#: What the cost comparison times (label, variant, beta).
+#: What the cost comparison times (label, variant, beta), as the op runs on the CPU (natively
+#: where the kernels can be built, ``augment.native``).
 COST_CASES = (("FAME", "fame", 0.5), ("FAME-MC", "fame_mc", 0.5), ("Seed", "seed", 0.5),
               ("Seed-MC", "seed_mc", 0.5), ("FAME β=auto", "fame", "auto"))
+#: Timed with the torch ops only (``native.torch_ops``), beside the above.
+TORCH_OPS = " (torch ops)"
+TORCH_OPS_COST_CASES = (("FAME" + TORCH_OPS, "fame", 0.5), ("FAME-MC" + TORCH_OPS, "fame_mc", 0.5))
 #: The opt-in approximation ``mc_downsample`` k of FAME-MC (1: exact) measured for cost and
 #: mask IoU at these pan speeds: rows (label, variant, beta, k).
 MC_DOWNSAMPLES = (1, 2, 4)
@@ -141,18 +146,26 @@ def _k(downsample: list) -> int:
 
 
 def measure_cost(size: int, batch: int = 8, frames: int = 16, repeats: int = 15,
-                 seed: int = 0, cases=COST_CASES) -> dict[str, float]:
+                 seed: int = 0, cases=COST_CASES, torch_ops_cases=()) -> dict[str, float]:
     """Median ms of ``foreground_mask`` per row of ``cases`` (``COST_CASES``; rows as
-    ``measure_masks``'s) on random float32 clips ``(batch, 3, frames, size, size)``, one CPU
+    ``measure_masks``'s) and of ``torch_ops_cases`` with the torch ops only
+    (``native.torch_ops``), on random float32 clips ``(batch, 3, frames, size, size)``, one CPU
     thread, timed in turn in one run (so the ratios hold on a loaded machine)."""
     generator = torch.Generator().manual_seed(seed)
     clips = torch.rand(batch, 3, frames, size, size, generator=generator)
-    def call(variant, beta, downsample):
-        return lambda: foreground_mask(clips, beta, variant=variant, mc_downsample=_k(downsample))
+
+    def call(variant, beta, downsample, torch_only=False):
+        def run():
+            with native.torch_ops() if torch_only else contextlib.nullcontext():
+                return foreground_mask(clips, beta, variant=variant,
+                                       mc_downsample=_k(downsample))
+        return run
 
     with cpu_threads(1):
         calls = {label: call(variant, beta, downsample)
                  for label, variant, beta, *downsample in cases}
+        calls.update({label: call(variant, beta, downsample, torch_only=True)
+                      for label, variant, beta, *downsample in torch_ops_cases})
         return interleaved_medians(calls, repeats)
 
 
@@ -166,9 +179,10 @@ FLOOR_CHUNKS = (1, 3, 7, 15)
 
 
 def whole_pixel_shifts(clips: torch.Tensor, chunk: int = 0) -> torch.Tensor:
-    """The exact compensated seed's whole-pixel shifts ``(B, T - 1, 2)`` of float32 clips
-    ``(B, 3, T, H, W)``: the op's own transforms and peak search (``PairAligner.whole_shifts``),
-    without the Lucas-Kanade step, the alignment or the change maps; ``chunk`` frame pairs at a
+    """The compensated seed's whole-pixel shifts ``(B, T - 1, 2)`` of float32 clips
+    ``(B, 3, T, H, W)`` with the torch ops: the op's own estimate (``PairAligner.whole_shifts``:
+    transforms and peak search, on block sums with the coarse Lucas-Kanade step), without the
+    full-size Lucas-Kanade step, the alignment or the change maps; ``chunk`` frame pairs at a
     time (0: all at once), each frame transformed once."""
     pairs = clips.shape[2] - 1
     chunk = chunk or pairs
@@ -181,23 +195,29 @@ def measure_cost_floor(size: int, batch: int = 8, frames: int = 16, repeats: int
                        seed: int = 0) -> dict[str, float]:
     """Median ms, interleaved in one run on the clips of ``measure_cost``: FAME's and FAME-MC's
     ``foreground_mask`` (β = 0.5), FAME's frame statistics (``accumulate_frames``: the part of
-    FAME that FAME-MC replaces) and ``whole_pixel_shifts`` (a part of what replaces it; the
-    cheapest of ``FLOOR_CHUNKS``). FAME-MC does everything FAME does outside its frame
-    statistics, and the whole-pixel estimate, so ``(FAME - statistics + estimate) / FAME``
-    bounds FAME-MC / FAME from below for an implementation that computes this estimate as
-    ``augment.motion`` does, on one thread."""
+    FAME that FAME-MC replaces) and the whole-pixel estimate as the op computes it (a part of
+    what replaces it): natively where the kernels apply (``native.whole_shifts`` of the grey
+    frames, made outside the timing), else ``whole_pixel_shifts`` at the cheapest of
+    ``FLOOR_CHUNKS``. FAME-MC does everything FAME does outside its frame statistics, and the
+    whole-pixel estimate, so ``(FAME - statistics + estimate) / FAME`` bounds FAME-MC / FAME
+    from below, on one thread."""
     generator = torch.Generator().manual_seed(seed)
     clips = torch.rand(batch, 3, frames, size, size, generator=generator)
 
     def estimate(chunk):
         return lambda: whole_pixel_shifts(clips, chunk)
 
+    if native.applies(clips):
+        greys = grey(clips).contiguous()
+        estimates = {"native": lambda: native.whole_shifts(greys)}
+    else:
+        estimates = {chunk: estimate(chunk) for chunk in FLOOR_CHUNKS}
     with cpu_threads(1):
         times = interleaved_medians({
             FLOOR_FAME: lambda: foreground_mask(clips, 0.5, variant="fame"),
             FLOOR_MC: lambda: foreground_mask(clips, 0.5, variant="fame_mc"),
             FLOOR_STATISTICS: lambda: accumulate_frames(clips),
-            **{chunk: estimate(chunk) for chunk in FLOOR_CHUNKS}}, repeats)
+            **estimates}, repeats)
     return {FLOOR_FAME: times[FLOOR_FAME], FLOOR_MC: times[FLOOR_MC],
             FLOOR_STATISTICS: times[FLOOR_STATISTICS],
-            FLOOR_ESTIMATE: min(times[chunk] for chunk in FLOOR_CHUNKS)}
+            FLOOR_ESTIMATE: min(times[key] for key in estimates)}

@@ -38,7 +38,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fame_bench.atomic import write_atomic  # noqa: E402
-from fame_bench.augment.fame import AUTO_BOUNDS, AUTO_MASS
+from fame_bench.augment import native  # noqa: E402
+from fame_bench.augment.fame import AUTO_BOUNDS, AUTO_MASS  # noqa: E402
 from fame_bench.bench.beyond_masks import (  # noqa: E402
     CAMERA_JITTER,
     DOWNSAMPLE_COST_CASES,
@@ -53,6 +54,8 @@ from fame_bench.bench.beyond_masks import (  # noqa: E402
     PAN_SPEEDS,
     SIZE_MASKS,
     SIZE_THIRDS,
+    TORCH_OPS,
+    TORCH_OPS_COST_CASES,
     downsample_label,
     measure_cost,
     measure_cost_floor,
@@ -417,7 +420,8 @@ def _size_tables(size: dict) -> list[str]:
             tables.markdown_table(header, paired_rows)]
 
 
-def _cost_lines(cost: dict, records: dict, preset: str, seeds, speeds) -> list[str]:
+def _cost_lines(cost: dict, records: dict, preset: str, seeds, speeds,
+                native_used: bool = True) -> list[str]:
     lines = []
     if cost:
         header = ["mask", *[f"{shape}: ms" for shape in cost], *[f"{shape}: × FAME"
@@ -430,12 +434,23 @@ def _cost_lines(cost: dict, records: dict, preset: str, seeds, speeds) -> list[s
                   if "FAME-MC" in cost[shape]}
         verdict = ", ".join(f"{ratio:.1f}× at {shape}" for shape, ratio in ratios.items())
         met = all(r <= COST_TARGET for r in ratios.values())
+        torch_only = {shape: cost[shape][f"FAME-MC{TORCH_OPS}"] / cost[shape][f"FAME{TORCH_OPS}"]
+                      for shape in cost if f"FAME-MC{TORCH_OPS}" in cost[shape]}
+        path = ("the native kernels (`augment/native.py`, C, built on first use) for FAME's and "
+                "FAME-MC's frame statistics" if native_used else
+                "the torch ops only: the native kernels could not be built in this run")
         lines += ["Median of interleaved calls of `foreground_mask` on random float32 clips "
                   "(B = 8, 16 frames), one CPU thread, measured in this run (the ratios hold on a "
-                  "loaded machine, the milliseconds do not):", "",
+                  f"loaded machine, the milliseconds do not). The rows as the op runs on the CPU, "
+                  f"with {path}; the rows marked{TORCH_OPS} with the torch ops only "
+                  "(`FAME_BENCH_NATIVE=0`), the same masks bit for bit; × FAME is against the "
+                  "first row:", "",
                   tables.markdown_table(header, body), "",
                   f"FAME-MC / FAME: {verdict}; the target of at most {COST_TARGET:g}× is "
-                  f"{'met' if met else '**not met**'}.", ""]
+                  f"{'met' if met else '**not met**'}."
+                  + (" With the torch ops only: " + ", ".join(
+                      f"{r:.1f}× at {shape}" for shape, r in torch_only.items()) + "."
+                     if torch_only else ""), ""]
     share = {}
     for label, spec in PAN_ROWS[1:3]:
         values = [((records.get((preset, at_pan(spec, s).name, seed)) or {}).get("pretrain")
@@ -504,7 +519,8 @@ def floor_lines(floor: dict) -> list[str]:
     left = {shape: COST_TARGET - bound[shape] for shape in floor}
     rest = {shape: mc[shape] - bound[shape] for shape in floor}
     body = [["FAME outside its frame statistics (FAME-MC does it too)", fame_outside],
-            ["whole-pixel shift estimate (float64 transforms, peak search)", estimate],
+            ["whole-pixel shift estimate (transforms, peak search, coarse Lucas-Kanade step)",
+             estimate],
             ["lower bound of FAME-MC (the two rows above)", bound],
             ["the rest of FAME-MC (Lucas-Kanade step, alignment, change maps; by difference)",
              rest],
@@ -517,15 +533,19 @@ def floor_lines(floor: dict) -> list[str]:
             findings.append(f"at {shape} the lower bound alone is {bound[shape]:.2f}× FAME: "
                             f"the {COST_TARGET:g}× target leaves nothing for the rest, which "
                             f"takes {rest[shape]:.2f}× now")
+        elif rest[shape] <= left[shape]:
+            findings.append(f"at {shape} the target leaves {left[shape]:.2f}× FAME for the "
+                            f"rest, which takes {rest[shape]:.2f}×")
         else:
             findings.append(f"at {shape} the target leaves {left[shape]:.2f}× FAME for the "
                             f"rest, which takes {rest[shape]:.2f}× now: "
                             f"{rest[shape] / left[shape]:.1f} times less work would be needed")
     return ["#### Where the time goes, and a lower bound", "",
             "Medians of interleaved calls in one run, same clips as above, × FAME: FAME outside "
-            "its frame statistics (the part FAME-MC does too), the float64 transforms and peak "
-            "search of the exact method's whole-pixel estimate for all frame pairs (the "
-            "cheapest of a few chunkings), and what is left of FAME-MC:", "",
+            "its frame statistics (the part FAME-MC does too), FAME-MC's whole-pixel estimate "
+            "for all frame pairs as the op computes it (float64 transforms and peak search, on "
+            "block sums for frames of 32 px or more with the coarse Lucas-Kanade step), and what "
+            "is left of FAME-MC:", "",
             tables.markdown_table(["", *floor], body), "",
             f"Verdict: {'; '.join(findings)}.", ""]
 
@@ -572,11 +592,13 @@ def _probe_lines(records: dict, preset: str, seeds, speeds, command: str) -> lis
 def render(pan: dict, size: dict, records: dict, cost: dict, preset: str, seeds: list[int],
            speeds, data_note: str, command: str, wall_s: float,
            probe_speeds=None, downsample: dict | None = None,
-           downsample_cost: dict | None = None, floor: dict | None = None) -> tuple[str, dict]:
+           downsample_cost: dict | None = None, floor: dict | None = None,
+           native_used: bool = True) -> tuple[str, dict]:
     """The Markdown report and its numbers as data (per-seed means); the masks are measured at
     ``speeds``, the pretraining runs at ``probe_speeds`` (default: the same); ``downsample`` and
     ``downsample_cost``: ``measure_masks`` and ``measure_cost`` of the ``mc_downsample`` rows;
-    ``floor``: ``measure_cost_floor`` per frame size."""
+    ``floor``: ``measure_cost_floor`` per frame size; ``native_used``: whether the costs were
+    timed with the native kernels (``augment.native``)."""
     probe_speeds = tuple(probe_speeds or speeds)
     lines = [
         "# Beyond the papers — camera motion, a motion-compensated seed, a per-clip β",
@@ -597,8 +619,9 @@ def render(pan: dict, size: dict, records: dict, cost: dict, preset: str, seeds:
            f"; pretraining runs at {', '.join(f'{s:g}' for s in probe_speeds)} px/frame only "
            "(their cost)"),
         '- **FAME-MC / Seed-MC** (`variant="fame_mc"` / `"seed_mc"`): each frame pair’s '
-        "global translation (FFT cross-correlation of mean-removed, border-tapered frames, one "
-        "damped Lucas-Kanade step, 1/16 px) is "
+        "global translation (FFT cross-correlation of mean-removed, border-tapered frames, for "
+        "frames of 32 px or more on 16–31 px block sums with a coarse Lucas-Kanade step; then "
+        "one damped Lucas-Kanade step at full size, 1/16 px) is "
         "compensated before differencing; the rest is FAME / Seed unchanged (docs/fame.md)",
         f'- **β = auto** (`beta="auto"`): per clip, the fewest pixels holding {AUTO_MASS:.0%} '
         f"of the seed region's mass, within {AUTO_BOUNDS[0]}–{AUTO_BOUNDS[1]} of the frame",
@@ -630,7 +653,7 @@ def render(pan: dict, size: dict, records: dict, cost: dict, preset: str, seeds:
         "",
         "### What motion compensation costs",
         "",
-        *_cost_lines(cost, records, preset, seeds, probe_speeds),
+        *_cost_lines(cost, records, preset, seeds, probe_speeds, native_used),
         "",
         *floor_lines(floor or {}),
         *downsample_lines(downsample or {}, downsample_cost or {}),
@@ -649,6 +672,7 @@ def render(pan: dict, size: dict, records: dict, cost: dict, preset: str, seeds:
             "size_iou": {c: {label: seed_means(v) for label, v in size["iou"][c].items()}
                          for c in (size.get("iou") or {})},
             "cost_ms": cost,
+            "cost_native_kernels": native_used,
             "cost_floor_ms": floor or {},
             "mc_downsample": {"cost_ms": downsample_cost or {}, "iou": {
                 f"{s:g}": {label: seed_means(v) for label, v in rows.items()}
@@ -717,7 +741,9 @@ def main(argv: list[str] | None = None) -> int:
     pan["seed_mass"] = seed_mass_outside(pan_configs(base, speeds), seeds, clips=args.clips)
     size = measure_masks(size_configs(base), SIZE_MASKS, seeds, clips=args.clips)
     shapes = ((f"{base.size}²", base.size), ("112²", 112))
-    cost = {shape: measure_cost(size) for shape, size in shapes}
+    cost = {shape: measure_cost(size, torch_ops_cases=TORCH_OPS_COST_CASES)
+            for shape, size in shapes}
+    native_used = native.enabled() and native.library() is not None
     downsample_speeds = [s for s in DOWNSAMPLE_SPEEDS if s in speeds] or list(speeds)
     downsample = exact_mc_from_pan(
         measure_masks(pan_configs(base, downsample_speeds), DOWNSAMPLE_MASKS[1:], seeds,
@@ -745,7 +771,7 @@ def main(argv: list[str] | None = None) -> int:
         probe_figure(records, args.preset, seeds, probe_speeds, figures / "beyond_probe.png")
     text, data = render(pan, size, records, cost, args.preset, seeds, speeds, data_note,
                         command, time.perf_counter() - start, probe_speeds, downsample,
-                        downsample_cost, floor)
+                        downsample_cost, floor, native_used)
     write_atomic(reports_dir / "beyond.md", text)
     write_atomic(reports_dir / "beyond.json", json.dumps(data, indent=1))
     print(f"wrote {reports_dir / 'beyond.md'}")

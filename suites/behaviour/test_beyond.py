@@ -579,3 +579,40 @@ def test_cost_floor_table_and_verdict():
     assert "at 112² the lower bound alone is 2.75× FAME: the 2× target leaves nothing for the " \
            "rest, which takes 2.25× now" in text
     assert beyond.floor_lines({}) == []
+
+
+def test_cost_floor_verdict_when_the_target_holds():
+    from fame_bench.bench.beyond_masks import (
+        FLOOR_ESTIMATE,
+        FLOOR_FAME,
+        FLOOR_MC,
+        FLOOR_STATISTICS,
+    )
+    from fame_bench.reports import beyond
+
+    floor = {"32²": {FLOOR_FAME: 4.0, FLOOR_MC: 7.0, FLOOR_STATISTICS: 1.0, FLOOR_ESTIMATE: 1.0}}
+    text = "\n".join(beyond.floor_lines(floor))
+    # bound 0.75 + 0.25 = 1.0, left 1.0, rest 1.75 - 1.0 = 0.75
+    assert "at 32² the target leaves 1.00× FAME for the rest, which takes 0.75×." in text
+    assert "times less work" not in text
+
+
+def test_cost_is_timed_natively_and_with_the_torch_ops_only(monkeypatch):
+    from fame_bench.augment import native
+    from fame_bench.bench.beyond_masks import TORCH_OPS_COST_CASES, measure_cost
+    from fame_bench.reports import beyond
+
+    switches = []
+    real = native.enabled
+    monkeypatch.setattr(native, "enabled", lambda: switches.append(real()) or real())
+    cost = measure_cost(16, batch=2, frames=4, repeats=1, cases=(("FAME", "fame", 0.5),
+                        ("FAME-MC", "fame_mc", 0.5)), torch_ops_cases=TORCH_OPS_COST_CASES)
+    assert set(cost) == {"FAME", "FAME-MC", "FAME (torch ops)", "FAME-MC (torch ops)"}
+    assert True in switches and False in switches  # both paths were asked for
+    cost = {"32²": {"FAME": 2.0, "FAME-MC": 3.0, "FAME (torch ops)": 2.5,
+                    "FAME-MC (torch ops)": 10.0}}
+    text = "\n".join(beyond._cost_lines(cost, {}, "ci", [0], [0.0]))
+    assert "FAME-MC / FAME: 1.5× at 32²; the target of at most 2× is met." in text
+    assert "With the torch ops only: 4.0× at 32²." in text
+    assert "could not be built" in "\n".join(beyond._cost_lines(cost, {}, "ci", [0], [0.0],
+                                                                native_used=False))
