@@ -21,6 +21,7 @@ import contextlib
 import ctypes
 import functools
 import hashlib
+import importlib
 import os
 import platform
 import shutil
@@ -93,8 +94,17 @@ def applies(clips: torch.Tensor) -> bool:
     """Whether ``compensated_motion`` runs natively on ``clips``: CPU, enabled, built, and not
     being traced by ``torch.compile`` (which compiles the torch ops instead: the kernels write
     through raw pointers, which traced tensors do not have)."""
-    return (clips.device.type == "cpu" and not torch.compiler.is_compiling() and enabled()
+    return (clips.device.type == "cpu" and not _traced() and enabled()
             and library() is not None)
+
+
+def _traced() -> bool:
+    """Whether ``torch.compile`` is tracing (``torch.compiler.is_compiling``, torch >= 2.3;
+    ``torch._dynamo.is_compiling`` before)."""
+    check = getattr(torch.compiler, "is_compiling", None)
+    if check is None:
+        check = importlib.import_module("torch._dynamo").is_compiling
+    return check()
 
 
 @functools.cache
