@@ -91,6 +91,10 @@ BETA_ROWS = (("MoCo", MOCO), ("MoCo + FAME β=0.3", fame(0.3)), ("MoCo + FAME β
              ("MoCo + FAME β=0.7", fame(0.7)), ("MoCo + FAME β=auto", fame("auto")))
 FIXED_BETA_LABELS = ("FAME β=0.3", "FAME β=0.5", "FAME β=0.7")
 COST_TARGET = 2.0  # FAME-MC / FAME on the CPU (the issue's target)
+#: Interleaved calls per row of the cost tables. With 15, FAME-MC / FAME at 32² ranged from 1.9×
+#: to 2.7× between runs of the same code on the shared 2-core machine (development); more calls
+#: narrow the medians' spread.
+COST_REPEATS = 41
 
 
 def at_pan(spec: ExperimentSpec, speed: float) -> ExperimentSpec:
@@ -741,16 +745,16 @@ def main(argv: list[str] | None = None) -> int:
     pan["seed_mass"] = seed_mass_outside(pan_configs(base, speeds), seeds, clips=args.clips)
     size = measure_masks(size_configs(base), SIZE_MASKS, seeds, clips=args.clips)
     shapes = ((f"{base.size}²", base.size), ("112²", 112))
-    cost = {shape: measure_cost(size, torch_ops_cases=TORCH_OPS_COST_CASES)
+    cost = {shape: measure_cost(size, repeats=COST_REPEATS, torch_ops_cases=TORCH_OPS_COST_CASES)
             for shape, size in shapes}
     native_used = native.enabled() and native.library() is not None
     downsample_speeds = [s for s in DOWNSAMPLE_SPEEDS if s in speeds] or list(speeds)
     downsample = exact_mc_from_pan(
         measure_masks(pan_configs(base, downsample_speeds), DOWNSAMPLE_MASKS[1:], seeds,
                       clips=args.clips, oracle_betas=()), pan)
-    downsample_cost = {shape: measure_cost(size, cases=DOWNSAMPLE_COST_CASES)
+    downsample_cost = {shape: measure_cost(size, repeats=COST_REPEATS, cases=DOWNSAMPLE_COST_CASES)
                        for shape, size in shapes}
-    floor = {shape: measure_cost_floor(size) for shape, size in shapes}
+    floor = {shape: measure_cost_floor(size, repeats=COST_REPEATS) for shape, size in shapes}
     reports_dir = Path(args.reports_dir)
     flags = [f"--preset {args.preset}", f"--seeds {args.seeds}"]
     flags += [f"--speeds {args.speeds}"] if speeds != PAN_SPEEDS else []
