@@ -15,6 +15,18 @@ static inline int64_t clampi(int64_t v, int64_t lo, int64_t hi) {
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
+/* nearbyint (half to even) without a library call: adding and taking away 1.5 * 2^52 rounds a
+ * double of magnitude below 2^51 to an integer in the default rounding mode, as nearbyint does */
+static inline double round_even(double x) {
+    return (x + 6755399441055744.0) - 6755399441055744.0;
+}
+
+/* the same for a float >= 0: below 2^23 by adding and taking away 2^23; from 2^23 on, a float is
+ * an integer already */
+static inline float round_even_nonnegative(float x) {
+    return x < 8388608.0f ? (x + 8388608.0f) - 8388608.0f : x;
+}
+
 /* grey = (red + green) + blue, per pixel of every frame */
 void grey_frames(const float *frames, int64_t clips, int64_t frames_per_clip, int64_t pixels,
                  float *grey) {
@@ -109,9 +121,9 @@ void peak_lags(const double *correlation, int64_t count, int64_t height, int64_t
         double scale = high > -low ? high : -low;
         if (!(scale > 0)) scale = 1.0;
         int64_t best = 0;
-        double best_level = nearbyint(c[0] / scale * 1073741824.0);
+        double best_level = round_even(c[0] / scale * 1073741824.0);
         for (int64_t i = 1; i < pixels; i++) {
-            const double level = nearbyint(c[i] / scale * 1073741824.0);
+            const double level = round_even(c[i] / scale * 1073741824.0);
             if (level > best_level) { best_level = level; best = i; }
         }
         int64_t dy = best / width, dx = best - (best / width) * width;
@@ -235,7 +247,7 @@ int compensated_changes(const float *frames, const float *grey, int64_t clips,
                 }
                 if (y + iy >= 0 && y + iy + reach_y <= height - 1) {
                     for (int64_t x = valid_lo; x < valid_hi; x++)
-                        fixed_total += (int64_t)nearbyintf(out[x] * 16777216.0f);
+                        fixed_total += (int64_t)round_even_nonnegative(out[x] * 16777216.0f);
                     valid_count += valid_hi - valid_lo;
                 }
             }
