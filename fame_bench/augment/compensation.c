@@ -24,7 +24,8 @@ static inline double round_even(double x) {
 /* the same for a float >= 0: below 2^23 by adding and taking away 2^23; from 2^23 on, a float is
  * an integer already */
 static inline float round_even_nonnegative(float x) {
-    return x < 8388608.0f ? (x + 8388608.0f) - 8388608.0f : x;
+    const float rounded = (x + 8388608.0f) - 8388608.0f;
+    return x < 8388608.0f ? rounded : x;
 }
 
 /* grey = (red + green) + blue, per pixel of every frame */
@@ -246,8 +247,10 @@ int compensated_changes(const float *frames, const float *grey, int64_t clips,
                     }
                 }
                 if (y + iy >= 0 && y + iy + reach_y <= height - 1) {
+                    /* int32 holds every value (a change is at most 3, times 2^24) and integer
+                     * sums are exact in any order, so this loop vectorises */
                     for (int64_t x = valid_lo; x < valid_hi; x++)
-                        fixed_total += (int64_t)round_even_nonnegative(out[x] * 16777216.0f);
+                        fixed_total += (int32_t)round_even_nonnegative(out[x] * 16777216.0f);
                     valid_count += valid_hi - valid_lo;
                 }
             }

@@ -45,8 +45,9 @@ from fame_bench.augment.motion import (
 
 SOURCE = Path(__file__).with_name("compensation.c")
 #: No contraction into fused multiply-adds and no reassociation: the float operations of the torch
-#: ops, one rounding each.
-FLAGS = ("-O3", "-shared", "-fPIC", "-ffp-contract=off", "-fno-fast-math")
+#: ops, one rounding each. ``-fno-trapping-math`` only lets selects between computed values become
+#: vector blends (the fill's rounding); it changes no value.
+FLAGS = ("-O3", "-shared", "-fPIC", "-ffp-contract=off", "-fno-fast-math", "-fno-trapping-math")
 ENV_SWITCH = "FAME_BENCH_NATIVE"
 
 _POINTER, _INT, _DOUBLE = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double
