@@ -55,9 +55,12 @@ void frame_sums(const float *frames, int64_t clips, int64_t frames_per_clip, int
         for (int64_t i = 0; change && i < pixels; i++) change[i] = 0.0f;
         for (int c = 0; c < 3; c++)
             for (int64_t i = 0; i < pixels; i++) total[c * pixels + i] = clip[c * T * pixels + i];
-        for (int64_t t = 1; t < T; t++) {
+        for (int64_t t = 0; t < T; t++) {
             const float *r = clip + t * pixels, *g = clip + (T + t) * pixels;
             const float *bl = clip + (2 * T + t) * pixels;
+            float *grey_t = grey ? grey + (b * T + t) * pixels : NULL;
+            for (int64_t i = 0; grey_t && i < pixels; i++) grey_t[i] = (r[i] + g[i]) + bl[i];
+            if (t == 0) continue; /* frame 0 starts the totals; it has no difference */
             for (int64_t i = 0; change && i < pixels; i++) {
                 const float step = (fabsf(r[i] - r[i - pixels]) + fabsf(g[i] - g[i - pixels]))
                                    + fabsf(bl[i] - bl[i - pixels]);
@@ -69,7 +72,6 @@ void frame_sums(const float *frames, int64_t clips, int64_t frames_per_clip, int
                 for (int64_t i = 0; i < pixels; i++) sum[i] = sum[i] + x[i];
             }
         }
-        if (grey) grey_frames(clip, 1, T, pixels, grey + b * T * pixels);
     }
 }
 
@@ -189,14 +191,13 @@ void refine_pairs(const float *grey, int64_t clips, int64_t frames_per_clip, int
     }
 }
 
-/* For every clip and frame pair, in time order: the refined shift (written to shifts), the
- * three-channel change of the aligned later frame (bilinear, rows then columns), its pixels whose
+/* For every clip and frame pair, in time order: the refined shift, the three-channel change of the aligned later frame (bilinear, rows then columns), its pixels whose
  * sample left the frame set to the mean of the others (fill_invalid, in fixed point), added to
  * motion (B, H, W). Returns 0, or -1 when out of memory. */
 int compensated_changes(const float *frames, const float *grey, int64_t clips,
                         int64_t frames_per_clip, int64_t height, int64_t width,
                         const double *whole, double max_step, double damping_factor, double grid,
-                        float *motion, double *shifts) {
+                        float *motion) {
     const int64_t T = frames_per_clip, pixels = height * width, pairs = T - 1;
     float *change = malloc(sizeof(float) * (size_t)(pixels > 0 ? pixels : 1));
     float *rows = malloc(sizeof(float) * (size_t)(width + 1));
@@ -210,7 +211,7 @@ int compensated_changes(const float *frames, const float *grey, int64_t clips,
         const float *clip = frames + b * 3 * T * pixels;
         for (int64_t k = 0; k < pairs; k++) {
             const int64_t pair = b * pairs + k;
-            double *shift = shifts + 2 * pair;
+            double shift[2];
             refine(grey + (b * T + k) * pixels, grey + (b * T + k + 1) * pixels, height, width,
                    (int64_t)whole[2 * pair], (int64_t)whole[2 * pair + 1], max_step,
                    damping_factor, grid, shift);
@@ -221,7 +222,7 @@ int compensated_changes(const float *frames, const float *grey, int64_t clips,
             const int64_t reach_y = fy > 0, reach_x = fx > 0;
             /* shift_valid's columns: x + ix >= 0 and x + ix + reach_x <= W - 1 */
             const int64_t valid_lo = clampi(-ix, 0, width);
-            const int64_t valid_hi = clampi(width - 1 - ix - reach_x + 1, valid_lo, width);
+            const int64_t valid_hi = clampi(width - ix - reach_x, valid_lo, width);
             /* window columns 0..W read at x + ix, unclamped in [read_lo, read_hi) */
             const int64_t read_lo = clampi(-ix, 0, width + 1);
             const int64_t read_hi = clampi(width - ix, read_lo, width + 1);

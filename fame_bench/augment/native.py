@@ -10,9 +10,9 @@ float operations in the same order as ``augment.motion``, so the seed is the sam
 The C source is compiled with the system's C compiler (``$CC``, else ``cc``) into
 ``$FAME_BENCH_CACHE/native`` (else ``$XDG_CACHE_HOME/fame_bench/native``, else
 ``~/.cache/fame_bench/native``), named by the hash of the source, the flags and the machine, and
-written atomically, so concurrent processes never load a half-written library. Without a compiler,
-or with ``FAME_BENCH_NATIVE=0``, ``available`` is false and the torch ops are used, with the same
-numbers. CPU float32 clips only; one thread.
+written atomically (``atomic.write_atomic``), so concurrent processes never load a half-written
+library. Without a compiler, or with ``FAME_BENCH_NATIVE=0``, ``available`` is false and the torch
+ops are used, with the same numbers. CPU clips only (read as float32); one thread.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from pathlib import Path
 
 import torch
 
+from fame_bench.atomic import write_atomic
 from fame_bench.augment.maps import divide, unit_frame
 from fame_bench.augment.motion import (
     LK_DAMPING,
@@ -42,6 +43,7 @@ from fame_bench.augment.motion import (
     estimate_pooling,
     taper_window,
 )
+from fame_bench.user_cache import user_cache_dir
 
 SOURCE = Path(__file__).with_name("compensation.c")
 #: No contraction into fused multiply-adds and no reassociation: the float operations of the torch
@@ -60,15 +62,13 @@ _SIGNATURES = {
     "refine_pairs": (None, [_POINTER, _INT, _INT, _INT, _INT, _POINTER, _DOUBLE, _DOUBLE, _DOUBLE,
                             _POINTER]),
     "compensated_changes": (ctypes.c_int, [_POINTER, _POINTER, _INT, _INT, _INT, _INT, _POINTER,
-                                           _DOUBLE, _DOUBLE, _DOUBLE, _POINTER, _POINTER]),
+                                           _DOUBLE, _DOUBLE, _DOUBLE, _POINTER]),
 }
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("FAME_BENCH_CACHE")
-    if base:
-        return Path(base) / "native"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fame_bench/native"
+    """The compiled kernels' folder in the package's cache (``user_cache_dir``)."""
+    return user_cache_dir() / "native"
 
 
 def enabled() -> bool:
@@ -91,12 +91,16 @@ def torch_ops() -> Iterator[None]:
             os.environ[ENV_SWITCH] = before
 
 
+def available() -> bool:
+    """Whether the kernels are in use on the CPU in this process: enabled, and built."""
+    return enabled() and library() is not None
+
+
 def applies(clips: torch.Tensor) -> bool:
-    """Whether ``compensated_motion`` runs natively on ``clips``: CPU, enabled, built, and not
-    being traced by ``torch.compile`` (which compiles the torch ops instead: the kernels write
-    through raw pointers, which traced tensors do not have)."""
-    return (clips.device.type == "cpu" and not _traced() and enabled()
-            and library() is not None)
+    """Whether the kernels run on ``clips``: ``available``, CPU, and not being traced by
+    ``torch.compile`` (which compiles the torch ops instead: the kernels write through raw
+    pointers, which traced tensors do not have)."""
+    return clips.device.type == "cpu" and not _traced() and available()
 
 
 def _traced() -> bool:
@@ -134,15 +138,14 @@ def _build() -> Path:
     target = cache_dir() / f"compensation-{key.hexdigest()[:16]}.so"
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+    with tempfile.TemporaryDirectory() as scratch:
         built = Path(scratch) / target.name
         result = subprocess.run([compiler, *FLAGS, "-o", str(built), str(SOURCE), "-lm"],
                                 capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             raise RuntimeError(f"{compiler} failed: {result.stderr.strip()[:300]}")
-        os.replace(built, target)  # atomic: another process sees the old name or the whole file
-    return target
+        # another process sees no file or the whole of one, never a half-written library
+        return write_atomic(target, built.read_bytes())
 
 
 def _load(path: Path) -> ctypes.CDLL:
@@ -197,10 +200,9 @@ def _compensated_motion(clip_frames: torch.Tensor, grey: torch.Tensor) -> torch.
     batch, _, frames, height, width = clip_frames.shape
     whole = whole_shifts(grey)
     motion = torch.zeros(batch, height, width, dtype=torch.float32)
-    shifts = torch.empty(batch, frames - 1, 2, dtype=torch.float64)
     status = library().compensated_changes(
         clip_frames.data_ptr(), grey.data_ptr(), batch, frames, height, width, whole.data_ptr(),
-        LK_MAX_STEP, LK_DAMPING, float(SHIFT_GRID), motion.data_ptr(), shifts.data_ptr())
+        LK_MAX_STEP, LK_DAMPING, float(SHIFT_GRID), motion.data_ptr())
     if status != 0:
         raise MemoryError("fame_bench: out of memory in the native motion compensation")
     return divide(motion, frames - 1)

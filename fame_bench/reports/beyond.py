@@ -508,7 +508,7 @@ def downsample_lines(downsample: dict, cost: dict) -> list[str]:
 
 def floor_lines(floor: dict) -> list[str]:
     """Where FAME-MC's time goes, × FAME per frame size (``measure_cost_floor``): FAME outside
-    its frame statistics, the exact method's whole-pixel estimate, and the rest by difference;
+    its frame statistics, FAME-MC's whole-pixel estimate, and the rest by difference;
     their sum without the rest is a lower bound, and what the target leaves for the rest."""
     if not floor:
         return []
@@ -747,7 +747,7 @@ def main(argv: list[str] | None = None) -> int:
     shapes = ((f"{base.size}²", base.size), ("112²", 112))
     cost = {shape: measure_cost(size, repeats=COST_REPEATS, torch_ops_cases=TORCH_OPS_COST_CASES)
             for shape, size in shapes}
-    native_used = native.enabled() and native.library() is not None
+    native_used = native.available()
     downsample_speeds = [s for s in DOWNSAMPLE_SPEEDS if s in speeds] or list(speeds)
     downsample = exact_mc_from_pan(
         measure_masks(pan_configs(base, downsample_speeds), DOWNSAMPLE_MASKS[1:], seeds,

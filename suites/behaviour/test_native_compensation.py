@@ -33,9 +33,8 @@ def fresh_library(monkeypatch, tmp_path):
     native.library.cache_clear()
 
 
-def _torch_ops(monkeypatch, fn, *args, **kwargs):
-    with monkeypatch.context() as switch:
-        switch.setenv(native.ENV_SWITCH, "0")
+def _torch_ops(fn, *args, **kwargs):
+    with native.torch_ops():
         return fn(*args, **kwargs)
 
 
@@ -64,13 +63,13 @@ def test_native_seed_is_the_torch_ops_seed_bit_for_bit(built, monkeypatch, shape
     calls = _calls_native(monkeypatch)
     fast = fame_op._compensated_motion(clips)
     assert calls == [clips.shape]  # the native kernels ran
-    slow = _torch_ops(monkeypatch, fame_op._compensated_motion, clips)
+    slow = _torch_ops(fame_op._compensated_motion, clips)
     assert len(calls) == 1  # ... and here they did not
     assert torch.equal(fast, slow)
     # the statistics FAME-MC takes: with the mean frame, from one read of the clips
     fast_statistics = fame_op.accumulate_frames(clips, compensate=True)
     assert len(calls) == 1  # native.compensated_statistics, not compensated_motion
-    slow_statistics = _torch_ops(monkeypatch, fame_op.accumulate_frames, clips, compensate=True)
+    slow_statistics = _torch_ops(fame_op.accumulate_frames, clips, compensate=True)
     for got, expected in zip(fast_statistics, slow_statistics, strict=True):
         assert torch.equal(got, expected)
     assert torch.equal(fast_statistics[0], fast)
@@ -83,12 +82,10 @@ def test_native_frame_statistics_are_the_torch_ops_ones_bit_for_bit(built, monke
     clips = torch.rand(*shape, generator=torch.Generator().manual_seed(sum(shape) + 1))
     if dtype == torch.uint8:
         clips = (clips * 255).round().to(torch.uint8)
-    calls = []
-    kernel = native.frame_statistics
-    monkeypatch.setattr(native, "frame_statistics", lambda c: calls.append(1) or kernel(c))
+    calls = _calls_native(monkeypatch, ("frame_statistics",))
     fast = fame_op.accumulate_frames(clips)
     assert calls  # the native kernel ran
-    slow = _torch_ops(monkeypatch, fame_op.accumulate_frames, clips)
+    slow = _torch_ops(fame_op.accumulate_frames, clips)
     assert len(calls) == 1
     for got, expected in zip(fast, slow, strict=True):
         assert torch.equal(got, expected)
@@ -104,7 +101,7 @@ def test_native_masks_on_panned_clips_are_the_torch_ops_masks(built, monkeypatch
         calls = _calls_native(monkeypatch, ("compensated_motion", "compensated_statistics"))
         fast = foreground_mask(clips, 0.5, variant=variant, mc_downsample=downsample)
         assert calls
-        slow = _torch_ops(monkeypatch, foreground_mask, clips, 0.5, variant=variant,
+        slow = _torch_ops(foreground_mask, clips, 0.5, variant=variant,
                           mc_downsample=downsample)
         assert torch.equal(fast, slow)
 
@@ -126,7 +123,7 @@ def test_no_compiler_falls_back_to_the_torch_ops_with_one_warning(fresh_library,
         assert not native.applies(clips)
     assert not native.applies(clips)  # decided once per process: no second warning or build
     fallback = foreground_mask(clips, 0.5, variant="fame_mc")
-    reference = _torch_ops(monkeypatch, foreground_mask, clips, 0.5, variant="fame_mc")
+    reference = _torch_ops(foreground_mask, clips, 0.5, variant="fame_mc")
     assert torch.equal(fallback, reference)
     assert not any(fresh_library.rglob("*.so"))
 
@@ -138,5 +135,5 @@ def test_a_damaged_library_in_the_cache_is_rebuilt_not_used(built, fresh_library
     clips = torch.rand(2, 3, 5, 12, 12, generator=torch.Generator().manual_seed(2))
     assert native.applies(clips)
     assert library_file.read_bytes()[:4] == b"\x7fELF"
-    slow = _torch_ops(monkeypatch, fame_op._compensated_motion, clips)
+    slow = _torch_ops(fame_op._compensated_motion, clips)
     assert torch.equal(fame_op._compensated_motion(clips), slow)

@@ -16,15 +16,12 @@ import torch
 from fame_bench.atomic import write_atomic
 from fame_bench.data.synthetic.config import SyntheticConfig, check_split
 from fame_bench.data.synthetic.render import NUM_DRAWS, SyntheticSplit, render_clips
+from fame_bench.user_cache import user_cache_dir
 
 
 def _default_cache_dir() -> Path:
-    """``$FAME_BENCH_CACHE``, else ``$XDG_CACHE_HOME/fame_bench``, else ``~/.cache/fame_bench``:
-    one place per user, whatever directory a command is started from."""
-    if os.environ.get("FAME_BENCH_CACHE"):
-        return Path(os.environ["FAME_BENCH_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "fame_bench"
+    """The splits' folder: the package's cache (``user_cache_dir``)."""
+    return user_cache_dir()
 
 
 class NoRoomError(ValueError):
