@@ -22,10 +22,12 @@ static inline double round_even(double x) {
 }
 
 /* the same for a float >= 0: below 2^23 by adding and taking away 2^23; from 2^23 on, a float is
- * an integer already */
+ * an integer already. What no int32 holds (NaN, inf: values the caller refuses) is held at
+ * 2^31 - 128, so the conversion that follows is always defined. */
 static inline float round_even_nonnegative(float x) {
     const float rounded = (x + 8388608.0f) - 8388608.0f;
-    return x < 8388608.0f ? rounded : x;
+    const float whole = x < 8388608.0f ? rounded : x;
+    return whole < 2147483520.0f ? whole : 2147483520.0f; /* NaN too */
 }
 
 /* grey = (red + green) + blue, per pixel of every frame */
@@ -169,6 +171,9 @@ static void refine(const float *previous, const float *current, int64_t height, 
         step_y = -((a_xx + damping) * b_y - a_xy * b_x) / det;
         step_x = -((a_yy + damping) * b_x - a_xy * b_y) / det;
     }
+    /* NaN or inf frames (refused by the caller, after this pass) must not turn into a shift
+     * whose integer part is undefined: no step then */
+    if (!isfinite(step_y) || !isfinite(step_x)) step_y = step_x = 0.0;
     step_y = step_y < -max_step ? -max_step : (step_y > max_step ? max_step : step_y);
     step_x = step_x < -max_step ? -max_step : (step_x > max_step ? max_step : step_x);
     shift[0] = nearbyint(((double)wy + step_y) * grid) / grid;
@@ -191,9 +196,10 @@ void refine_pairs(const float *grey, int64_t clips, int64_t frames_per_clip, int
     }
 }
 
-/* For every clip and frame pair, in time order: the refined shift, the three-channel change of the aligned later frame (bilinear, rows then columns), its pixels whose
- * sample left the frame set to the mean of the others (fill_invalid, in fixed point), added to
- * motion (B, H, W). Returns 0, or -1 when out of memory. */
+/* For every clip and frame pair, in time order: the refined shift, the three-channel change of
+ * the aligned later frame (bilinear, rows then columns), its pixels whose sample left the frame
+ * set to the mean of the others (fill_invalid, in fixed point), added to motion (B, H, W).
+ * Returns 0, or -1 when out of memory. */
 int compensated_changes(const float *frames, const float *grey, int64_t clips,
                         int64_t frames_per_clip, int64_t height, int64_t width,
                         const double *whole, double max_step, double damping_factor, double grid,

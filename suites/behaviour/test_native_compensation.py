@@ -137,3 +137,17 @@ def test_a_damaged_library_in_the_cache_is_rebuilt_not_used(built, fresh_library
     assert library_file.read_bytes()[:4] == b"\x7fELF"
     slow = _torch_ops(fame_op._compensated_motion, clips)
     assert torch.equal(fame_op._compensated_motion(clips), slow)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 1e30])
+def test_bad_values_reach_the_range_error_through_the_kernels(built, bad):
+    # a NaN in a later frame once made the Lucas-Kanade step NaN and the kernel read out of
+    # bounds (a segfault) before the range check could refuse the clips
+    clips = torch.rand(2, 3, 6, 32, 32, generator=torch.Generator().manual_seed(4))
+    clips[0, 0, 3, 5, 5] = bad
+    clips[1, :, 4] = bad
+    for variant in ("fame_mc", "seed_mc", "fame"):
+        with pytest.raises(ValueError, match=r"in \[0, 1\]"):  # NaN/inf, or out of range
+            foreground_mask(clips, 0.5, variant=variant)
+    motion, mean_frame = fame_op.accumulate_frames(clips, compensate=True)  # unchecked, no crash
+    assert motion.shape == (2, 32, 32) and mean_frame.shape == (2, 3, 32, 32)
